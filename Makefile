@@ -1,0 +1,105 @@
+# ft — build, test, demo.   `make demo` and `make check` are the two entry points.
+#
+# Everything is built out of tree under build/ (normal, -O2) and build/asan/
+# (AddressSanitizer + UndefinedBehaviorSanitizer).  The library code of
+# common/, tokenize/, index/ and search/ becomes build/libft.a, which the tools
+# and the test suite link.
+
+CC       ?= cc
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+DEFS      = -D_GNU_SOURCE
+INCS      = -Icommon -Itokenize -Iindex -Isearch
+LIBS      = -lstemmer -lzstd -lutf8proc -ljansson -lxxhash -lm -lpthread
+SANITIZE  = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+DEB_PKGS  = build-essential pkg-config libstemmer-dev libzstd-dev libcriterion-dev \
+            libutf8proc-dev libjansson-dev libxxhash-dev zstd sqlite3 python3
+
+LIB_SRCS  = $(wildcard common/*.c tokenize/*.c index/*.c search/*.c)
+TOOL_SRCS = $(wildcard tools/*.c)
+TOOLS     = ftindex ftsearch
+TEST_SRCS = $(wildcard tests/*.c)
+HDRS      = $(wildcard common/*.h tokenize/*.h index/*.h search/*.h tools/*.h)
+
+B  = build
+BA = build/asan
+
+LIB_OBJS   = $(LIB_SRCS:%.c=$(B)/%.o)
+LIB_OBJS_A = $(LIB_SRCS:%.c=$(BA)/%.o)
+
+.PHONY: all tools deps demo check check-plain check-asan test clean bench-quality bench-index
+.DEFAULT_GOAL := all
+
+all: $(addprefix $(B)/,$(TOOLS))
+
+# ---------------------------------------------------------------- deps
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	echo "deps: missing packages:$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; \
+	else echo "deps: not root and no password-less sudo; run:"; \
+	     echo "  sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq$$missing \
+	  || { echo "deps: apt-get failed; install by hand:$$missing"; exit 1; }
+
+# ---------------------------------------------------------------- library
+$(B)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(INCS) -c $< -o $@
+
+$(BA)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SANITIZE) $(WARN) $(DEFS) $(INCS) -c $< -o $@
+
+$(B)/libft.a: $(LIB_OBJS)
+	@rm -f $@; ar rcs $@ $^
+
+$(BA)/libft.a: $(LIB_OBJS_A)
+	@rm -f $@; ar rcs $@ $^
+
+# ---------------------------------------------------------------- tools
+$(B)/ft%: $(B)/tools/ft%.o $(B)/tools/cli.o $(B)/libft.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+$(BA)/ft%: $(BA)/tools/ft%.o $(BA)/tools/cli.o $(BA)/libft.a
+	$(CC) -g $(SANITIZE) $^ -o $@ $(LIBS)
+
+tools: all
+
+# ---------------------------------------------------------------- tests
+TEST_OBJS   = $(TEST_SRCS:%.c=$(B)/%.o)
+TEST_OBJS_A = $(TEST_SRCS:%.c=$(BA)/%.o)
+
+$(B)/ft_tests: $(TEST_OBJS) $(B)/libft.a
+	$(CC) $(CFLAGS) $^ -o $@ -lcriterion $(LIBS)
+
+$(BA)/ft_tests: $(TEST_OBJS_A) $(BA)/libft.a
+	$(CC) -g $(SANITIZE) $^ -o $@ -lcriterion $(LIBS)
+
+# Tests find the tools and data through the environment.
+check-plain: deps all $(B)/ft_tests
+	FT_BIN=$(CURDIR)/$(B) FT_SRC=$(CURDIR) ./$(B)/ft_tests --jobs 2
+
+check-asan: deps $(addprefix $(BA)/,$(TOOLS)) $(BA)/ft_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	FT_BIN=$(CURDIR)/$(BA) FT_SRC=$(CURDIR) ./$(BA)/ft_tests --jobs 2
+
+# The whole suite, plain build first, then under ASan+UBSan.
+check: check-plain check-asan
+
+test: check
+
+# ---------------------------------------------------------------- demo
+DEMO_INDEX = $(B)/demo-index
+demo: deps all
+	./$(B)/ftindex build -o $(DEMO_INDEX) sample
+	./$(B)/ftsearch -i $(DEMO_INDEX) "Russia soybeans"
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,132 @@
+/*
+ * ft_common.h — status codes, error reports, the growable byte buffer and
+ * the varint codec shared by every ft module.
+ *
+ * Why it is shaped so: the library never prints and never exits.  Every
+ * fallible function returns an ft_status (0 or a negative code) and, when the
+ * caller passes an ft_error, fills it with a message a user can act on (which
+ * file, which offset or line, what was expected).  The byte buffer has a
+ * sticky failure flag so encoders can run straight through and check the
+ * status once at the end, as SQLite's FTS5 writers do.
+ */
+#ifndef FT_COMMON_H
+#define FT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ft_status {
+    FT_OK = 0,
+    FT_ENOMEM = -1,    /* out of memory */
+    FT_EIO = -2,       /* a system call failed (errno in the message) */
+    FT_ECORRUPT = -3,  /* an index file is damaged */
+    FT_EINVAL = -4,    /* bad argument or bad input */
+    FT_ENOTFOUND = -5, /* no such index, file or document */
+    FT_EVERSION = -6,  /* index written by an incompatible format version */
+    FT_ENOSPC = -7,    /* disk full or file size limit */
+    FT_EBUSY = -8      /* another writer holds the index */
+} ft_status;
+
+#define FT_ERRMSG_MAX 512
+
+typedef struct ft_error {
+    int code;                 /* an ft_status */
+    char msg[FT_ERRMSG_MAX];  /* human-readable, no trailing newline */
+} ft_error;
+
+/* Short description of a status code; never NULL. */
+const char *ft_strerror(int code);
+
+/* Fill err (may be NULL) with code and a printf-style message; returns code. */
+int ft_error_set(ft_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Same, appending ": strerror(errnum)" and mapping ENOSPC/EFBIG to FT_ENOSPC. */
+int ft_error_errno(ft_error *err, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Single place where corruption is detected: set a breakpoint here. */
+int ft_corrupt(ft_error *err, const char *file, uint64_t offset, const char *what);
+
+/* ---- growable byte buffer (sticky failure) ---- */
+typedef struct ft_buf {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+    int failed; /* set once an allocation failed; all later appends are no-ops */
+} ft_buf;
+
+void ft_buf_init(ft_buf *b);
+void ft_buf_free(ft_buf *b);
+int ft_buf_reserve(ft_buf *b, size_t extra); /* 0 or FT_ENOMEM */
+void ft_buf_append(ft_buf *b, const void *data, size_t n);
+void ft_buf_put_u8(ft_buf *b, uint8_t v);
+void ft_buf_put_u32le(ft_buf *b, uint32_t v);
+void ft_buf_put_u64le(ft_buf *b, uint64_t v);
+void ft_buf_put_varint(ft_buf *b, uint64_t v);
+
+static inline void ft_buf_reset(ft_buf *b) { b->len = 0; }
+
+/* ---- varints (LEB128, little-endian groups of 7 bits) ---- */
+
+/* Write v at p (room for 10 bytes needed); returns bytes written. */
+static inline size_t ft_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Bounds-checked decode from [*pp, end).  Returns 0 on success and advances
+ * *pp; returns -1 when the input ends early or the value exceeds 64 bits. */
+static inline int ft_varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    unsigned shift = 0;
+    while (p < end) {
+        uint8_t c = *p++;
+        if (shift == 63 && c > 1) return -1;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *pp = p;
+            *out = v;
+            return 0;
+        }
+        shift += 7;
+        if (shift > 63) return -1;
+    }
+    return -1;
+}
+
+/* 32-bit variant: rejects values that do not fit. */
+static inline int ft_varint_get32(const uint8_t **pp, const uint8_t *end, uint32_t *out)
+{
+    const uint8_t *p = *pp;
+    if (p < end && !(*p & 0x80)) { /* fast path: one byte */
+        *out = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    uint64_t v;
+    if (ft_varint_get(pp, end, &v) || v > UINT32_MAX) return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static inline uint32_t ft_get_u32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t ft_get_u64le(const uint8_t *p)
+{
+    return (uint64_t)ft_get_u32le(p) | (uint64_t)ft_get_u32le(p + 4) << 32;
+}
+
+#define FT_VERSION_STRING "0.1.0"
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * ft_index.h — writing and reading an on-disk inverted index.
+ *
+ * An index is a directory holding immutable segment files and one MANIFEST
+ * naming the live segments (docs/FORMAT.md specifies every byte).  A writer
+ * inverts documents in memory, writes a new segment under temporary names,
+ * fsyncs it and publishes it by renaming a new MANIFEST over the old one, so a
+ * crash at any moment leaves the previous commit intact.
+ *
+ * Readers mmap the files of the segments named by the MANIFEST they opened (a
+ * snapshot).  Document numbers are global: segment i's local document d is
+ * base_i + d, where base_i is the sum of the sizes of the earlier segments.
+ */
+#ifndef FT_INDEX_H
+#define FT_INDEX_H
+
+#include "ft_common.h"
+#include "ft_tokenize.h"
+
+#define FT_FORMAT_VERSION 1
+#define FT_DOC_END UINT32_MAX
+
+/* ------------------------------------------------------------------ writer */
+
+typedef struct ft_writer ft_writer;
+
+typedef struct ft_writer_opts {
+    ft_analyzer_opts analyzer;
+    int zstd_level;           /* 0: default (3) */
+    unsigned block_postings;  /* postings per compressed block; 0: default */
+} ft_writer_opts;
+
+void ft_writer_opts_default(ft_writer_opts *o);
+
+/* Start a build that will REPLACE whatever index is in dir (created if
+ * missing).  Nothing visible changes until ft_writer_commit(). */
+int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out, ft_error *err);
+
+/* Add one document.  id must be non-empty; title may be empty.  Text need not be
+ * valid UTF-8 (invalid bytes are replaced and counted in the stats). */
+int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title,
+                  size_t title_len, const char *body, size_t body_len, ft_error *err);
+
+typedef struct ft_writer_stats {
+    uint64_t docs;
+    uint64_t tokens;
+    uint64_t terms;          /* distinct terms */
+    uint64_t postings;       /* (term, doc) pairs */
+    uint64_t input_bytes;    /* id + title + body bytes */
+    uint64_t invalid_bytes;  /* invalid UTF-8 bytes replaced */
+    uint64_t bytes_dict, bytes_postings, bytes_positions, bytes_lengths, bytes_store;
+} ft_writer_stats;
+
+void ft_writer_get_stats(const ft_writer *w, ft_writer_stats *st);
+
+/* Write the segment, fsync, publish atomically.  Afterwards the writer only
+ * accepts ft_writer_close(). */
+int ft_writer_commit(ft_writer *w, ft_error *err);
+
+/* Free the writer; an uncommitted build is discarded (its temporary files are
+ * removed).  Accepts NULL. */
+void ft_writer_close(ft_writer *w);
+
+/* ------------------------------------------------------------------ reader */
+
+typedef struct ft_index ft_index;
+
+/* Open the snapshot named by dir/MANIFEST.  Verifies headers and footers of
+ * every file (not the full checksums: see ft_index_check). */
+int ft_index_open(const char *dir, ft_index **out, ft_error *err);
+void ft_index_close(ft_index *ix); /* accepts NULL */
+
+uint32_t ft_index_doc_count(const ft_index *ix);
+uint64_t ft_index_token_count(const ft_index *ix); /* sum of document lengths */
+double ft_index_avgdl(const ft_index *ix);
+unsigned ft_index_segment_count(const ft_index *ix);
+const ft_analyzer_opts *ft_index_analyzer_opts(const ft_index *ix);
+
+/* Length (indexed tokens) of document doc; 0 if out of range. */
+uint32_t ft_index_doc_length(const ft_index *ix, uint32_t doc);
+
+/* Stored fields of one document.  The pointers stay valid until the next
+ * ft_index_doc() call on the same ft_docbuf or ft_docbuf_free(). */
+typedef struct ft_docbuf ft_docbuf;
+ft_docbuf *ft_docbuf_new(void);
+void ft_docbuf_free(ft_docbuf *b);
+
+typedef struct ft_doc {
+    const char *id;    size_t id_len;
+    const char *title; size_t title_len;
+    const char *body;  size_t body_len;
+} ft_doc;
+
+int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, ft_error *err);
+
+/* Verify every checksum and structural invariant; reports the first problem. */
+int ft_index_check(const char *dir, ft_error *err);
+
+/* ---------------------------------------------------------------- postings */
+
+/* A cursor over one term's postings across every segment, in document order.
+ * Borrowed from the index: close it before the index. */
+typedef struct ft_postings ft_postings;
+
+/* Opens a cursor; a term absent from the index yields a cursor with df 0 that
+ * is immediately exhausted.  The term is an analyzed term (bytes). */
+int ft_postings_open(const ft_index *ix, const char *term, size_t len, ft_postings **out,
+                     ft_error *err);
+void ft_postings_close(ft_postings *p);
+
+uint32_t ft_postings_df(const ft_postings *p);  /* documents containing the term */
+uint64_t ft_postings_cf(const ft_postings *p);  /* total occurrences */
+
+/* Move to the next document; returns its number or FT_DOC_END.  The cursor
+ * starts before the first document.  On corrupt data it returns FT_DOC_END and
+ * ft_postings_status() reports the error. */
+uint32_t ft_postings_next(ft_postings *p);
+/* Move to the first document >= target (never backwards). */
+uint32_t ft_postings_advance(ft_postings *p, uint32_t target);
+uint32_t ft_postings_doc(const ft_postings *p);
+uint32_t ft_postings_tf(const ft_postings *p);
+/* Positions of the current document (tf of them, increasing).  Decoded lazily;
+ * valid until the cursor moves.  Returns FT_OK or an error code. */
+int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n);
+int ft_postings_status(const ft_postings *p, ft_error *err);
+
+/* Upper bound data of the block holding the current document, for pruning:
+ * last document of the block, its largest tf and its shortest document. */
+void ft_postings_block_info(ft_postings *p, uint32_t *last_doc, uint32_t *max_tf,
+                            uint32_t *min_len);
+/* The maximum tf and minimum document length over the whole list. */
+void ft_postings_list_info(const ft_postings *p, uint32_t *max_tf, uint32_t *min_len);
+
+/* Iterate the dictionary in term order (all segments merged); for dumps and
+ * tests.  fn returns non-zero to stop. */
+typedef int (*ft_term_fn)(void *ctx, const char *term, size_t len, uint32_t df);
+int ft_index_terms(const ft_index *ix, ft_term_fn fn, void *ctx, ft_error *err);
+
+#endif

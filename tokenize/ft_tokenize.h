@@ -1,0 +1,79 @@
+/*
+ * ft_tokenize.h — the analyzer: UTF-8 text in, index terms out.
+ *
+ * Pipeline, per token:
+ *   decode UTF-8 (invalid bytes count as U+FFFD, a separator, and are counted)
+ *   -> split on Unicode letter/number/mark runs (apostrophes inside a word join it;
+ *      a trailing possessive 's is removed)
+ *   -> Han, Hiragana, Katakana and Hangul runs become overlapping character bigrams
+ *      (a lone character stays a unigram), since those scripts are written
+ *      without spaces between words
+ *   -> NFKC + Unicode case folding (utf8proc), with an ASCII fast path
+ *   -> optional stopword removal (positions still advance, so phrases keep gaps)
+ *   -> tokens longer than max_token_bytes are dropped (positions still advance)
+ *   -> Snowball stemming (libstemmer) through a direct-mapped stem cache.
+ *
+ * An analyzer holds a stemmer and a cache, so it is not thread-safe: use one
+ * per thread.  The settings are serialised with ft_analyzer_opts_format() into
+ * the index manifest and parsed back at search time, so queries are analyzed
+ * exactly as the documents were.
+ */
+#ifndef FT_TOKENIZE_H
+#define FT_TOKENIZE_H
+
+#include "ft_common.h"
+
+#define FT_MAX_TOKEN_BYTES 64   /* default: longer tokens are dropped */
+#define FT_LANG_MAX 32
+
+typedef struct ft_analyzer_opts {
+    char lang[FT_LANG_MAX];    /* a libstemmer language ("english") or "none" */
+    int stopwords;             /* 1: remove the built-in stopwords of lang (english only) */
+    unsigned max_token_bytes;  /* after folding; 0 means FT_MAX_TOKEN_BYTES */
+} ft_analyzer_opts;
+
+void ft_analyzer_opts_default(ft_analyzer_opts *o);
+
+/* Serialise as "lang=english stopwords=0 maxlen=64 cjk=bigram" (NUL-terminated,
+ * at most cap bytes).  Returns FT_OK or FT_EINVAL if cap is too small. */
+int ft_analyzer_opts_format(const ft_analyzer_opts *o, char *out, size_t cap);
+/* Parse the string produced above.  Unknown keys are an error. */
+int ft_analyzer_opts_parse(const char *s, ft_analyzer_opts *o, ft_error *err);
+
+/* NULL-terminated list of the stemming languages libstemmer ships (static). */
+const char **ft_stem_languages(void);
+
+typedef struct ft_analyzer ft_analyzer;
+
+int ft_analyzer_new(const ft_analyzer_opts *opts, ft_analyzer **out, ft_error *err);
+void ft_analyzer_free(ft_analyzer *a); /* accepts NULL */
+const ft_analyzer_opts *ft_analyzer_options(const ft_analyzer *a);
+
+typedef struct ft_token {
+    const char *term;  /* folded, stemmed term; valid only during the callback */
+    size_t len;
+    uint32_t pos;      /* token position (first_pos + ordinal, stopwords count) */
+    size_t start;      /* byte range of the source word in the input text */
+    size_t end;
+} ft_token;
+
+/* Return 0 to continue, non-zero to stop (that value is returned by ft_analyze). */
+typedef int (*ft_token_fn)(void *ctx, const ft_token *tok);
+
+typedef struct ft_analyze_stats {
+    uint64_t tokens;        /* terms delivered to the callback */
+    uint64_t dropped;       /* overlong tokens dropped */
+    uint64_t stopped;       /* stopwords removed */
+    uint64_t invalid_bytes; /* invalid UTF-8 bytes replaced */
+    uint32_t next_pos;      /* position after the last token */
+} ft_analyze_stats;
+
+/* Analyze text[0..len).  Positions start at first_pos.  stats may be NULL.
+ * Returns 0, or the callback's non-zero value. */
+int ft_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
+               ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+
+/* Stem-cache counters (for benchmarks). */
+void ft_analyzer_cache_stats(const ft_analyzer *a, uint64_t *hits, uint64_t *misses);
+
+#endif
