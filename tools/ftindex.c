@@ -1,0 +1,795 @@
+/*
+ * ftindex — build and check ft indexes.
+ *
+ *   ftindex build [-o DIR] [--lang NAME] [--stopwords] [--fields ID,TITLE,BODY]
+ *                 [--quiet] [PATH...]
+ *   ftindex check [-i DIR]
+ *
+ * A build always produces a complete new index that replaces the old one in a
+ * single atomic step (ft_writer_commit renames a new MANIFEST into place).
+ * Every failure path closes the writer without committing, so an interrupted
+ * or failed build leaves the previous index exactly as it was; that is also
+ * why "no documents" is an error rather than an empty commit.
+ *
+ * Inputs are walked in a fixed order (entries sorted by name, hidden entries
+ * and the output directory skipped, symlinked directories not followed) so
+ * that the same tree always yields the same document numbers.  Files named
+ * *.jsonl / *.ndjson (optionally .zst-compressed) hold one JSON object per
+ * line; every other file is one text document.  Problems with a single line
+ * or file are warnings that name the file and line, and the build goes on;
+ * only problems that make the whole result wrong (a command-line path that
+ * does not exist, a failing writer, an interrupt) stop it.
+ *
+ * Output: warnings and the summary go to stderr; stdout is left for data
+ * (`ftindex check` prints its verdict there).
+ */
+#include "cli.h"
+#include "ft_common.h"
+#include "ft_index.h"
+#include "ft_tokenize.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SNIFF_BYTES 8192 /* binary detection looks at this prefix */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: ftindex build [-o DIR] [--lang NAME] [--stopwords] [--fields ID,TITLE,BODY]\n"
+            "                     [--quiet] [PATH...]\n"
+            "       ftindex check [-i DIR]\n"
+            "       ftindex --help | --version\n"
+            "\n"
+            "build   Index PATHs (default: the current directory) into DIR, replacing any\n"
+            "        index there in one atomic step.  A directory is walked recursively\n"
+            "        (hidden entries skipped); *.jsonl, *.ndjson and their .zst forms are\n"
+            "        JSON Lines with one document per line; other files are text documents\n"
+            "        (binary files skipped).  '-' reads JSON Lines from standard input.\n"
+            "  -o, --output DIR     index directory (default: $FT_INDEX, else ./.ftindex)\n"
+            "      --lang NAME      stemming language, or 'none' (default: english)\n"
+            "      --stopwords      drop common words (english only)\n"
+            "      --fields I,T,B   JSON keys of the id, title and body (default: id,title,body)\n"
+            "  -q, --quiet          no progress line and no summary\n"
+            "\n"
+            "check   Verify every checksum and structure of an index.\n"
+            "  -i, --index DIR      index directory (default: $FT_INDEX, else the nearest\n"
+            "                       .ftindex in the current directory or its parents)\n");
+}
+
+/* ------------------------------------------------------------------ build state */
+
+typedef struct build {
+    ft_writer *w;
+    const char *f_id, *f_title, *f_body; /* JSON keys */
+    int quiet;
+    int progress;                        /* stderr is a terminal and not --quiet */
+    uint64_t docs, bytes;                /* added so far (for the progress line) */
+    unsigned long skipped_lines, skipped_files;
+    double t0, last_progress;
+    int progress_len;                    /* width of the progress line on screen */
+    int have_out;                        /* output directory identity known */
+    dev_t out_dev;
+    ino_t out_ino;
+    char *text;                          /* reusable buffer for text files */
+    size_t text_cap;
+} build;
+
+static build *progress_owner; /* for the message hook */
+
+static void progress_clear(void)
+{
+    build *b = progress_owner;
+    if (b && b->progress_len) {
+        fprintf(stderr, "\r%*s\r", b->progress_len, "");
+        b->progress_len = 0;
+    }
+}
+
+static void progress_tick(build *b, int force)
+{
+    if (!b->progress) return;
+    double now = cli_now();
+    if (!force && now - b->last_progress < 0.5) return;
+    b->last_progress = now;
+    double secs = now - b->t0;
+    double mb = (double)b->bytes / 1e6;
+    int n = fprintf(stderr, "\rindexing: %" PRIu64 " documents, %.1f MB, %.1f MB/s", b->docs, mb,
+                    secs > 0 ? mb / secs : 0.0);
+    if (n > 0) {
+        n -= 1; /* the '\r' */
+        if (n < b->progress_len) fprintf(stderr, "%*s", b->progress_len - n, "");
+        if (n > b->progress_len) b->progress_len = n;
+    }
+    fflush(stderr);
+}
+
+/* Add one document.  Returns 0 when added, 1 when this document was rejected
+ * (warning printed, build continues), -1 on a fatal error (message printed). */
+static int add_doc(build *b, const char *where, const char *id, size_t id_len, const char *title,
+                   size_t title_len, const char *body, size_t body_len)
+{
+    ft_error err = {0};
+    int rc = ft_writer_add(b->w, id, id_len, title, title_len, body, body_len, &err);
+    if (rc == FT_EINVAL) {
+        cli_msg("%s: skipped: %s", where, err.msg[0] ? err.msg : ft_strerror(rc));
+        return 1;
+    }
+    if (rc != FT_OK) {
+        cli_msg("%s: %s", where, err.msg[0] ? err.msg : ft_strerror(rc));
+        return -1;
+    }
+    b->docs++;
+    b->bytes += id_len + title_len + body_len;
+    progress_tick(b, 0);
+    return 0;
+}
+
+static int interrupted(void)
+{
+    if (!cli_interrupted) return 0;
+    cli_msg("interrupted; the previous index is unchanged");
+    return 1;
+}
+
+/* --------------------------------------------------------------- JSON Lines */
+
+static int is_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+    return 1;
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "a value";
+}
+
+/* A string field (title, body): absent or null is empty; any other non-string
+ * is an error.  Returns 0 or -1. */
+static int str_field(json_t *obj, const char *key, const char **s, size_t *n)
+{
+    json_t *v = json_object_get(obj, key);
+    *s = "";
+    *n = 0;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) return -1;
+    *s = json_string_value(v);
+    *n = json_string_length(v);
+    return 0;
+}
+
+/* Pick the id, title and body out of one parsed line.  An absent, null or
+ * empty id keeps the caller's default ("file:line"); an integer id becomes
+ * its decimal form in idbuf.  Returns 1, or 0 after printing why the line is
+ * skipped. */
+static int record_fields(const build *b, json_t *obj, const char *where, char *idbuf,
+                         const char **id, size_t *id_len, const char **title,
+                         size_t *title_len, const char **body, size_t *body_len)
+{
+    if (!json_is_object(obj)) {
+        cli_msg("%s: skipped: not a JSON object (found %s)", where, json_type_name(obj));
+        return 0;
+    }
+    json_t *v = json_object_get(obj, b->f_id);
+    if (json_is_string(v)) {
+        if (json_string_length(v) > 0) {
+            *id = json_string_value(v);
+            *id_len = json_string_length(v);
+        }
+    } else if (json_is_integer(v)) {
+        snprintf(idbuf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *id = idbuf;
+        *id_len = strlen(idbuf);
+    } else if (v && !json_is_null(v)) {
+        cli_msg("%s: skipped: \"%s\" is %s, expected a string or an integer", where, b->f_id,
+                json_type_name(v));
+        return 0;
+    }
+    if (str_field(obj, b->f_title, title, title_len)) {
+        cli_msg("%s: skipped: \"%s\" is %s, expected a string", where, b->f_title,
+                json_type_name(json_object_get(obj, b->f_title)));
+        return 0;
+    }
+    if (str_field(obj, b->f_body, body, body_len)) {
+        cli_msg("%s: skipped: \"%s\" is %s, expected a string", where, b->f_body,
+                json_type_name(json_object_get(obj, b->f_body)));
+        return 0;
+    }
+    return 1;
+}
+
+/* Index one JSON Lines stream.  name is what messages call it.  Returns 0 or
+ * -1 on a fatal error. */
+static int index_jsonl(build *b, const char *path, const char *name, int zstd)
+{
+    cli_stream *s = cli_stream_open(path, zstd);
+    if (!s) {
+        if (errno == ENOMEM) {
+            cli_msg("out of memory");
+            return -1;
+        }
+        cli_msg("%s: skipped: %s", name, strerror(errno));
+        b->skipped_files++;
+        return 0;
+    }
+    cli_lines *lines = cli_lines_new(s);
+    if (!lines) {
+        cli_msg("out of memory");
+        return -1;
+    }
+    size_t name_len = strlen(name);
+    char *where = malloc(name_len + 32); /* "name:line" */
+    if (!where) {
+        cli_lines_free(lines);
+        cli_msg("out of memory");
+        return -1;
+    }
+    int ret = 0;
+    char *line;
+    size_t len;
+    unsigned long lineno;
+    int r;
+    while ((r = cli_lines_next(lines, &line, &len, &lineno)) == 1) {
+        if (interrupted()) {
+            ret = -1;
+            break;
+        }
+        if (lineno == 1 && len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) { /* UTF-8 BOM */
+            line += 3;
+            len -= 3;
+        }
+        if (is_blank(line, len)) continue;
+        snprintf(where, name_len + 32, "%s:%lu", name, lineno);
+
+        json_error_t jerr;
+        json_t *obj = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
+        if (!obj) {
+            cli_msg("%s: skipped: invalid JSON (%s, column %d)", where, jerr.text, jerr.column);
+            b->skipped_lines++;
+            continue;
+        }
+        char idbuf[32];
+        const char *id = where, *title = "", *body = "";
+        size_t id_len = strlen(where), title_len = 0, body_len = 0;
+        if (!record_fields(b, obj, where, idbuf, &id, &id_len, &title, &title_len, &body,
+                           &body_len)) {
+            b->skipped_lines++;
+            json_decref(obj);
+            continue;
+        }
+        int a = add_doc(b, where, id, id_len, title, title_len, body, body_len);
+        json_decref(obj);
+        if (a < 0) {
+            ret = -1;
+            break;
+        }
+        if (a > 0) b->skipped_lines++;
+    }
+    if (r < 0) {
+        if (cli_interrupted) interrupted();
+        else cli_msg("%s: %s", name, cli_lines_error(lines));
+        ret = -1;
+    }
+    free(where);
+    cli_lines_free(lines);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- text files */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int grow_text(build *b, size_t need)
+{
+    if (need <= b->text_cap) return 0;
+    size_t cap = b->text_cap ? b->text_cap : 64 * 1024;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) return -1;
+        cap *= 2;
+    }
+    char *p = realloc(b->text, cap);
+    if (!p) return -1;
+    b->text = p;
+    b->text_cap = cap;
+    return 0;
+}
+
+/* Index one text file as a document: id = path, title = base name without
+ * its extension(s) (".zst" and then one more), body = the content. */
+static int index_text(build *b, const char *path, int zstd)
+{
+    cli_stream *s = cli_stream_open(path, zstd ? CLI_ZSTD_YES : CLI_ZSTD_NO);
+    if (!s) {
+        if (errno == ENOMEM) {
+            cli_msg("out of memory");
+            return -1;
+        }
+        cli_msg("%s: skipped: %s", path, strerror(errno));
+        b->skipped_files++;
+        return 0;
+    }
+    size_t len = 0, hint = SNIFF_BYTES;
+    struct stat st;
+    if (!zstd && fstat(cli_stream_fd(s), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        hint = (size_t)st.st_size + 1;
+    int ret = 0;
+    const char *why = NULL;
+    if (grow_text(b, hint < SNIFF_BYTES ? SNIFF_BYTES : hint)) goto nomem;
+
+    /* Sniff the first 8 KiB before reading the rest, so a large binary file
+     * costs one read. */
+    ssize_t r = cli_stream_read_full(s, b->text, SNIFF_BYTES);
+    if (r < 0) goto readerr;
+    len = (size_t)r;
+    if (len == 0) {
+        why = "empty file";
+    } else if (memchr(b->text, '\0', len) ||
+               cli_utf8_invalid((const unsigned char *)b->text, len) * 10 > len) {
+        why = "binary file";
+    } else if (len == SNIFF_BYTES) {
+        for (;;) {
+            if (b->text_cap - len < 64 * 1024 && grow_text(b, b->text_cap + 1)) goto nomem;
+            r = cli_stream_read(s, b->text + len, b->text_cap - len);
+            if (r < 0) goto readerr;
+            if (r == 0) break;
+            len += (size_t)r;
+            if (cli_interrupted) break;
+        }
+    }
+    if (why) {
+        cli_msg("%s: skipped: %s", path, why);
+        b->skipped_files++;
+        goto done;
+    }
+    if (interrupted()) {
+        ret = -1;
+        goto done;
+    }
+
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t tlen = strlen(base);
+    if (zstd && tlen > 4 && ends_with(base, ".zst")) tlen -= 4;
+    for (size_t i = tlen; i-- > 1;) {
+        if (base[i] == '.') {
+            tlen = i;
+            break;
+        }
+    }
+    int a = add_doc(b, path, path, strlen(path), base, tlen, b->text, len);
+    if (a < 0) ret = -1;
+    else if (a > 0) b->skipped_files++; /* rejected by the writer */
+    goto done;
+
+nomem:
+    cli_msg("%s: out of memory", path);
+    ret = -1;
+    goto done;
+readerr:
+    if (cli_interrupted) {
+        interrupted();
+        ret = -1;
+    } else {
+        cli_msg("%s: skipped: %s", path, cli_stream_error(s));
+        b->skipped_files++;
+    }
+done:
+    cli_stream_close(s);
+    /* Do not keep a huge buffer around after one huge file. */
+    if (b->text_cap > 64u * 1024 * 1024) {
+        free(b->text);
+        b->text = NULL;
+        b->text_cap = 0;
+    }
+    return ret;
+}
+
+static int is_jsonl_name(const char *name)
+{
+    return ends_with(name, ".jsonl") || ends_with(name, ".ndjson") ||
+           ends_with(name, ".jsonl.zst") || ends_with(name, ".ndjson.zst");
+}
+
+static int index_file(build *b, const char *path)
+{
+    int zst = ends_with(path, ".zst");
+    if (is_jsonl_name(path)) return index_jsonl(b, path, path, zst ? CLI_ZSTD_YES : CLI_ZSTD_NO);
+    return index_text(b, path, zst);
+}
+
+/* ---------------------------------------------------------------- directories */
+
+static int skip_hidden(const struct dirent *d) { return d->d_name[0] != '.'; }
+
+/* Byte order, not the locale's collation, so every machine agrees. */
+static int by_name(const struct dirent **x, const struct dirent **y)
+{
+    return strcmp((*x)->d_name, (*y)->d_name);
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir), m = strlen(name);
+    if (!strcmp(dir, ".")) n = 0; /* children of "." are named "x", not "./x" */
+    int slash = n > 0 && dir[n - 1] != '/';
+    char *p = malloc(n + slash + m + 1);
+    if (!p) return NULL;
+    memcpy(p, dir, n);
+    if (slash) p[n] = '/';
+    memcpy(p + n + slash, name, m + 1);
+    return p;
+}
+
+static int is_output_dir(const build *b, const struct stat *st)
+{
+    return b->have_out && st->st_dev == b->out_dev && st->st_ino == b->out_ino;
+}
+
+static int walk_dir(build *b, const char *dir)
+{
+    struct dirent **list;
+    int n = scandir(dir, &list, skip_hidden, by_name);
+    if (n < 0) {
+        if (errno == ENOMEM) {
+            cli_msg("%s: out of memory", dir);
+            return -1;
+        }
+        cli_msg("%s: skipped: %s", dir, strerror(errno));
+        b->skipped_files++;
+        return 0;
+    }
+    int ret = 0;
+    for (int i = 0; i < n; i++) {
+        if (ret == 0 && interrupted()) ret = -1;
+        if (ret != 0) {
+            free(list[i]);
+            continue;
+        }
+        char *path = join_path(dir, list[i]->d_name);
+        unsigned char type = list[i]->d_type;
+        free(list[i]);
+        if (!path) {
+            cli_msg("out of memory");
+            ret = -1;
+            continue;
+        }
+        struct stat st;
+        int is_link = type == DT_LNK;
+        if (type == DT_UNKNOWN || type == DT_DIR) {
+            if (lstat(path, &st) != 0) {
+                cli_msg("%s: skipped: %s", path, strerror(errno));
+                b->skipped_files++;
+                free(path);
+                continue;
+            }
+            is_link = S_ISLNK(st.st_mode);
+        }
+        if (is_link) {
+            if (stat(path, &st) != 0) {
+                cli_msg("%s: skipped: %s", path,
+                        errno == ENOENT ? "broken symbolic link" : strerror(errno));
+                b->skipped_files++;
+            } else if (S_ISREG(st.st_mode)) {
+                ret = index_file(b, path);
+            } /* symlinked directories and special files: not followed */
+        } else if (type == DT_REG) {
+            ret = index_file(b, path);
+        } else if (type == DT_DIR || (type == DT_UNKNOWN && S_ISDIR(st.st_mode))) {
+            if (!is_output_dir(b, &st)) ret = walk_dir(b, path);
+        } else if (type == DT_UNKNOWN && S_ISREG(st.st_mode)) {
+            ret = index_file(b, path);
+        } else {
+            cli_msg("%s: skipped: not a regular file", path);
+            b->skipped_files++;
+        }
+        free(path);
+    }
+    free(list);
+    return ret;
+}
+
+/* One command-line argument.  It was checked to exist before the build began. */
+static int index_arg(build *b, const char *arg)
+{
+    if (!strcmp(arg, "-")) return index_jsonl(b, "-", "<stdin>", CLI_ZSTD_DETECT);
+    struct stat st;
+    if (stat(arg, &st) != 0) {
+        cli_msg("%s: %s", arg, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) return is_output_dir(b, &st) ? 0 : walk_dir(b, arg);
+    return index_file(b, arg); /* regular files, and pipes such as <(cmd) */
+}
+
+/* ---------------------------------------------------------------- build main */
+
+static int check_lang(const char *name, char *out)
+{
+    const char **langs = ft_stem_languages();
+    if (!strcasecmp(name, "none")) {
+        strcpy(out, "none");
+        return 0;
+    }
+    for (size_t i = 0; langs && langs[i]; i++) {
+        if (!strcasecmp(name, langs[i]) && strlen(langs[i]) < FT_LANG_MAX) {
+            strcpy(out, langs[i]);
+            return 0;
+        }
+    }
+    fprintf(stderr, "%s: unknown language '%s'; valid names: none", cli_prog(), name);
+    for (size_t i = 0; langs && langs[i]; i++) fprintf(stderr, ", %s", langs[i]);
+    fputc('\n', stderr);
+    return -1;
+}
+
+/* Split "ID,TITLE,BODY" into three non-empty names inside buf. */
+static int parse_fields(char *buf, const char **f)
+{
+    char *p = buf;
+    for (int i = 0; i < 3; i++) {
+        char *comma = strchr(p, ',');
+        if ((i < 2) != (comma != NULL)) return -1;
+        if (comma) *comma = '\0';
+        if (!*p) return -1;
+        f[i] = p;
+        p = comma ? comma + 1 : p;
+    }
+    return 0;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"lang", required_argument, NULL, 'L'},
+        {"stopwords", no_argument, NULL, 'S'},
+        {"fields", required_argument, NULL, 'F'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out_opt = NULL, *lang = NULL, *fields_opt = NULL;
+    int stopwords = 0, quiet = 0, c;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_opt = optarg; break;
+        case 'L': lang = optarg; break;
+        case 'S': stopwords = 1; break;
+        case 'F': fields_opt = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return CLI_EXIT_OK;
+        default:
+            fprintf(stderr, "Try 'ftindex build --help' for more information.\n");
+            return CLI_EXIT_USAGE;
+        }
+    }
+
+    ft_writer_opts wo;
+    ft_writer_opts_default(&wo);
+    if (lang && check_lang(lang, wo.analyzer.lang)) return CLI_EXIT_USAGE;
+    if (stopwords) wo.analyzer.stopwords = 1;
+
+    build b;
+    memset(&b, 0, sizeof b);
+    b.f_id = "id";
+    b.f_title = "title";
+    b.f_body = "body";
+    char fields_buf[256];
+    if (fields_opt) {
+        const char *f[3];
+        if (strlen(fields_opt) >= sizeof fields_buf ||
+            (strcpy(fields_buf, fields_opt), parse_fields(fields_buf, f)))
+            return cli_usage_error("build",
+                                   "--fields wants three comma-separated JSON keys, "
+                                   "ID,TITLE,BODY (got '%s')", fields_opt);
+        b.f_id = f[0];
+        b.f_title = f[1];
+        b.f_body = f[2];
+    }
+
+    static char *dot[] = {".", NULL};
+    char **paths = optind < argc ? argv + optind : dot;
+    int npaths = optind < argc ? argc - optind : 1;
+
+    /* A path that does not exist is a mistake in the command: say so before
+     * anything is touched. */
+    for (int i = 0; i < npaths; i++) {
+        struct stat st;
+        if (strcmp(paths[i], "-") && stat(paths[i], &st) != 0) {
+            cli_msg("%s: %s", paths[i], strerror(errno));
+            return CLI_EXIT_ERROR;
+        }
+    }
+
+    char *dir = cli_index_for_build(out_opt);
+    if (!dir) {
+        cli_msg("out of memory");
+        return CLI_EXIT_ERROR;
+    }
+    struct stat st;
+    int existed = stat(dir, &st) == 0;
+
+    cli_catch_interrupts();
+    b.quiet = quiet;
+    b.progress = !quiet && isatty(STDERR_FILENO);
+    progress_owner = &b;
+    cli_set_msg_hook(progress_clear);
+    b.t0 = b.last_progress = cli_now();
+
+    int status = CLI_EXIT_ERROR;
+    ft_error err = {0};
+    int rc = ft_writer_open(dir, &wo, &b.w, &err);
+    if (rc != FT_OK) {
+        cli_msg("cannot create index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        goto out;
+    }
+    if (stat(dir, &st) == 0) {
+        b.have_out = 1;
+        b.out_dev = st.st_dev;
+        b.out_ino = st.st_ino;
+    }
+
+    for (int i = 0; i < npaths; i++)
+        if (index_arg(&b, paths[i]) < 0) goto out;
+    if (interrupted()) goto out;
+    progress_clear();
+
+    if (b.skipped_lines)
+        cli_msg("skipped %lu line%s (see the warnings above)", b.skipped_lines,
+                b.skipped_lines == 1 ? "" : "s");
+    if (b.skipped_files)
+        cli_msg("skipped %lu file%s or director%s (see the warnings above)", b.skipped_files,
+                b.skipped_files == 1 ? "" : "s", b.skipped_files == 1 ? "y" : "ies");
+
+    if (b.docs == 0) {
+        fprintf(stderr, "%s: no documents to index in", cli_prog());
+        for (int i = 0; i < npaths; i++) fprintf(stderr, " %s", paths[i]);
+        fputc('\n', stderr);
+        goto out;
+    }
+
+    rc = ft_writer_commit(b.w, &err);
+    if (rc != FT_OK) {
+        cli_msg("cannot write index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        goto out;
+    }
+    status = CLI_EXIT_OK;
+    if (!quiet) {
+        ft_writer_stats ws;
+        ft_writer_get_stats(b.w, &ws);
+        uint64_t total = ws.bytes_dict + ws.bytes_postings + ws.bytes_positions +
+                         ws.bytes_lengths + ws.bytes_store;
+        fprintf(stderr,
+                "indexed %" PRIu64 " document%s (%.1f MB) in %.2f s: %" PRIu64 " terms, %" PRIu64
+                " postings, index %" PRIu64 " bytes (dict %" PRIu64 ", postings %" PRIu64
+                ", positions %" PRIu64 ", lengths %" PRIu64 ", store %" PRIu64 ")\n",
+                ws.docs, ws.docs == 1 ? "" : "s", (double)ws.input_bytes / 1e6, cli_now() - b.t0,
+                ws.terms, ws.postings, total, ws.bytes_dict, ws.bytes_postings,
+                ws.bytes_positions, ws.bytes_lengths, ws.bytes_store);
+    }
+
+out:
+    progress_clear();
+    ft_writer_close(b.w); /* without a commit this discards the build */
+    if (status != CLI_EXIT_OK && !existed) rmdir(dir); /* only if we made it and it is empty */
+    cli_set_msg_hook(NULL);
+    progress_owner = NULL;
+    free(dir);
+    free(b.text);
+    if (cli_interrupted) { /* die of the signal so the shell sees it */
+        int sig = cli_interrupted;
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    return status;
+}
+
+/* ---------------------------------------------------------------- check */
+
+static int cmd_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"index", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *opt_i = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': opt_i = optarg; break;
+        case 'h': usage(stdout); return CLI_EXIT_OK;
+        default:
+            fprintf(stderr, "Try 'ftindex check --help' for more information.\n");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
+
+    char *dir = cli_index_for_read(opt_i);
+    if (!dir) return CLI_EXIT_ERROR;
+    ft_error err = {0};
+    ft_index *ix = NULL;
+    int status = CLI_EXIT_ERROR;
+    int rc = ft_index_check(dir, &err);
+    if (rc != FT_OK) {
+        cli_msg("%s: check failed: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        goto out;
+    }
+    rc = ft_index_open(dir, &ix, &err);
+    if (rc != FT_OK) {
+        cli_msg("cannot open index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        goto out;
+    }
+    uint32_t docs = ft_index_doc_count(ix);
+    unsigned segs = ft_index_segment_count(ix);
+    printf("ok: %" PRIu32 " document%s, %u segment%s\n", docs, docs == 1 ? "" : "s", segs,
+           segs == 1 ? "" : "s");
+    status = CLI_EXIT_OK;
+out:
+    ft_index_close(ix);
+    free(dir);
+    return status;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    cli_set_prog("ftindex");
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("ftindex %s\n", FT_VERSION_STRING);
+        return CLI_EXIT_OK;
+    }
+    int (*fn)(int, char **) = !strcmp(cmd, "build") ? cmd_build
+                              : !strcmp(cmd, "check") ? cmd_check
+                                                      : NULL;
+    if (!fn) {
+        if (cmd[0] == '-')
+            return cli_usage_error(NULL, "expected a command (build or check) before '%s'", cmd);
+        return cli_usage_error(NULL, "unknown command '%s' (expected build or check)", cmd);
+    }
+    /* getopt prefixes its messages with argv[0] of what it parses. */
+    argv[1] = (char *)"ftindex";
+    int status = fn(argc - 1, argv + 1);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_msg("error writing output: %s", strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    return status;
+}
