@@ -253,8 +253,13 @@ void cli_catch_interrupts(void)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns EINTR */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    static const int sigs[] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old;
+        /* A signal the parent chose to ignore (nohup, background jobs) stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* ------------------------------------------------------------------- streams */
@@ -367,15 +372,18 @@ ssize_t cli_stream_read(cli_stream *s, void *buf, size_t n)
             s->zin.pos = 0;
         }
         ZSTD_outBuffer out = {buf, n, 0};
+        size_t in_pos = s->zin.pos;
         size_t ret = ZSTD_decompressStream(s->zd, &out, &s->zin);
         if (ZSTD_isError(ret)) {
             snprintf(s->err, sizeof s->err, "corrupt zstd data: %s", ZSTD_getErrorName(ret));
             return -1;
         }
-        s->zret = ret;
+        /* Only a call that made progress says where we are: with no input a
+         * decoder between frames asks for a next header, which is fine. */
+        if (out.pos || s->zin.pos != in_pos) s->zret = ret;
         if (out.pos) return (ssize_t)out.pos;
         if (s->eof && s->zin.pos == s->zin.size) {
-            if (ret != 0 && s->in_total > 0) {
+            if (s->zret != 0 && s->in_total > 0) {
                 snprintf(s->err, sizeof s->err,
                          "truncated zstd data (the file ends inside a frame)");
                 return -1;
@@ -435,6 +443,7 @@ void cli_lines_free(cli_lines *l)
 }
 
 const char *cli_lines_error(const cli_lines *l) { return cli_stream_error(l->s); }
+unsigned long cli_lines_count(const cli_lines *l) { return l->lineno; }
 
 int cli_lines_next(cli_lines *l, char **line, size_t *len, unsigned long *lineno)
 {

@@ -121,5 +121,7 @@ void cli_lines_free(cli_lines *l); /* accepts NULL; closes the stream */
  * (reason in cli_lines_error()).  *lineno is the 1-based line number. */
 int cli_lines_next(cli_lines *l, char **line, size_t *len, unsigned long *lineno);
 const char *cli_lines_error(const cli_lines *l);
+/* Lines returned so far. */
+unsigned long cli_lines_count(const cli_lines *l);
 
 #endif

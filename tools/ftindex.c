@@ -288,9 +288,16 @@ static int index_jsonl(build *b, const char *path, const char *name, int zstd)
         if (a > 0) b->skipped_lines++;
     }
     if (r < 0) {
-        if (cli_interrupted) interrupted();
-        else cli_msg("%s: %s", name, cli_lines_error(lines));
-        ret = -1;
+        if (cli_interrupted) {
+            interrupted();
+            ret = -1;
+        } else { /* keep what was read, go on with the next input */
+            unsigned long done = cli_lines_count(lines);
+            if (done) cli_msg("%s: skipped the rest after line %lu: %s", name, done,
+                              cli_lines_error(lines));
+            else cli_msg("%s: skipped: %s", name, cli_lines_error(lines));
+            b->skipped_files++;
+        }
     }
     free(where);
     cli_lines_free(lines);
@@ -664,8 +671,8 @@ static int cmd_build(int argc, char **argv)
         cli_msg("skipped %lu line%s (see the warnings above)", b.skipped_lines,
                 b.skipped_lines == 1 ? "" : "s");
     if (b.skipped_files)
-        cli_msg("skipped %lu file%s or director%s (see the warnings above)", b.skipped_files,
-                b.skipped_files == 1 ? "" : "s", b.skipped_files == 1 ? "y" : "ies");
+        cli_msg("skipped %lu file%s (see the warnings above)", b.skipped_files,
+                b.skipped_files == 1 ? "" : "s");
 
     if (b.docs == 0) {
         fprintf(stderr, "%s: no documents to index in", cli_prog());
