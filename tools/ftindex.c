@@ -361,7 +361,7 @@ static int index_text(build *b, const char *path, int zstd)
         why = "binary file";
     } else if (len == SNIFF_BYTES) {
         for (;;) {
-            if (b->text_cap - len < 64 * 1024 && grow_text(b, b->text_cap + 1)) goto nomem;
+            if (len == b->text_cap && grow_text(b, len + 1)) goto nomem;
             r = cli_stream_read(s, b->text + len, b->text_cap - len);
             if (r < 0) goto readerr;
             if (r == 0) break;

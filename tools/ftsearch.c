@@ -189,9 +189,11 @@ static int print_json(search_ctx *c, const char *query, const ft_query *q, const
         goto nomem;
     }
     if (jset(root, "query", jstr(query, strlen(query))) ||
-        jset(root, "matches", json_integer((json_int_t)res->matches)) ||
-        jset(root, "hits", hits))
+        jset(root, "matches", json_integer((json_int_t)res->matches))) {
+        json_decref(hits);
         goto nomem;
+    }
+    if (jset(root, "hits", hits)) goto nomem; /* hits is freed either way */
     for (size_t i = 0; i < res->n; i++) {
         ft_doc d;
         int rc = ft_index_doc(c->ix, res->hits[i].doc, c->docbuf, &d, &err);
