@@ -73,6 +73,10 @@ typedef struct ft_analyze_stats {
 int ft_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
                ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
 
+/* Copy text to out with every invalid UTF-8 sequence replaced by U+FFFD.
+ * Returns the number of invalid bytes; when it is 0, out is left untouched. */
+size_t ft_utf8_sanitize(const char *text, size_t len, ft_buf *out);
+
 /* Stem-cache counters (for benchmarks). */
 void ft_analyzer_cache_stats(const ft_analyzer *a, uint64_t *hits, uint64_t *misses);
 

@@ -1,0 +1,1083 @@
+/*
+ * reader.c — opening an index snapshot and reading it: the dictionary,
+ * posting cursors, document lengths and the document store.
+ *
+ * Every segment file is mmap'd read-only; nothing is loaded whole except the
+ * document lengths (4 bytes a document, decompressed once at open, the one
+ * array BM25 touches for every candidate).  A dictionary lookup binary-searches
+ * the fixed-size block index at the end of the .tid file, then scans one
+ * front-coded block of at most 32 terms.
+ *
+ * All decoding is bounds-checked against the mapped size: a damaged file gives
+ * FT_ECORRUPT with the file and offset, raised through ft_corrupt(), never a
+ * read outside the mapping.  Posting cursors decode one block (128 postings by
+ * default) at a time and skip whole blocks using the skip table (last document
+ * of each block) without decompressing them; positions are decompressed only
+ * when asked for.
+ */
+#include "ft_index_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+typedef struct mfile {
+    char *path;
+    const uint8_t *p;
+    size_t size;
+    uint64_t xxh;  /* from the manifest */
+} mfile;
+
+typedef struct segment {
+    char name[32];
+    uint32_t ndocs, base, block;
+    uint64_t tokens;
+    mfile f[FT_SEG_NFILES];  /* tid pst pos len sto */
+    uint64_t nterms, nblocks;
+    const uint8_t *tid_index;   /* nblocks entries of TID_INDEX_ENTRY */
+    uint64_t tid_data_end;
+    const uint8_t *sto_index;
+    uint32_t sto_nblocks;
+    uint64_t sto_data_end;
+} segment;
+
+struct ft_index {
+    char *dir;
+    ft_analyzer_opts an;
+    uint32_t ndocs;
+    uint64_t tokens;
+    double avgdl;
+    segment *segs;
+    unsigned nsegs;
+    uint32_t *lens;
+};
+
+enum { F_TID, F_PST, F_POS, F_LEN, F_STO };
+
+/* ------------------------------------------------------------------ open */
+
+static void unmap_segment(segment *s)
+{
+    for (int i = 0; i < FT_SEG_NFILES; i++) {
+        if (s->f[i].p) munmap((void *)s->f[i].p, s->f[i].size);
+        free(s->f[i].path);
+    }
+}
+
+void ft_index_close(ft_index *ix)
+{
+    if (!ix) return;
+    for (unsigned i = 0; i < ix->nsegs; i++) unmap_segment(&ix->segs[i]);
+    free(ix->segs);
+    free(ix->lens);
+    free(ix->dir);
+    free(ix);
+}
+
+static int map_file(mfile *m, ft_error *err)
+{
+    int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ft_error_errno(err, errno, "cannot open %s", m->path);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return ft_error_errno(err, e, "cannot stat %s", m->path);
+    }
+    if ((uint64_t)st.st_size != m->size) {
+        close(fd);
+        return ft_error_set(err, FT_ECORRUPT, "%s: size is %lld bytes, the manifest says %zu",
+                            m->path, (long long)st.st_size, m->size);
+    }
+    void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED) return ft_error_errno(err, e, "cannot map %s", m->path);
+    m->p = p;
+    return FT_OK;
+}
+
+static int check_header(const mfile *m, const char *magic, ft_error *err)
+{
+    if (m->size < FT_HDR_SIZE || memcmp(m->p, magic, 4))
+        return ft_corrupt(err, m->path, 0, "bad magic number (not an ft index file)");
+    uint32_t v = ft_get_u32le(m->p + 4);
+    if (v != FT_FORMAT_VERSION)
+        return ft_error_set(err, FT_EVERSION, "%s: format version %u, this ft reads version %d",
+                            m->path, v, FT_FORMAT_VERSION);
+    return FT_OK;
+}
+
+static int open_segment(ft_index *ix, segment *s, ft_error *err)
+{
+    static const char *const magic[] = {MAGIC_TID, MAGIC_PST, MAGIC_POS, MAGIC_LEN, MAGIC_STO};
+    int rc;
+    for (int i = 0; i < FT_SEG_NFILES; i++) {
+        if (!s->f[i].path) return ft_error_set(err, FT_ECORRUPT, "%s/MANIFEST: segment %s lacks its .%s file",
+                                               ix->dir, s->name, ft_seg_exts[i]);
+        if ((rc = map_file(&s->f[i], err))) return rc;
+        if ((rc = check_header(&s->f[i], magic[i], err))) return rc;
+    }
+    /* dictionary footer */
+    const mfile *t = &s->f[F_TID];
+    if (t->size < FT_HDR_SIZE + TID_FOOTER) return ft_corrupt(err, t->path, 0, "file too short for its footer");
+    const uint8_t *ft = t->p + t->size - TID_FOOTER;
+    if (memcmp(ft + 28, MAGIC_TID_END, 4)) return ft_corrupt(err, t->path, t->size - 4, "bad footer magic");
+    s->nterms = ft_get_u64le(ft);
+    s->nblocks = ft_get_u64le(ft + 8);
+    uint64_t idx = ft_get_u64le(ft + 16);
+    uint32_t per = ft_get_u32le(ft + 24);
+    if (per != FT_TERMS_PER_BLOCK || idx < FT_HDR_SIZE || idx > t->size - TID_FOOTER ||
+        s->nblocks != (s->nterms + per - 1) / per ||
+        (t->size - TID_FOOTER - idx) / TID_INDEX_ENTRY != s->nblocks ||
+        (t->size - TID_FOOTER - idx) % TID_INDEX_ENTRY)
+        return ft_corrupt(err, t->path, t->size - TID_FOOTER, "inconsistent dictionary footer");
+    s->tid_index = t->p + idx;
+    s->tid_data_end = idx;
+    /* store footer */
+    const mfile *so = &s->f[F_STO];
+    if (so->size < FT_HDR_SIZE + STO_FOOTER) return ft_corrupt(err, so->path, 0, "file too short for its footer");
+    const uint8_t *sf = so->p + so->size - STO_FOOTER;
+    if (memcmp(sf + 16, MAGIC_STO_END, 4)) return ft_corrupt(err, so->path, so->size - 4, "bad footer magic");
+    uint64_t sidx = ft_get_u64le(sf);
+    s->sto_nblocks = ft_get_u32le(sf + 8);
+    if (ft_get_u32le(sf + 12) != s->ndocs)
+        return ft_corrupt(err, so->path, so->size - 8, "document count disagrees with the manifest");
+    if (sidx < FT_HDR_SIZE || sidx > so->size - STO_FOOTER ||
+        (so->size - STO_FOOTER - sidx) != (uint64_t)s->sto_nblocks * STO_INDEX_ENTRY)
+        return ft_corrupt(err, so->path, so->size - STO_FOOTER, "inconsistent store footer");
+    s->sto_index = so->p + sidx;
+    s->sto_data_end = sidx;
+    /* lengths */
+    const mfile *l = &s->f[F_LEN];
+    if (l->size < FT_HDR_SIZE + 8) return ft_corrupt(err, l->path, FT_HDR_SIZE, "file too short");
+    if (ft_get_u64le(l->p + FT_HDR_SIZE) != s->ndocs)
+        return ft_corrupt(err, l->path, FT_HDR_SIZE, "document count disagrees with the manifest");
+    size_t want = (size_t)s->ndocs * 4;
+    size_t got = ZSTD_decompress(ix->lens + s->base, want, l->p + FT_HDR_SIZE + 8,
+                                 l->size - FT_HDR_SIZE - 8);
+    if (ZSTD_isError(got) || got != want)
+        return ft_corrupt(err, l->path, FT_HDR_SIZE + 8, "document lengths do not decompress");
+    /* the array was filled little-endian; convert in place on big-endian hosts */
+    for (uint32_t i = 0; i < s->ndocs; i++)
+        ix->lens[s->base + i] = ft_get_u32le((const uint8_t *)&ix->lens[s->base + i]);
+    return FT_OK;
+}
+
+/* Parse MANIFEST (docs/FORMAT.md §Manifest). */
+static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path, ft_error *err)
+{
+    /* checksum line: the last line, covering every byte before it */
+    if (len == 0 || text[len - 1] != '\n') return ft_corrupt(err, path, len, "manifest does not end with a newline");
+    text[len - 1] = 0;
+    char *last = strrchr(text, '\n');
+    size_t body_len = last ? (size_t)(last - text) + 1 : 0;
+    char *ck = last ? last + 1 : text;
+    unsigned long long want;
+    if (sscanf(ck, "checksum %16llx", &want) != 1)
+        return ft_corrupt(err, path, body_len, "missing checksum line");
+    if (XXH64(text, body_len, 0) != want) return ft_corrupt(err, path, body_len, "manifest checksum mismatch");
+    if (last) *last = 0;
+
+    unsigned lineno = 0;
+    int version = -1, have_an = 0;
+    segment *cur = NULL;
+    unsigned cap = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        char name[64];
+        unsigned long long a, b, c;
+        if (lineno == 1) {
+            if (sscanf(line, "ft-index %d", &version) != 1)
+                return ft_error_set(err, FT_ECORRUPT, "%s: not an ft index manifest", path);
+            if (version != FT_FORMAT_VERSION)
+                return ft_error_set(err, FT_EVERSION, "%s: format version %d, this ft reads version %d", path,
+                                    version, FT_FORMAT_VERSION);
+        } else if (!strncmp(line, "analyzer ", 9)) {
+            int rc = ft_analyzer_opts_parse(line + 9, &ix->an, err);
+            if (rc) return ft_error_set(err, FT_ECORRUPT, "%s:%u: %s", path, lineno, err ? err->msg : "bad analyzer");
+            have_an = 1;
+        } else if (sscanf(line, "docs %llu", &a) == 1) {
+            if (a >= UINT32_MAX) return ft_corrupt(err, path, lineno, "document count out of range");
+            ix->ndocs = (uint32_t)a;
+        } else if (sscanf(line, "tokens %llu", &a) == 1) {
+            ix->tokens = a;
+        } else if (sscanf(line, "segment %31s docs %llu tokens %llu block %llu", name, &a, &b, &c) == 4) {
+            if (ix->nsegs == cap) {
+                cap = cap ? cap * 2 : 4;
+                segment *p = realloc(ix->segs, cap * sizeof *p);
+                if (!p) return ft_error_set(err, FT_ENOMEM, "out of memory");
+                ix->segs = p;
+            }
+            cur = &ix->segs[ix->nsegs++];
+            memset(cur, 0, sizeof *cur);
+            if (strncmp(name, "seg-", 4) || a >= UINT32_MAX || c < 4 || c > FT_MAX_BLOCK)
+                return ft_error_set(err, FT_ECORRUPT, "%s:%u: bad segment line", path, lineno);
+            strcpy(cur->name, name);
+            cur->ndocs = (uint32_t)a;
+            cur->tokens = b;
+            cur->block = (uint32_t)c;
+        } else if (sscanf(line, "file %63s %llu %llx", name, &a, &b) == 3) {
+            if (!cur) return ft_error_set(err, FT_ECORRUPT, "%s:%u: file line before any segment", path, lineno);
+            size_t nl = strlen(cur->name);
+            int k = -1;
+            if (!strncmp(name, cur->name, nl) && name[nl] == '.')
+                for (int i = 0; i < FT_SEG_NFILES; i++)
+                    if (!strcmp(name + nl + 1, ft_seg_exts[i])) k = i;
+            if (k < 0 || cur->f[k].path || strchr(name, '/'))
+                return ft_error_set(err, FT_ECORRUPT, "%s:%u: unexpected file '%s'", path, lineno, name);
+            if (asprintf(&cur->f[k].path, "%s/%s", ix->dir, name) < 0) {
+                cur->f[k].path = NULL;
+                return ft_error_set(err, FT_ENOMEM, "out of memory");
+            }
+            cur->f[k].size = (size_t)a;
+            cur->f[k].xxh = b;
+        } else {
+            return ft_error_set(err, FT_ECORRUPT, "%s:%u: unrecognised line", path, lineno);
+        }
+    }
+    if (version < 0 || !have_an) return ft_error_set(err, FT_ECORRUPT, "%s: incomplete manifest", path);
+    uint64_t nd = 0, nt = 0;
+    for (unsigned i = 0; i < ix->nsegs; i++) {
+        ix->segs[i].base = (uint32_t)nd;
+        nd += ix->segs[i].ndocs;
+        nt += ix->segs[i].tokens;
+    }
+    if (nd != ix->ndocs || nt != ix->tokens)
+        return ft_error_set(err, FT_ECORRUPT, "%s: segment totals disagree with the header", path);
+    return FT_OK;
+}
+
+int ft_index_open(const char *dir, ft_index **out, ft_error *err)
+{
+    *out = NULL;
+    ft_index *ix = calloc(1, sizeof *ix);
+    if (!ix || !(ix->dir = strdup(dir))) {
+        free(ix);
+        return ft_error_set(err, FT_ENOMEM, "out of memory");
+    }
+    char *path = NULL, *text = NULL;
+    size_t len;
+    int rc;
+    if (asprintf(&path, "%s/%s", dir, FT_MANIFEST) < 0) {
+        path = NULL;
+        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        rc = ft_error_errno(err, errno, "%s", dir);
+        goto fail;
+    }
+    if ((rc = ft_read_file(path, FT_MANIFEST_MAX, &text, &len, err))) {
+        if (rc == FT_ENOTFOUND)
+            ft_error_set(err, FT_ENOTFOUND, "%s is not an ft index (no MANIFEST)", dir);
+        goto fail;
+    }
+    if ((rc = parse_manifest(ix, text, len, path, err))) goto fail;
+    ix->lens = malloc(((size_t)ix->ndocs + 1) * sizeof *ix->lens);
+    if (!ix->lens) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
+    for (unsigned i = 0; i < ix->nsegs; i++)
+        if ((rc = open_segment(ix, &ix->segs[i], err))) goto fail;
+    ix->avgdl = ix->ndocs ? (double)ix->tokens / ix->ndocs : 0.0;
+    free(path);
+    free(text);
+    *out = ix;
+    return FT_OK;
+fail:
+    free(path);
+    free(text);
+    ft_index_close(ix);
+    return rc;
+}
+
+uint32_t ft_index_doc_count(const ft_index *ix) { return ix->ndocs; }
+uint64_t ft_index_token_count(const ft_index *ix) { return ix->tokens; }
+double ft_index_avgdl(const ft_index *ix) { return ix->avgdl; }
+unsigned ft_index_segment_count(const ft_index *ix) { return ix->nsegs; }
+const ft_analyzer_opts *ft_index_analyzer_opts(const ft_index *ix) { return &ix->an; }
+uint32_t ft_index_doc_length(const ft_index *ix, uint32_t doc) { return doc < ix->ndocs ? ix->lens[doc] : 0; }
+const uint32_t *ft_index_lengths_(const ft_index *ix) { return ix->lens; }
+
+/* ------------------------------------------------------------------ dictionary */
+
+typedef struct term_info {
+    uint32_t df;
+    uint64_t cf;
+    const uint8_t *pst; size_t pst_len; uint64_t pst_off;
+    const uint8_t *pos; size_t pos_len; uint64_t pos_off;
+} term_info;
+
+/* A dictionary entry being scanned within one block. */
+typedef struct tid_iter {
+    const segment *s;
+    const uint8_t *p, *end;
+    uint8_t term[512];
+    size_t len;
+    uint64_t pst_off, pos_off;
+    uint64_t block, in_block, ordinal;
+    term_info ti;
+} tid_iter;
+
+static int tid_seek_block(tid_iter *it, uint64_t b, ft_error *err)
+{
+    const segment *s = it->s;
+    const uint8_t *e = s->tid_index + b * TID_INDEX_ENTRY;
+    uint64_t off = ft_get_u64le(e);
+    it->pst_off = ft_get_u64le(e + 8);
+    it->pos_off = ft_get_u64le(e + 16);
+    uint64_t end = b + 1 < s->nblocks ? ft_get_u64le(e + TID_INDEX_ENTRY) : s->tid_data_end;
+    if (off < FT_HDR_SIZE || off > end || end > s->tid_data_end)
+        return ft_corrupt(err, s->f[F_TID].path, (uint64_t)(e - s->f[F_TID].p), "bad dictionary block offset");
+    it->p = s->f[F_TID].p + off;
+    it->end = s->f[F_TID].p + end;
+    it->block = b;
+    it->in_block = 0;
+    it->ordinal = b * FT_TERMS_PER_BLOCK;
+    it->len = 0;
+    return FT_OK;
+}
+
+/* Decode the next entry of the current block.  Returns 1 when one was read,
+ * 0 at the end of the block, <0 on corruption. */
+static int tid_next(tid_iter *it, ft_error *err)
+{
+    const segment *s = it->s;
+    if (it->in_block == FT_TERMS_PER_BLOCK || it->ordinal >= s->nterms) return 0;
+    uint64_t shared, suffix, df, extra, pl, ql;
+    const uint8_t *start = it->p;
+    if (ft_varint_get(&it->p, it->end, &shared) || ft_varint_get(&it->p, it->end, &suffix) ||
+        shared > it->len || (it->in_block == 0 && shared) || suffix > sizeof it->term - shared ||
+        suffix > (size_t)(it->end - it->p))
+        goto bad;
+    memcpy(it->term + shared, it->p, suffix);
+    it->p += suffix;
+    it->len = shared + suffix;
+    if (ft_varint_get(&it->p, it->end, &df) || ft_varint_get(&it->p, it->end, &extra) ||
+        ft_varint_get(&it->p, it->end, &pl) || ft_varint_get(&it->p, it->end, &ql) || df == 0 ||
+        df > s->ndocs || extra > UINT64_MAX - df)
+        goto bad;
+    if (it->pst_off > s->f[F_PST].size || pl > s->f[F_PST].size - it->pst_off ||
+        it->pos_off > s->f[F_POS].size || ql > s->f[F_POS].size - it->pos_off)
+        goto bad;
+    it->ti.df = (uint32_t)df;
+    it->ti.cf = df + extra;
+    it->ti.pst = s->f[F_PST].p + it->pst_off;
+    it->ti.pst_len = pl;
+    it->ti.pst_off = it->pst_off;
+    it->ti.pos = s->f[F_POS].p + it->pos_off;
+    it->ti.pos_len = ql;
+    it->ti.pos_off = it->pos_off;
+    it->pst_off += pl;
+    it->pos_off += ql;
+    it->in_block++;
+    it->ordinal++;
+    return 1;
+bad:
+    return ft_corrupt(err, s->f[F_TID].path, (uint64_t)(start - s->f[F_TID].p), "bad dictionary entry");
+}
+
+static int cmp_bytes(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+    int c = memcmp(a, b, n);
+    if (c) return c;
+    return al < bl ? -1 : al > bl;
+}
+
+/* Look term up in one segment: 1 found (ti filled), 0 absent, <0 error. */
+static int seg_lookup(const segment *s, const uint8_t *term, size_t len, term_info *ti, ft_error *err)
+{
+    if (s->nblocks == 0) return 0;
+    tid_iter it;
+    it.s = s;
+    /* last block whose first term <= term */
+    uint64_t lo = 0, hi = s->nblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        int rc = tid_seek_block(&it, mid, err);
+        if (rc) return rc;
+        rc = tid_next(&it, err);
+        if (rc < 0) return rc;
+        if (rc == 0) return ft_corrupt(err, s->f[F_TID].path, 0, "empty dictionary block");
+        if (cmp_bytes(it.term, it.len, term, len) <= 0) lo = mid;
+        else hi = mid;
+    }
+    int rc = tid_seek_block(&it, lo, err);
+    if (rc) return rc;
+    while ((rc = tid_next(&it, err)) == 1) {
+        int c = cmp_bytes(it.term, it.len, term, len);
+        if (c == 0) {
+            *ti = it.ti;
+            return 1;
+        }
+        if (c > 0) return 0;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ postings */
+
+typedef struct block_meta {
+    uint32_t last;     /* last local document of the block */
+    uint32_t max_tf, min_len, count;
+    const uint8_t *d; uint32_t dlen, draw;  /* draw 0: stored raw */
+    const uint8_t *p; uint32_t plen, praw;
+} block_meta;
+
+typedef struct seg_term {
+    const segment *s;
+    term_info ti;
+} seg_term;
+
+struct ft_postings {
+    const ft_index *ix;
+    uint32_t df;
+    uint64_t cf;
+    seg_term *st;
+    unsigned nst, cur;     /* segments holding the term; the current one */
+    uint32_t list_max_tf, list_min_len;
+    /* current segment */
+    block_meta *blocks;
+    uint32_t nblocks, blocks_cap;
+    int seg_loaded;
+    uint32_t blk;          /* current block */
+    int blk_decoded;
+    uint32_t n, i;         /* postings in the decoded block, index of the current */
+    uint32_t *docs, *tfs;  /* local doc numbers */
+    uint32_t cap;
+    uint32_t doc;          /* current global document or FT_DOC_END */
+    int started;
+    /* positions */
+    int pos_blk_ready;
+    const uint8_t *pos_base, *pp, *pend;
+    uint32_t pos_i;
+    uint32_t *pos;
+    uint32_t pos_cap;
+    ft_buf dbuf, pbuf;
+    ZSTD_DCtx *dctx;
+    int rc;
+    ft_error err;
+};
+
+static uint32_t fail_cursor(ft_postings *p, int rc)
+{
+    if (!p->rc) p->rc = rc ? rc : FT_ECORRUPT;
+    p->doc = FT_DOC_END;
+    return FT_DOC_END;
+}
+
+/* Get the raw bytes of a stored block (decompressing when needed). */
+static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, uint32_t slen, uint32_t raw,
+                             const char *path, uint64_t off)
+{
+    if (raw == 0) return src;
+    if (!p->dctx && !(p->dctx = ZSTD_createDCtx())) {
+        ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        p->rc = FT_ENOMEM;
+        return NULL;
+    }
+    ft_buf_reset(buf);
+    if (ft_buf_reserve(buf, raw)) {
+        ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        p->rc = FT_ENOMEM;
+        return NULL;
+    }
+    size_t got = ZSTD_decompressDCtx(p->dctx, buf->p, raw, src, slen);
+    if (ZSTD_isError(got) || got != raw) {
+        p->rc = ft_corrupt(&p->err, path, off, "compressed block does not decompress");
+        return NULL;
+    }
+    return buf->p;
+}
+
+static int decode_block(ft_postings *p, uint32_t b);
+
+/* Read a segment's block headers (skip table). */
+static int load_segment(ft_postings *p)
+{
+    const seg_term *st = &p->st[p->cur];
+    const segment *s = st->s;
+    const term_info *ti = &st->ti;
+    const char *path = s->f[F_PST].path;
+    uint32_t nb = (ti->df + s->block - 1) / s->block;
+    if (nb > p->blocks_cap) {
+        block_meta *m = realloc(p->blocks, nb * sizeof *m);
+        if (!m) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        p->blocks = m;
+        p->blocks_cap = nb;
+    }
+    if (s->block > p->cap) {
+        uint32_t *d = realloc(p->docs, s->block * sizeof *d);
+        if (d) p->docs = d;
+        uint32_t *t = d ? realloc(p->tfs, s->block * sizeof *t) : NULL;
+        if (!d || !t) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        p->tfs = t;
+        p->cap = s->block;
+    }
+    const uint8_t *q = ti->pst, *end = ti->pst + ti->pst_len;
+    uint64_t v;
+    int multi = nb > 1;
+    if (multi && (ft_varint_get(&q, end, &v) || v != nb)) goto bad;
+    uint64_t last = 0; /* last + 1 of the previous block */
+    for (uint32_t b = 0; b < nb; b++) {
+        block_meta *m = &p->blocks[b];
+        uint64_t a, mt, ml, df, dr = 0, pf, pr = 0;
+        m->count = b + 1 < nb ? s->block : ti->df - b * s->block;
+        if (multi) {
+            if (ft_varint_get(&q, end, &a) || ft_varint_get(&q, end, &mt) || ft_varint_get(&q, end, &ml))
+                goto bad;
+            if (a == 0 || last + a > s->ndocs || mt == 0 || mt > UINT32_MAX || ml > UINT32_MAX) goto bad;
+            last += a;
+            m->last = (uint32_t)(last - 1);
+            m->max_tf = (uint32_t)mt;
+            m->min_len = (uint32_t)ml;
+        }
+        if (ft_varint_get(&q, end, &df) || ((df & 1) && ft_varint_get(&q, end, &dr)) ||
+            ft_varint_get(&q, end, &pf) || ((pf & 1) && ft_varint_get(&q, end, &pr)))
+            goto bad;
+        if ((df >> 1) > UINT32_MAX || (pf >> 1) > UINT32_MAX || dr > (uint64_t)s->block * 20 ||
+            dr > UINT32_MAX || pr > UINT32_MAX || ((df & 1) && !dr) || ((pf & 1) && !pr))
+            goto bad;
+        m->dlen = (uint32_t)(df >> 1);
+        m->draw = (uint32_t)dr;
+        m->plen = (uint32_t)(pf >> 1);
+        m->praw = (uint32_t)pr;
+    }
+    /* data pointers */
+    const uint8_t *pd = ti->pos, *pe = ti->pos + ti->pos_len;
+    for (uint32_t b = 0; b < nb; b++) {
+        block_meta *m = &p->blocks[b];
+        if (m->dlen > (size_t)(end - q) || m->plen > (size_t)(pe - pd)) goto bad;
+        m->d = q;
+        q += m->dlen;
+        m->p = pd;
+        pd += m->plen;
+    }
+    if (q != end || pd != pe) goto bad;
+    p->nblocks = nb;
+    p->seg_loaded = 1;
+    p->blk = 0;
+    p->blk_decoded = 0;
+    if (!multi) { /* a single block: decode it now to know its bounds */
+        if (decode_block(p, 0)) return p->rc;
+        block_meta *m = &p->blocks[0];
+        m->last = p->docs[p->n - 1];
+        m->max_tf = 0;
+        m->min_len = UINT32_MAX;
+        for (uint32_t i = 0; i < p->n; i++) {
+            if (p->tfs[i] > m->max_tf) m->max_tf = p->tfs[i];
+            uint32_t l = p->ix->lens[s->base + p->docs[i]];
+            if (l < m->min_len) m->min_len = l;
+        }
+    }
+    return FT_OK;
+bad:
+    return p->rc = ft_corrupt(&p->err, path, ti->pst_off + (uint64_t)(q - ti->pst), "bad posting list header");
+}
+
+static int decode_block(ft_postings *p, uint32_t b)
+{
+    const seg_term *st = &p->st[p->cur];
+    const segment *s = st->s;
+    block_meta *m = &p->blocks[b];
+    const char *path = s->f[F_PST].path;
+    uint64_t off = (uint64_t)(m->d - s->f[F_PST].p);
+    const uint8_t *raw = unpack(p, &p->dbuf, m->d, m->dlen, m->draw, path, off);
+    if (!raw) return p->rc;
+    const uint8_t *q = raw, *end = raw + (m->draw ? m->draw : m->dlen);
+    uint64_t base = 0;
+    if (b > 0) base = (uint64_t)p->blocks[b - 1].last + 1;
+    for (uint32_t i = 0; i < m->count; i++) {
+        uint32_t g;
+        if (ft_varint_get32(&q, end, &g) || base + g >= s->ndocs) goto bad;
+        p->docs[i] = (uint32_t)(base + g);
+        base += (uint64_t)g + 1;
+    }
+    for (uint32_t i = 0; i < m->count; i++)
+        if (ft_varint_get32(&q, end, &p->tfs[i]) || p->tfs[i] == 0) goto bad;
+    if (q != end) goto bad;
+    if (p->nblocks > 1 && p->docs[m->count - 1] != m->last) goto bad;
+    p->n = m->count;
+    p->blk = b;
+    p->blk_decoded = 1;
+    p->i = UINT32_MAX; /* before the block's first posting */
+    p->pos_blk_ready = 0;
+    return FT_OK;
+bad:
+    return p->rc = ft_corrupt(&p->err, path, off, "bad posting block");
+}
+
+int ft_postings_open(const ft_index *ix, const char *term, size_t len, ft_postings **out, ft_error *err)
+{
+    *out = NULL;
+    ft_postings *p = calloc(1, sizeof *p);
+    if (!p) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    p->ix = ix;
+    p->doc = FT_DOC_END;
+    p->list_min_len = UINT32_MAX;
+    ft_buf_init(&p->dbuf);
+    ft_buf_init(&p->pbuf);
+    if (ix->nsegs) {
+        p->st = calloc(ix->nsegs, sizeof *p->st);
+        if (!p->st) { ft_postings_close(p); return ft_error_set(err, FT_ENOMEM, "out of memory"); }
+    }
+    for (unsigned i = 0; i < ix->nsegs; i++) {
+        term_info ti;
+        int rc = seg_lookup(&ix->segs[i], (const uint8_t *)term, len, &ti, err);
+        if (rc < 0) { ft_postings_close(p); return rc; }
+        if (rc == 1) {
+            p->st[p->nst].s = &ix->segs[i];
+            p->st[p->nst].ti = ti;
+            p->nst++;
+            p->df += ti.df;
+            p->cf += ti.cf;
+        }
+    }
+    /* list-wide bounds: from every segment's skip data */
+    for (unsigned k = p->nst; k-- > 0;) {
+        p->cur = k;
+        if (load_segment(p)) {
+            int rc = p->rc;
+            if (err) *err = p->err;
+            ft_postings_close(p);
+            return rc;
+        }
+        for (uint32_t b = 0; b < p->nblocks; b++) {
+            if (p->blocks[b].max_tf > p->list_max_tf) p->list_max_tf = p->blocks[b].max_tf;
+            if (p->blocks[b].min_len < p->list_min_len) p->list_min_len = p->blocks[b].min_len;
+        }
+    }
+    p->cur = 0; /* segment 0 is the one loaded last */
+    *out = p;
+    return FT_OK;
+}
+
+void ft_postings_close(ft_postings *p)
+{
+    if (!p) return;
+    free(p->st);
+    free(p->blocks);
+    free(p->docs);
+    free(p->tfs);
+    free(p->pos);
+    ft_buf_free(&p->dbuf);
+    ft_buf_free(&p->pbuf);
+    ZSTD_freeDCtx(p->dctx);
+    free(p);
+}
+
+uint32_t ft_postings_df(const ft_postings *p) { return p->df; }
+uint64_t ft_postings_cf(const ft_postings *p) { return p->cf; }
+uint32_t ft_postings_doc(const ft_postings *p) { return p->started ? p->doc : FT_DOC_END; }
+uint32_t ft_postings_tf(const ft_postings *p) { return p->doc == FT_DOC_END ? 0 : p->tfs[p->i]; }
+
+int ft_postings_status(const ft_postings *p, ft_error *err)
+{
+    if (p->rc && err) *err = p->err;
+    return p->rc;
+}
+
+/* Make sure the current segment is loaded; move past exhausted segments. */
+static int ensure_segment(ft_postings *p)
+{
+    if (p->cur >= p->nst) return 0;
+    if (!p->seg_loaded && load_segment(p)) return -1;
+    return 1;
+}
+
+uint32_t ft_postings_next(ft_postings *p)
+{
+    if (p->rc) return FT_DOC_END;
+    if (p->started && p->doc == FT_DOC_END) return FT_DOC_END;
+    p->started = 1;
+    for (;;) {
+        int r = ensure_segment(p);
+        if (r < 0) return fail_cursor(p, p->rc);
+        if (r == 0) return p->doc = FT_DOC_END;
+        if (!p->blk_decoded) {
+            if (decode_block(p, p->blk)) return fail_cursor(p, p->rc);
+            p->i = 0;
+        } else if (p->i == UINT32_MAX) {
+            p->i = 0;
+        } else if (p->i + 1 < p->n) {
+            p->i++;
+        } else if (p->blk + 1 < p->nblocks) {
+            if (decode_block(p, p->blk + 1)) return fail_cursor(p, p->rc);
+            p->i = 0;
+        } else {
+            p->cur++;
+            p->seg_loaded = 0;
+            p->blk_decoded = 0;
+            continue;
+        }
+        return p->doc = p->st[p->cur].s->base + p->docs[p->i];
+    }
+}
+
+uint32_t ft_postings_advance(ft_postings *p, uint32_t target)
+{
+    if (p->rc) return FT_DOC_END;
+    if (p->started && (p->doc == FT_DOC_END || p->doc >= target)) return p->doc;
+    p->started = 1;
+    for (;;) {
+        int r = ensure_segment(p);
+        if (r < 0) return fail_cursor(p, p->rc);
+        if (r == 0) return p->doc = FT_DOC_END;
+        const segment *s = p->st[p->cur].s;
+        uint32_t local = target > s->base ? target - s->base : 0;
+        if (target >= s->base + s->ndocs || p->blocks[p->nblocks - 1].last < local) {
+            p->cur++;
+            p->seg_loaded = 0;
+            p->blk_decoded = 0;
+            continue;
+        }
+        uint32_t b = p->blk_decoded ? p->blk : 0;
+        if (p->blocks[b].last < local) {
+            /* gallop then binary search over the skip table */
+            uint32_t lo = b, step = 1, hi = b + 1;
+            while (hi < p->nblocks && p->blocks[hi].last < local) {
+                lo = hi;
+                step *= 2;
+                hi = hi + step < p->nblocks ? hi + step : p->nblocks - 1;
+                if (hi == lo) break;
+            }
+            while (lo + 1 < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (p->blocks[mid].last < local) lo = mid;
+                else hi = mid;
+            }
+            b = hi;
+        }
+        if (!p->blk_decoded || p->blk != b) {
+            if (decode_block(p, b)) return fail_cursor(p, p->rc);
+        }
+        uint32_t i = p->i == UINT32_MAX ? 0 : p->i;
+        while (p->docs[i] < local) i++; /* the block's last doc is >= local */
+        p->i = i;
+        return p->doc = s->base + p->docs[i];
+    }
+}
+
+int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
+{
+    *pos = NULL;
+    *n = 0;
+    if (p->rc) return p->rc;
+    if (!p->started || p->doc == FT_DOC_END) return FT_EINVAL;
+    const segment *s = p->st[p->cur].s;
+    block_meta *m = &p->blocks[p->blk];
+    const char *path = s->f[F_POS].path;
+    uint64_t off = (uint64_t)(m->p - s->f[F_POS].p);
+    if (!p->pos_blk_ready) {
+        const uint8_t *raw = unpack(p, &p->pbuf, m->p, m->plen, m->praw, path, off);
+        if (!raw) return p->rc;
+        p->pos_base = raw;
+        p->pend = raw + (m->praw ? m->praw : m->plen);
+        p->pos_blk_ready = 1;
+        p->pp = raw;
+        p->pos_i = 0;
+    }
+    if (p->pos_i > p->i) { /* rewind to the start of the block */
+        p->pp = p->pos_base;
+        p->pos_i = 0;
+    }
+    /* skip the positions of earlier documents */
+    while (p->pos_i < p->i) {
+        for (uint32_t k = 0; k < p->tfs[p->pos_i]; k++) {
+            uint32_t g;
+            if (ft_varint_get32(&p->pp, p->pend, &g)) goto bad;
+        }
+        p->pos_i++;
+    }
+    uint32_t tf = p->tfs[p->i];
+    if (tf > p->pos_cap) {
+        uint32_t *q = realloc(p->pos, tf * sizeof *q);
+        if (!q) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        p->pos = q;
+        p->pos_cap = tf;
+    }
+    const uint8_t *save = p->pp;
+    uint64_t v = 0;
+    for (uint32_t k = 0; k < tf; k++) {
+        uint32_t g;
+        if (ft_varint_get32(&save, p->pend, &g) || (k > 0 && g == 0) || v + g > UINT32_MAX) goto bad;
+        v += g;
+        p->pos[k] = (uint32_t)v;
+    }
+    *pos = p->pos;
+    *n = tf;
+    return FT_OK;
+bad:
+    return p->rc = ft_corrupt(&p->err, path, off, "bad positions block");
+}
+
+void ft_postings_block_info(ft_postings *p, uint32_t *last_doc, uint32_t *max_tf, uint32_t *min_len)
+{
+    if (!p->started || p->doc == FT_DOC_END || !p->seg_loaded) {
+        *last_doc = FT_DOC_END;
+        *max_tf = 0;
+        *min_len = UINT32_MAX;
+        return;
+    }
+    const block_meta *m = &p->blocks[p->blk];
+    *last_doc = p->st[p->cur].s->base + m->last;
+    *max_tf = m->max_tf;
+    *min_len = m->min_len;
+}
+
+void ft_postings_list_info(const ft_postings *p, uint32_t *max_tf, uint32_t *min_len)
+{
+    *max_tf = p->list_max_tf;
+    *min_len = p->list_min_len;
+}
+
+/* ------------------------------------------------------------------ term iteration */
+
+int ft_index_terms(const ft_index *ix, ft_term_fn fn, void *ctx, ft_error *err)
+{
+    unsigned n = ix->nsegs;
+    if (n == 0) return FT_OK;
+    tid_iter *its = calloc(n, sizeof *its);
+    int *live = calloc(n, sizeof *live);
+    int rc = FT_OK;
+    if (!its || !live) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
+    for (unsigned i = 0; i < n; i++) {
+        its[i].s = &ix->segs[i];
+        if (ix->segs[i].nblocks == 0) continue;
+        if ((rc = tid_seek_block(&its[i], 0, err))) goto out;
+        int r = tid_next(&its[i], err);
+        if (r < 0) { rc = r; goto out; }
+        live[i] = r;
+    }
+    for (;;) {
+        int best = -1;
+        for (unsigned i = 0; i < n; i++)
+            if (live[i] && (best < 0 || cmp_bytes(its[i].term, its[i].len, its[best].term, its[best].len) < 0))
+                best = (int)i;
+        if (best < 0) break;
+        uint8_t term[512];
+        size_t len = its[best].len;
+        memcpy(term, its[best].term, len);
+        uint32_t df = 0;
+        for (unsigned i = 0; i < n; i++) {
+            if (!live[i] || cmp_bytes(its[i].term, its[i].len, term, len)) continue;
+            df += its[i].ti.df;
+            int r = tid_next(&its[i], err);
+            if (r == 0 && its[i].ordinal < its[i].s->nterms) {
+                if ((rc = tid_seek_block(&its[i], its[i].block + 1, err))) goto out;
+                r = tid_next(&its[i], err);
+            }
+            if (r < 0) { rc = r; goto out; }
+            live[i] = r;
+        }
+        if (fn(ctx, (const char *)term, len, df)) break;
+    }
+out:
+    free(its);
+    free(live);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ document store */
+
+struct ft_docbuf {
+    ft_buf raw;
+    const segment *seg;
+    uint32_t block;
+    int valid;
+    ZSTD_DCtx *dctx;
+};
+
+ft_docbuf *ft_docbuf_new(void)
+{
+    ft_docbuf *b = calloc(1, sizeof *b);
+    if (b) ft_buf_init(&b->raw);
+    return b;
+}
+
+void ft_docbuf_free(ft_docbuf *b)
+{
+    if (!b) return;
+    ft_buf_free(&b->raw);
+    ZSTD_freeDCtx(b->dctx);
+    free(b);
+}
+
+int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, ft_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (doc >= ix->ndocs) return ft_error_set(err, FT_ENOTFOUND, "no document number %u", doc);
+    const segment *s = NULL;
+    for (unsigned i = 0; i < ix->nsegs; i++)
+        if (doc >= ix->segs[i].base && doc < ix->segs[i].base + ix->segs[i].ndocs) s = &ix->segs[i];
+    if (!s) return ft_error_set(err, FT_ENOTFOUND, "no document number %u", doc);
+    uint32_t local = doc - s->base;
+    const mfile *f = &s->f[F_STO];
+    /* last block whose first document <= local */
+    uint32_t lo = 0, hi = s->sto_nblocks;
+    if (hi == 0) return ft_corrupt(err, f->path, s->sto_data_end, "store has no blocks");
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ft_get_u32le(s->sto_index + (size_t)mid * STO_INDEX_ENTRY + 16) <= local) lo = mid;
+        else hi = mid;
+    }
+    const uint8_t *e = s->sto_index + (size_t)lo * STO_INDEX_ENTRY;
+    uint64_t off = ft_get_u64le(e);
+    uint32_t slen = ft_get_u32le(e + 8), raw = ft_get_u32le(e + 12), first = ft_get_u32le(e + 16);
+    if (off < FT_HDR_SIZE || off > s->sto_data_end || slen > s->sto_data_end - off || first > local)
+        return ft_corrupt(err, f->path, (uint64_t)(e - f->p), "bad store index entry");
+    const uint8_t *data;
+    size_t dlen;
+    if (raw == 0) {
+        data = f->p + off;
+        dlen = slen;
+    } else {
+        if (!(buf->valid && buf->seg == s && buf->block == lo)) {
+            buf->valid = 0;
+            if (!buf->dctx && !(buf->dctx = ZSTD_createDCtx())) return ft_error_set(err, FT_ENOMEM, "out of memory");
+            ft_buf_reset(&buf->raw);
+            if (ft_buf_reserve(&buf->raw, raw)) return ft_error_set(err, FT_ENOMEM, "out of memory");
+            size_t got = ZSTD_decompressDCtx(buf->dctx, buf->raw.p, raw, f->p + off, slen);
+            if (ZSTD_isError(got) || got != raw) return ft_corrupt(err, f->path, off, "store block does not decompress");
+            buf->raw.len = raw;
+            buf->valid = 1;
+            buf->seg = s;
+            buf->block = lo;
+        }
+        data = buf->raw.p;
+        dlen = buf->raw.len;
+    }
+    const uint8_t *q = data, *end = data + dlen;
+    for (uint32_t d = first; d <= local; d++) {
+        const uint8_t *field[3];
+        uint64_t fl[3];
+        for (int k = 0; k < 3; k++) {
+            if (ft_varint_get(&q, end, &fl[k]) || fl[k] > (size_t)(end - q))
+                return ft_corrupt(err, f->path, off, "bad stored document record");
+            field[k] = q;
+            q += fl[k];
+        }
+        if (d == local) {
+            out->id = (const char *)field[0];
+            out->id_len = fl[0];
+            out->title = (const char *)field[1];
+            out->title_len = fl[1];
+            out->body = (const char *)field[2];
+            out->body_len = fl[2];
+        }
+    }
+    return FT_OK;
+}
+
+/* ------------------------------------------------------------------ integrity check */
+
+/* Walk one term's postings in one segment, checking every invariant. */
+static int check_term(const ft_index *ix, const segment *s, const tid_iter *it, ft_error *err)
+{
+    ft_postings p;
+    memset(&p, 0, sizeof p);
+    seg_term st = {s, it->ti};
+    p.ix = ix;
+    p.st = &st;
+    p.nst = 1;
+    p.doc = FT_DOC_END;
+    ft_buf_init(&p.dbuf);
+    ft_buf_init(&p.pbuf);
+    uint32_t count = 0, prev = 0;
+    uint64_t cf = 0;
+    int rc = FT_OK;
+    uint32_t d;
+    while ((d = ft_postings_next(&p)) != FT_DOC_END) {
+        if (count && d <= prev) {
+            rc = ft_corrupt(err, s->f[F_PST].path, it->ti.pst_off, "document numbers not increasing");
+            break;
+        }
+        prev = d;
+        count++;
+        cf += ft_postings_tf(&p);
+        const uint32_t *pos;
+        uint32_t n;
+        if (ft_postings_positions(&p, &pos, &n)) break;
+        for (uint32_t k = 1; k < n; k++)
+            if (pos[k] <= pos[k - 1]) {
+                rc = ft_corrupt(err, s->f[F_POS].path, it->ti.pos_off, "positions not increasing");
+                break;
+            }
+        if (rc) break;
+    }
+    if (!rc && p.rc) {
+        rc = p.rc;
+        if (err) *err = p.err;
+    }
+    if (!rc && (count != it->ti.df || cf != it->ti.cf))
+        rc = ft_corrupt(err, s->f[F_TID].path, 0, "document or occurrence count disagrees with the postings");
+    free(p.blocks);
+    free(p.docs);
+    free(p.tfs);
+    free(p.pos);
+    ft_buf_free(&p.dbuf);
+    ft_buf_free(&p.pbuf);
+    ZSTD_freeDCtx(p.dctx);
+    return rc;
+}
+
+int ft_index_check(const char *dir, ft_error *err)
+{
+    ft_index *ix;
+    int rc = ft_index_open(dir, &ix, err);
+    if (rc) return rc;
+    for (unsigned i = 0; i < ix->nsegs && !rc; i++) {
+        const segment *s = &ix->segs[i];
+        for (int k = 0; k < FT_SEG_NFILES && !rc; k++)
+            if (XXH64(s->f[k].p, s->f[k].size, 0) != s->f[k].xxh)
+                rc = ft_error_set(err, FT_ECORRUPT, "%s: checksum mismatch (file damaged)", s->f[k].path);
+        if (rc) break;
+        /* dictionary order and postings */
+        tid_iter it;
+        memset(&it, 0, sizeof it);
+        it.s = s;
+        uint8_t prev[512];
+        size_t prev_len = 0;
+        uint64_t seen = 0, tokens = 0;
+        for (uint64_t b = 0; b < s->nblocks && !rc; b++) {
+            if ((rc = tid_seek_block(&it, b, err))) break;
+            int r;
+            while ((r = tid_next(&it, err)) == 1) {
+                if (seen && cmp_bytes(prev, prev_len, it.term, it.len) >= 0) {
+                    rc = ft_corrupt(err, s->f[F_TID].path, (uint64_t)(it.p - s->f[F_TID].p), "terms not in order");
+                    break;
+                }
+                memcpy(prev, it.term, it.len);
+                prev_len = it.len;
+                seen++;
+                tokens += it.ti.cf;
+                if ((rc = check_term(ix, s, &it, err))) break;
+            }
+            if (r < 0 && !rc) rc = r;
+        }
+        if (!rc && seen != s->nterms)
+            rc = ft_corrupt(err, s->f[F_TID].path, s->f[F_TID].size - TID_FOOTER, "term count disagrees with the footer");
+        uint64_t lsum = 0;
+        for (uint32_t d = 0; d < s->ndocs; d++) lsum += ix->lens[s->base + d];
+        if (!rc && (lsum != s->tokens || tokens != s->tokens))
+            rc = ft_corrupt(err, s->f[F_LEN].path, FT_HDR_SIZE, "document lengths disagree with the postings");
+        /* every stored document is readable */
+        ft_docbuf *db = ft_docbuf_new();
+        if (!db && !rc) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        for (uint32_t d = 0; d < s->ndocs && !rc; d++) {
+            ft_doc doc;
+            rc = ft_index_doc(ix, s->base + d, db, &doc, err);
+        }
+        ft_docbuf_free(db);
+    }
+    ft_index_close(ix);
+    return rc;
+}
