@@ -1,0 +1,143 @@
+/*
+ * ft_test_util.h — helpers shared by the test files: temporary directories,
+ * file I/O, token collection, a deterministic PRNG, a generated corpus and a
+ * naive in-memory inversion of it (the reference the on-disk index is
+ * compared against), and running an external program with captured output.
+ */
+#ifndef FT_TEST_UTIL_H
+#define FT_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ft_common.h"
+#include "ft_index.h"
+#include "ft_search.h"
+#include "ft_tokenize.h"
+
+/* ---- files and directories ---- */
+
+/* mkdtemp("/tmp/ft-test-XXXXXX"); returns a malloc'd path (asserts on failure). */
+char *tu_mkdtemp(void);
+/* Remove a file or a directory tree; ignores a missing path. */
+void tu_rmrf(const char *path);
+/* malloc'd "a/b". */
+char *tu_join(const char *a, const char *b);
+void tu_write_file(const char *path, const void *data, size_t len);
+void tu_write_str(const char *path, const char *s);
+/* Whole file, NUL-terminated, malloc'd; NULL if it cannot be read. */
+char *tu_read_file(const char *path, size_t *len);
+/* Names in a directory (no "." or ".."), sorted, malloc'd; *n set. */
+char **tu_list_dir(const char *dir, size_t *n);
+void tu_free_list(char **names, size_t n);
+/* Recursive copy of a flat directory (regular files only). */
+void tu_copy_dir(const char *from, const char *to);
+
+/* ---- analyzer helpers ---- */
+
+typedef struct tu_tok {
+    char *term;
+    size_t len;
+    uint32_t pos;
+    size_t start, end;
+} tu_tok;
+
+typedef struct tu_toks {
+    tu_tok *v;
+    size_t n, cap;
+} tu_toks;
+
+void tu_toks_free(tu_toks *t);
+/* ft_analyze into *out (appends); returns ft_analyze's result. */
+int tu_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos, tu_toks *out,
+               ft_analyze_stats *st);
+/* New analyzer with the given language (stopwords 0, maxlen default). */
+ft_analyzer *tu_analyzer(const char *lang);
+
+/* ---- PRNG (splitmix64) ---- */
+typedef struct tu_rng { uint64_t s; } tu_rng;
+uint64_t tu_rand(tu_rng *r);
+/* Uniform in [0, n). */
+uint32_t tu_randn(tu_rng *r, uint32_t n);
+double tu_rand01(tu_rng *r);
+
+/* ---- generated corpus ---- */
+
+typedef struct tu_doc {
+    char *id, *title, *body;
+    size_t id_len, title_len, body_len;
+} tu_doc;
+
+typedef struct tu_corpus {
+    tu_doc *docs;
+    size_t n;
+    char **vocab;  /* words the generator draws from */
+    size_t nvocab;
+} tu_corpus;
+
+/* The deterministic corpus described in test_index.c: ndocs documents over a
+ * Zipf-like vocabulary of nvocab words.  Every title contains TU_ALL_WORD;
+ * exactly one document contains TU_ONCE_WORD; some documents repeat
+ * TU_REPEAT_WORD hundreds of times. */
+#define TU_ALL_WORD "omnipresent"
+#define TU_ONCE_WORD "singularity"
+#define TU_REPEAT_WORD "echo"
+void tu_corpus_gen(tu_corpus *c, size_t ndocs, size_t nvocab, uint64_t seed);
+void tu_corpus_add(tu_corpus *c, const char *id, const char *title, const char *body);
+void tu_corpus_free(tu_corpus *c);
+
+/* ---- naive inversion ---- */
+
+typedef struct tu_posting {
+    uint32_t doc;
+    uint32_t tf;
+    uint32_t *pos;
+} tu_posting;
+
+typedef struct tu_term {
+    char *term;
+    size_t len;
+    uint32_t df;
+    uint64_t cf;
+    tu_posting *p;
+} tu_term;
+
+typedef struct tu_inv {
+    tu_term *terms;  /* sorted: memcmp order, a prefix before its extensions */
+    size_t nterms;
+    uint32_t ndocs;
+    uint32_t *doclen;
+    uint64_t tokens;
+    uint64_t postings;
+    uint64_t invalid_bytes; /* reported by the analyzer over all titles and bodies */
+} tu_inv;
+
+/* Invert the corpus with an analyzer of these options, the way the writer is
+ * specified to: title from position 0, body from (title next_pos + 1). */
+void tu_inv_build(tu_inv *inv, const tu_corpus *c, const ft_analyzer_opts *ao);
+void tu_inv_free(tu_inv *inv);
+const tu_term *tu_inv_find(const tu_inv *inv, const char *term, size_t len);
+int tu_term_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
+/* Write the corpus with ft_writer (asserts success). */
+void tu_build_index(const char *dir, const tu_corpus *c, const ft_writer_opts *wo);
+
+/* ---- external programs ---- */
+
+typedef struct tu_run {
+    int status;      /* exit status, or 128 + signal */
+    char *out;       /* captured stdout, NUL-terminated */
+    size_t out_len;
+    char *err;       /* captured stderr */
+    size_t err_len;
+} tu_run;
+
+/* Run argv (argv[0] a path) with NO_COLOR=1 and FT_INDEX unset, stdin from
+ * /dev/null; captures stdout and stderr. */
+void tu_run_prog(tu_run *r, char *const argv[]);
+void tu_run_free(tu_run *r);
+
+/* getenv or skip the test when unset. */
+const char *tu_env_or_skip(const char *name);
+
+#endif

@@ -1,0 +1,449 @@
+/*
+ * test_cli.c — end-to-end tests of the command-line tools ($FT_BIN/ftindex and
+ * $FT_BIN/ftsearch), spawned with NO_COLOR=1 and without FT_INDEX, with their
+ * stdout, stderr and exit status captured: building the bundled sample
+ * ($FT_SRC/sample) and finding the news article for "Russia soybeans" (JSON
+ * output parsed with jansson, text output checked line by line), TREC batch
+ * output for a queries file (format, and agreement with single queries), and
+ * error handling: a missing index, a JSON Lines file with a broken line, no
+ * documents, invalid UTF-8, binary files, unreadable files, and a failed build
+ * leaving the previous index intact.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ft_test_util.h"
+
+#define NEWS_FILE "2019-06-05-china-russia-ties.txt"
+
+/* Run $FT_BIN/<tool> with the NULL-terminated arguments. */
+static void run_tool(tu_run *r, const char *tool, ...)
+{
+    const char *bin = tu_env_or_skip("FT_BIN");
+    char *argv[64];
+    size_t n = 0;
+    argv[n++] = tu_join(bin, tool);
+    va_list ap;
+    va_start(ap, tool);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && n < 63) argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    tu_run_prog(r, argv);
+    free(argv[0]);
+}
+
+static void build_ok(const char *out_dir, const char *path)
+{
+    tu_run r;
+    run_tool(&r, "ftindex", "build", "-o", out_dir, path, NULL);
+    cr_assert_eq(r.status, 0, "ftindex build -o %s %s exited %d; stderr:\n%s", out_dir, path,
+                 r.status, r.err);
+    tu_run_free(&r);
+}
+
+static void build_sample(const char *out_dir)
+{
+    const char *src = tu_env_or_skip("FT_SRC");
+    char *sample = tu_join(src, "sample");
+    build_ok(out_dir, sample);
+    free(sample);
+}
+
+/* `ftsearch --json -i DIR [-k K] QUERY` parsed; asserts exit 0. */
+static json_t *search_json(const char *dir, const char *k, const char *query)
+{
+    tu_run r;
+    if (k)
+        run_tool(&r, "ftsearch", "--json", "-k", k, "-i", dir, query, NULL);
+    else
+        run_tool(&r, "ftsearch", "--json", "-i", dir, query, NULL);
+    cr_assert_eq(r.status, 0, "ftsearch --json '%s' exited %d; stderr:\n%s", query, r.status,
+                 r.err);
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    cr_assert_not_null(j, "ftsearch --json output is not one JSON value (%s at line %d): %s",
+                       je.text, je.line, r.out);
+    cr_assert(json_is_object(j));
+    cr_assert(json_is_array(json_object_get(j, "hits")), "no hits array: %s", r.out);
+    cr_assert(json_is_integer(json_object_get(j, "matches")), "no matches count: %s", r.out);
+    cr_assert(json_is_string(json_object_get(j, "query")), "no query string: %s", r.out);
+    tu_run_free(&r);
+    return j;
+}
+
+static json_int_t json_matches(json_t *j) { return json_integer_value(json_object_get(j, "matches")); }
+
+static const char *hit_id(json_t *j, size_t i)
+{
+    json_t *h = json_array_get(json_object_get(j, "hits"), i);
+    cr_assert_not_null(h, "no hit #%zu", i);
+    json_t *id = json_object_get(h, "id");
+    cr_assert(json_is_string(id));
+    return json_string_value(id);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* ------------------------------------------------------------ sample */
+
+Test(cli, sample_json_search, .timeout = 120)
+{
+    char *dir = tu_mkdtemp();
+    char *idx = tu_join(dir, "index");
+    build_sample(idx);
+    json_t *j = search_json(idx, NULL, "Russia soybeans");
+    json_t *hits = json_object_get(j, "hits");
+    cr_assert_gt(json_array_size(hits), 0);
+    cr_assert_leq(json_array_size(hits), 10);
+    cr_assert_geq(json_matches(j), (json_int_t)json_array_size(hits));
+    cr_assert(ends_with(hit_id(j, 0), NEWS_FILE), "first hit is %s", hit_id(j, 0));
+    cr_assert(strstr(json_string_value(json_object_get(j, "query")), "Russia"));
+    double prev = 1e300;
+    for (size_t i = 0; i < json_array_size(hits); i++) {
+        json_t *h = json_array_get(hits, i);
+        cr_assert(json_is_object(h));
+        cr_assert(json_is_integer(json_object_get(h, "rank")), "hit %zu: rank", i);
+        cr_assert_eq(json_integer_value(json_object_get(h, "rank")), (json_int_t)(i + 1));
+        cr_assert(json_is_integer(json_object_get(h, "doc")), "hit %zu: doc", i);
+        cr_assert(json_is_string(json_object_get(h, "id")), "hit %zu: id", i);
+        cr_assert(json_is_string(json_object_get(h, "title")), "hit %zu: title", i);
+        cr_assert(json_is_string(json_object_get(h, "snippet")), "hit %zu: snippet", i);
+        json_t *sc = json_object_get(h, "score");
+        cr_assert(json_is_number(sc), "hit %zu: score", i);
+        double s = json_number_value(sc);
+        cr_assert(s > 0 && s <= prev, "hit %zu: score %g after %g", i, s, prev);
+        prev = s;
+    }
+    json_decref(j);
+    tu_rmrf(dir);
+    free(idx);
+    free(dir);
+}
+
+Test(cli, sample_text_search, .timeout = 120)
+{
+    char *dir = tu_mkdtemp();
+    char *idx = tu_join(dir, "index");
+    build_sample(idx);
+    json_t *j = search_json(idx, NULL, "Russia soybeans");
+
+    tu_run r;
+    run_tool(&r, "ftsearch", "-i", idx, "Russia", "soybeans", NULL);
+    cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
+    cr_assert_null(strchr(r.out, '\x1b'), "colour escapes despite NO_COLOR: %s", r.out);
+    char first[128];
+    snprintf(first, sizeof first, "%lld matching documents\n", (long long)json_matches(j));
+    cr_assert(!strncmp(r.out, first, strlen(first)), "first line: want \"%s\", output:\n%s", first,
+              r.out);
+
+    /* every hit line: "RANK. [SCORE] ID — TITLE", ranks 1.. in the JSON order */
+    json_t *hits = json_object_get(j, "hits");
+    regex_t re;
+    cr_assert_eq(regcomp(&re, "^([0-9]+)\\. \\[([0-9]+(\\.[0-9]+)?)\\] (.*)$", REG_EXTENDED), 0);
+    size_t seen = 0;
+    char *save = NULL;
+    char *copy = strdup(r.out);
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        regmatch_t m[5];
+        if (regexec(&re, line, 5, m, 0) != 0) continue;
+        long rank = strtol(line + m[1].rm_so, NULL, 10);
+        cr_assert_eq(rank, (long)(seen + 1), "hit line out of order: %s", line);
+        json_t *h = json_array_get(hits, seen);
+        cr_assert_not_null(h, "more hit lines than JSON hits: %s", line);
+        char want[2048];
+        snprintf(want, sizeof want, "%s \xe2\x80\x94 %s", json_string_value(json_object_get(h, "id")),
+                 json_string_value(json_object_get(h, "title")));
+        cr_assert_str_eq(line + m[4].rm_so, want, "hit %zu line: %s", seen + 1, line);
+        double s = strtod(line + m[2].rm_so, NULL);
+        double js = json_number_value(json_object_get(h, "score"));
+        cr_assert(s > 0 && js > 0 && s / js > 0.99 && s / js < 1.01,
+                  "text score %g vs JSON score %g", s, js);
+        seen++;
+    }
+    cr_assert_eq(seen, json_array_size(hits), "%zu hit lines, JSON has %zu:\n%s", seen,
+                 json_array_size(hits), r.out);
+    cr_assert(strstr(r.out, "1. [") && strstr(r.out, NEWS_FILE), "%s", r.out);
+    /* snippets: more lines than the header plus the hit lines */
+    size_t lines = 0;
+    for (const char *p = r.out; *p; p++) lines += *p == '\n';
+    cr_assert_geq(lines, 1 + 2 * seen, "no snippet lines:\n%s", r.out);
+    free(copy);
+    regfree(&re);
+    tu_run_free(&r);
+    json_decref(j);
+    tu_rmrf(dir);
+    free(idx);
+    free(dir);
+}
+
+Test(cli, batch_trec_output, .timeout = 120)
+{
+    char *dir = tu_mkdtemp();
+    char *idx = tu_join(dir, "index");
+    build_sample(idx);
+    char *qf = tu_join(dir, "queries.tsv");
+    const char *qids[3] = {"q1", "q2", "q3"};
+    const char *qtext[3] = {"Russia soybeans", "basketball player", "Harrow School Shanghai"};
+    tu_write_str(qf, "q1\tRussia soybeans\nq2\tbasketball player\nq3\tHarrow School Shanghai\n");
+
+    tu_run r;
+    run_tool(&r, "ftsearch", "-i", idx, "--queries", qf, "--format", "trec", "-k", "5", NULL);
+    cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
+
+    regex_t re;
+    cr_assert_eq(regcomp(&re,
+                         "^([^ ]+) Q0 ([^ ]+) ([0-9]+) (-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?) ft$",
+                         REG_EXTENDED),
+                 0);
+    /* collect lines per qid */
+    char *ids[3][5];
+    double scores[3][5];
+    size_t count[3] = {0, 0, 0};
+    int last_q = -1;
+    char *save = NULL;
+    char *copy = strdup(r.out);
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        regmatch_t m[7];
+        cr_assert_eq(regexec(&re, line, 7, m, 0), 0, "not a TREC line: \"%s\"", line);
+        line[m[1].rm_eo] = 0;
+        line[m[2].rm_eo] = 0;
+        int q = -1;
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(line + m[1].rm_so, qids[i])) q = i;
+        cr_assert_geq(q, 0, "unknown qid %s", line + m[1].rm_so);
+        cr_assert_geq(q, last_q, "qids out of order");
+        last_q = q;
+        cr_assert_lt(count[q], 5, "more than -k 5 lines for %s", qids[q]);
+        long rank = strtol(line + m[3].rm_so, NULL, 10);
+        cr_assert_eq(rank, (long)count[q] + 1, "%s: rank %ld after %zu lines", qids[q], rank,
+                     count[q]);
+        ids[q][count[q]] = strdup(line + m[2].rm_so);
+        scores[q][count[q]] = strtod(line + m[4].rm_so, NULL);
+        count[q]++;
+    }
+    for (int q = 0; q < 3; q++) {
+        cr_assert_gt(count[q], 0, "no lines for %s", qids[q]);
+        /* the same ranking as a single query */
+        json_t *j = search_json(idx, "5", qtext[q]);
+        json_t *hits = json_object_get(j, "hits");
+        cr_assert_eq(count[q], json_array_size(hits), "%s: %zu TREC lines, %zu JSON hits", qids[q],
+                     count[q], json_array_size(hits));
+        for (size_t i = 0; i < count[q]; i++) {
+            cr_assert_str_eq(ids[q][i], hit_id(j, i), "%s rank %zu", qids[q], i + 1);
+            double js = json_number_value(json_object_get(json_array_get(hits, i), "score"));
+            cr_assert(js > 0 && scores[q][i] / js > 0.9999 && scores[q][i] / js < 1.0001,
+                      "%s rank %zu: TREC score %g, JSON %g", qids[q], i + 1, scores[q][i], js);
+        }
+        json_decref(j);
+    }
+    cr_assert(ends_with(ids[0][0], NEWS_FILE), "q1 first hit %s", ids[0][0]);
+    for (int q = 0; q < 3; q++)
+        for (size_t i = 0; i < count[q]; i++) free(ids[q][i]);
+    free(copy);
+    regfree(&re);
+    tu_run_free(&r);
+    free(qf);
+    tu_rmrf(dir);
+    free(idx);
+    free(dir);
+}
+
+/* ------------------------------------------------------------ errors */
+
+Test(cli, missing_index)
+{
+    tu_run r;
+    run_tool(&r, "ftsearch", "-i", "/nonexistent/x", "foo", NULL);
+    cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "cannot open index"), "stderr: %s", r.err);
+    cr_assert_eq(r.out_len, 0, "stdout: %s", r.out);
+    tu_run_free(&r);
+}
+
+Test(cli, jsonl_broken_line, .timeout = 60)
+{
+    char *dir = tu_mkdtemp();
+    char *src = tu_join(dir, "docs.jsonl");
+    char *idx = tu_join(dir, "index");
+    tu_write_str(src,
+                 "{\"id\": \"j1\", \"title\": \"First\", \"body\": \"alphaword one\"}\n"
+                 "{\"id\": \"j2\", \"title\": \"Second\", \"body\": \"betaword two\"}\n"
+                 "{\"id\": \"j3\", \"title\": \"Broken\" \"body\": brokenword\n"
+                 "{\"id\": \"j4\", \"title\": \"Fourth\", \"body\": \"gammaword four\"}\n"
+                 "{\"id\": \"j5\", \"title\": \"Fifth\", \"body\": \"deltaword five\"}\n");
+    tu_run r;
+    run_tool(&r, "ftindex", "build", "-o", idx, src, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "docs.jsonl:3:"), "stderr does not point at line 3:\n%s", r.err);
+    cr_assert(strstr(r.err, "invalid JSON"), "stderr:\n%s", r.err);
+    tu_run_free(&r);
+
+    const char *words[] = {"alphaword", "betaword", "gammaword", "deltaword"};
+    const char *ids[] = {"j1", "j2", "j4", "j5"};
+    for (int i = 0; i < 4; i++) {
+        json_t *j = search_json(idx, NULL, words[i]);
+        cr_assert_eq(json_matches(j), 1, "%s: %lld matches", words[i], (long long)json_matches(j));
+        cr_assert_str_eq(hit_id(j, 0), ids[i]);
+        json_decref(j);
+    }
+    json_t *j = search_json(idx, NULL, "brokenword");
+    cr_assert_eq(json_matches(j), 0);
+    json_decref(j);
+    free(src);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+Test(cli, no_documents)
+{
+    char *dir = tu_mkdtemp();
+    char *in = tu_join(dir, "in");
+    mkdir(in, 0700);
+    char *empty = tu_join(in, "empty.txt");
+    tu_write_str(empty, "");
+    char *idx = tu_join(dir, "index");
+    tu_run r;
+    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "no documents"), "stderr:\n%s", r.err);
+    tu_run_free(&r);
+    free(empty);
+    free(in);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+Test(cli, invalid_utf8_text_file_indexed, .timeout = 60)
+{
+    char *dir = tu_mkdtemp();
+    char *in = tu_join(dir, "in");
+    mkdir(in, 0700);
+    char *f = tu_join(in, "bad.txt");
+    const char text[] = "Broken bytes\n\nvalid words here\xff\xfe zebra\xc0\xaf" "crossing\xed\xa0\x80"
+                        " ends \xe4\xb8";
+    tu_write_file(f, text, sizeof text - 1);
+    char *idx = tu_join(dir, "index");
+    build_ok(idx, in);
+    const char *words[] = {"zebra", "crossing", "ends", "valid"};
+    for (int i = 0; i < 4; i++) {
+        json_t *j = search_json(idx, NULL, words[i]);
+        cr_assert_eq(json_matches(j), 1, "%s: %lld matches", words[i], (long long)json_matches(j));
+        cr_assert(ends_with(hit_id(j, 0), "bad.txt"), "%s", hit_id(j, 0));
+        json_decref(j);
+    }
+    free(f);
+    free(in);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+Test(cli, binary_file_skipped, .timeout = 60)
+{
+    char *dir = tu_mkdtemp();
+    char *in = tu_join(dir, "in");
+    mkdir(in, 0700);
+    char *good = tu_join(in, "good.txt");
+    tu_write_str(good, "Good\n\nan ordinary text file\n");
+    char *blob = tu_join(in, "blob.txt");
+    const char bin[] = "secretword in a file\0\0\0\x01\x02 with NUL bytes";
+    tu_write_file(blob, bin, sizeof bin - 1);
+    char *idx = tu_join(dir, "index");
+    tu_run r;
+    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "binary"), "stderr:\n%s", r.err);
+    cr_assert(strstr(r.err, "blob.txt"), "stderr does not name the file:\n%s", r.err);
+    tu_run_free(&r);
+    json_t *j = search_json(idx, NULL, "secretword");
+    cr_assert_eq(json_matches(j), 0);
+    json_decref(j);
+    j = search_json(idx, NULL, "ordinary");
+    cr_assert_eq(json_matches(j), 1);
+    json_decref(j);
+    free(good);
+    free(blob);
+    free(in);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+Test(cli, unreadable_file_reported, .timeout = 60)
+{
+    if (geteuid() == 0) cr_skip_test("running as root: chmod 000 does not stop reading");
+    char *dir = tu_mkdtemp();
+    char *in = tu_join(dir, "in");
+    mkdir(in, 0700);
+    char *ok = tu_join(in, "ok.txt");
+    tu_write_str(ok, "Readable\n\nreadable words\n");
+    char *locked = tu_join(in, "locked.txt");
+    tu_write_str(locked, "Locked\n\nhiddenword\n");
+    cr_assert_eq(chmod(locked, 0), 0);
+    char *idx = tu_join(dir, "index");
+    tu_run r;
+    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    cr_assert(strstr(r.err, "locked.txt"), "unreadable file not reported (exit %d):\n%s", r.status,
+              r.err);
+    tu_run_free(&r);
+    chmod(locked, 0600);
+    free(ok);
+    free(locked);
+    free(in);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+Test(cli, failed_build_keeps_previous_index, .timeout = 60)
+{
+    char *dir = tu_mkdtemp();
+    char *in = tu_join(dir, "in");
+    mkdir(in, 0700);
+    char *f = tu_join(in, "keep.txt");
+    tu_write_str(f, "Keeper\n\npersistent words survive\n");
+    char *empty_in = tu_join(dir, "empty");
+    mkdir(empty_in, 0700);
+    char *e = tu_join(empty_in, "nothing.txt");
+    tu_write_str(e, "");
+    char *idx = tu_join(dir, "index");
+    build_ok(idx, in);
+
+    tu_run before;
+    run_tool(&before, "ftsearch", "-i", idx, "persistent", NULL);
+    cr_assert_eq(before.status, 0, "stderr:\n%s", before.err);
+    cr_assert(!strncmp(before.out, "1 matching document", 19), "%s", before.out);
+
+    tu_run r;
+    run_tool(&r, "ftindex", "build", "-o", idx, empty_in, NULL);
+    cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
+    tu_run_free(&r);
+
+    tu_run after;
+    run_tool(&after, "ftsearch", "-i", idx, "persistent", NULL);
+    cr_assert_eq(after.status, 0, "index unusable after a failed build; stderr:\n%s", after.err);
+    cr_assert_str_eq(after.out, before.out);
+    tu_run_free(&before);
+    tu_run_free(&after);
+    free(f);
+    free(e);
+    free(in);
+    free(empty_in);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
