@@ -103,3 +103,4 @@ demo: deps all
 
 clean:
 	rm -rf $(B)
+.SECONDARY:

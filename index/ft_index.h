@@ -27,7 +27,8 @@ typedef struct ft_writer ft_writer;
 typedef struct ft_writer_opts {
     ft_analyzer_opts analyzer;
     int zstd_level;           /* 0: default (3) */
-    unsigned block_postings;  /* postings per compressed block; 0: default */
+    unsigned block_postings;  /* postings per block (skip entry); 0: default 128 */
+    unsigned frame_blocks;    /* blocks per zstd frame; 0: default 8 */
 } ft_writer_opts;
 
 void ft_writer_opts_default(ft_writer_opts *o);

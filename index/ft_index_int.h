@@ -27,6 +27,8 @@
 #define FT_TERMS_PER_BLOCK 32
 #define FT_DEFAULT_BLOCK 128
 #define FT_MAX_BLOCK 4096
+#define FT_DEFAULT_FRAME 8
+#define FT_MAX_FRAME 256
 #define FT_STORE_BLOCK (64 * 1024)
 #define FT_RAW_MIN 64 /* blocks whose raw size is below this are never compressed */
 #define FT_MANIFEST "MANIFEST"

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,7 +37,7 @@ typedef struct mfile {
 
 typedef struct segment {
     char name[32];
-    uint32_t ndocs, base, block;
+    uint32_t ndocs, base, block, frame;
     uint64_t tokens;
     mfile f[FT_SEG_NFILES];  /* tid pst pos len sto */
     uint64_t nterms, nblocks;
@@ -56,6 +57,11 @@ struct ft_index {
     segment *segs;
     unsigned nsegs;
     uint32_t *lens;
+    /* decompression contexts are costly to create (a large memset): cursors
+     * borrow them from this pool and give them back on close */
+    pthread_mutex_t pool_lock;
+    ZSTD_DCtx *pool[16];
+    unsigned npool;
 };
 
 enum { F_TID, F_PST, F_POS, F_LEN, F_STO };
@@ -74,6 +80,8 @@ void ft_index_close(ft_index *ix)
 {
     if (!ix) return;
     for (unsigned i = 0; i < ix->nsegs; i++) unmap_segment(&ix->segs[i]);
+    for (unsigned i = 0; i < ix->npool; i++) ZSTD_freeDCtx(ix->pool[i]);
+    pthread_mutex_destroy(&ix->pool_lock);
     free(ix->segs);
     free(ix->lens);
     free(ix->dir);
@@ -193,7 +201,7 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         lineno++;
         char name[64];
-        unsigned long long a, b, c;
+        unsigned long long a, b, c, fr;
         if (lineno == 1) {
             if (sscanf(line, "ft-index %d", &version) != 1)
                 return ft_error_set(err, FT_ECORRUPT, "%s: not an ft index manifest", path);
@@ -209,7 +217,8 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
             ix->ndocs = (uint32_t)a;
         } else if (sscanf(line, "tokens %llu", &a) == 1) {
             ix->tokens = a;
-        } else if (sscanf(line, "segment %31s docs %llu tokens %llu block %llu", name, &a, &b, &c) == 4) {
+        } else if (sscanf(line, "segment %31s docs %llu tokens %llu block %llu frame %llu", name, &a, &b, &c,
+                          &fr) == 5) {
             if (ix->nsegs == cap) {
                 cap = cap ? cap * 2 : 4;
                 segment *p = realloc(ix->segs, cap * sizeof *p);
@@ -218,12 +227,14 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
             }
             cur = &ix->segs[ix->nsegs++];
             memset(cur, 0, sizeof *cur);
-            if (strncmp(name, "seg-", 4) || a >= UINT32_MAX || c < 4 || c > FT_MAX_BLOCK)
+            if (strncmp(name, "seg-", 4) || a >= UINT32_MAX || c < 4 || c > FT_MAX_BLOCK || fr < 1 ||
+                fr > FT_MAX_FRAME)
                 return ft_error_set(err, FT_ECORRUPT, "%s:%u: bad segment line", path, lineno);
             strcpy(cur->name, name);
             cur->ndocs = (uint32_t)a;
             cur->tokens = b;
             cur->block = (uint32_t)c;
+            cur->frame = (uint32_t)fr;
         } else if (sscanf(line, "file %63s %llu %llx", name, &a, &b) == 3) {
             if (!cur) return ft_error_set(err, FT_ECORRUPT, "%s:%u: file line before any segment", path, lineno);
             size_t nl = strlen(cur->name);
@@ -263,6 +274,7 @@ int ft_index_open(const char *dir, ft_index **out, ft_error *err)
         free(ix);
         return ft_error_set(err, FT_ENOMEM, "out of memory");
     }
+    pthread_mutex_init(&ix->pool_lock, NULL);
     char *path = NULL, *text = NULL;
     size_t len;
     int rc;
@@ -428,9 +440,14 @@ static int seg_lookup(const segment *s, const uint8_t *term, size_t len, term_in
 typedef struct block_meta {
     uint32_t last;     /* last local document of the block */
     uint32_t max_tf, min_len, count;
-    const uint8_t *d; uint32_t dlen, draw;  /* draw 0: stored raw */
-    const uint8_t *p; uint32_t plen, praw;
+    uint32_t frame;    /* frame holding the block */
+    uint32_t doff, dlen, poff, plen; /* the block's bytes within the raw frames */
 } block_meta;
+
+typedef struct frame_meta {
+    const uint8_t *d; uint32_t dlen, draw;  /* stored bytes; raw size (0: stored raw) */
+    const uint8_t *p; uint32_t plen, praw;
+} frame_meta;
 
 typedef struct seg_term {
     const segment *s;
@@ -447,6 +464,10 @@ struct ft_postings {
     /* current segment */
     block_meta *blocks;
     uint32_t nblocks, blocks_cap;
+    frame_meta *frames;
+    uint32_t nframes, frames_cap;
+    uint32_t dfr, pfr;               /* frame currently unpacked (+1; 0: none) */
+    const uint8_t *dfr_raw, *pfr_raw;
     int seg_loaded;
     uint32_t blk;          /* current block */
     int blk_decoded;
@@ -479,6 +500,12 @@ static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, ui
                              const char *path, uint64_t off)
 {
     if (raw == 0) return src;
+    if (!p->dctx) {
+        ft_index *ix = (ft_index *)p->ix; /* the pool is the one mutable part */
+        pthread_mutex_lock(&ix->pool_lock);
+        if (ix->npool) p->dctx = ix->pool[--ix->npool];
+        pthread_mutex_unlock(&ix->pool_lock);
+    }
     if (!p->dctx && !(p->dctx = ZSTD_createDCtx())) {
         ft_error_set(&p->err, FT_ENOMEM, "out of memory");
         p->rc = FT_ENOMEM;
@@ -500,7 +527,7 @@ static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, ui
 
 static int decode_block(ft_postings *p, uint32_t b);
 
-/* Read a segment's block headers (skip table). */
+/* Read a segment's skip table and frame table. */
 static int load_segment(ft_postings *p)
 {
     const seg_term *st = &p->st[p->cur];
@@ -508,11 +535,18 @@ static int load_segment(ft_postings *p)
     const term_info *ti = &st->ti;
     const char *path = s->f[F_PST].path;
     uint32_t nb = (ti->df + s->block - 1) / s->block;
+    uint32_t nf = (nb + s->frame - 1) / s->frame;
     if (nb > p->blocks_cap) {
         block_meta *m = realloc(p->blocks, nb * sizeof *m);
         if (!m) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
         p->blocks = m;
         p->blocks_cap = nb;
+    }
+    if (nf > p->frames_cap) {
+        frame_meta *m = realloc(p->frames, nf * sizeof *m);
+        if (!m) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        p->frames = m;
+        p->frames_cap = nf;
     }
     if (s->block > p->cap) {
         uint32_t *d = realloc(p->docs, s->block * sizeof *d);
@@ -523,46 +557,72 @@ static int load_segment(ft_postings *p)
         p->cap = s->block;
     }
     const uint8_t *q = ti->pst, *end = ti->pst + ti->pst_len;
-    uint64_t v;
     int multi = nb > 1;
-    if (multi && (ft_varint_get(&q, end, &v) || v != nb)) goto bad;
     uint64_t last = 0; /* last + 1 of the previous block */
+    uint64_t doff = 0, poff = 0;
     for (uint32_t b = 0; b < nb; b++) {
         block_meta *m = &p->blocks[b];
-        uint64_t a, mt, ml, df, dr = 0, pf, pr = 0;
         m->count = b + 1 < nb ? s->block : ti->df - b * s->block;
+        m->frame = b / s->frame;
+        if (b % s->frame == 0) doff = poff = 0;
         if (multi) {
-            if (ft_varint_get(&q, end, &a) || ft_varint_get(&q, end, &mt) || ft_varint_get(&q, end, &ml))
+            uint64_t a, mt, ml, dl, pl;
+            if (ft_varint_get(&q, end, &a) || ft_varint_get(&q, end, &mt) || ft_varint_get(&q, end, &ml) ||
+                ft_varint_get(&q, end, &dl) || ft_varint_get(&q, end, &pl))
                 goto bad;
-            if (a == 0 || last + a > s->ndocs || mt == 0 || mt > UINT32_MAX || ml > UINT32_MAX) goto bad;
+            if (a == 0 || last + a > s->ndocs || mt == 0 || mt > UINT32_MAX || ml > UINT32_MAX ||
+                dl > (uint64_t)s->block * 20 || pl > UINT32_MAX || doff + dl > UINT32_MAX || poff + pl > UINT32_MAX)
+                goto bad;
             last += a;
             m->last = (uint32_t)(last - 1);
             m->max_tf = (uint32_t)mt;
             m->min_len = (uint32_t)ml;
+            m->doff = (uint32_t)doff;
+            m->dlen = (uint32_t)dl;
+            m->poff = (uint32_t)poff;
+            m->plen = (uint32_t)pl;
+            doff += dl;
+            poff += pl;
         }
+    }
+    for (uint32_t f = 0; f < nf; f++) {
+        frame_meta *fm = &p->frames[f];
+        uint64_t df, dr = 0, pf, pr = 0;
         if (ft_varint_get(&q, end, &df) || ((df & 1) && ft_varint_get(&q, end, &dr)) ||
             ft_varint_get(&q, end, &pf) || ((pf & 1) && ft_varint_get(&q, end, &pr)))
             goto bad;
-        if ((df >> 1) > UINT32_MAX || (pf >> 1) > UINT32_MAX || dr > (uint64_t)s->block * 20 ||
-            dr > UINT32_MAX || pr > UINT32_MAX || ((df & 1) && !dr) || ((pf & 1) && !pr))
+        if ((df >> 1) > UINT32_MAX || (pf >> 1) > UINT32_MAX || dr > UINT32_MAX || pr > UINT32_MAX ||
+            ((df & 1) && !dr) || ((pf & 1) && !pr))
             goto bad;
-        m->dlen = (uint32_t)(df >> 1);
-        m->draw = (uint32_t)dr;
-        m->plen = (uint32_t)(pf >> 1);
-        m->praw = (uint32_t)pr;
+        fm->dlen = (uint32_t)(df >> 1);
+        fm->draw = (uint32_t)dr;
+        fm->plen = (uint32_t)(pf >> 1);
+        fm->praw = (uint32_t)pr;
     }
-    /* data pointers */
+    /* data pointers, and the blocks must tile their frames exactly */
     const uint8_t *pd = ti->pos, *pe = ti->pos + ti->pos_len;
-    for (uint32_t b = 0; b < nb; b++) {
-        block_meta *m = &p->blocks[b];
-        if (m->dlen > (size_t)(end - q) || m->plen > (size_t)(pe - pd)) goto bad;
-        m->d = q;
-        q += m->dlen;
-        m->p = pd;
-        pd += m->plen;
+    for (uint32_t f = 0; f < nf; f++) {
+        frame_meta *fm = &p->frames[f];
+        if (fm->dlen > (size_t)(end - q) || fm->plen > (size_t)(pe - pd)) goto bad;
+        fm->d = q;
+        q += fm->dlen;
+        fm->p = pd;
+        pd += fm->plen;
+        uint32_t draw = fm->draw ? fm->draw : fm->dlen, praw = fm->praw ? fm->praw : fm->plen;
+        if (!multi) {
+            p->blocks[0].doff = p->blocks[0].poff = 0;
+            p->blocks[0].dlen = draw;
+            p->blocks[0].plen = praw;
+        } else {
+            uint32_t lb = (f + 1) * s->frame < nb ? (f + 1) * s->frame - 1 : nb - 1;
+            const block_meta *m = &p->blocks[lb];
+            if ((uint64_t)m->doff + m->dlen != draw || (uint64_t)m->poff + m->plen != praw) goto bad;
+        }
     }
     if (q != end || pd != pe) goto bad;
     p->nblocks = nb;
+    p->nframes = nf;
+    p->dfr = p->pfr = 0;
     p->seg_loaded = 1;
     p->blk = 0;
     p->blk_decoded = 0;
@@ -588,11 +648,15 @@ static int decode_block(ft_postings *p, uint32_t b)
     const seg_term *st = &p->st[p->cur];
     const segment *s = st->s;
     block_meta *m = &p->blocks[b];
+    const frame_meta *fm = &p->frames[m->frame];
     const char *path = s->f[F_PST].path;
-    uint64_t off = (uint64_t)(m->d - s->f[F_PST].p);
-    const uint8_t *raw = unpack(p, &p->dbuf, m->d, m->dlen, m->draw, path, off);
-    if (!raw) return p->rc;
-    const uint8_t *q = raw, *end = raw + (m->draw ? m->draw : m->dlen);
+    uint64_t off = (uint64_t)(fm->d - s->f[F_PST].p);
+    if (p->dfr != m->frame + 1) {
+        p->dfr_raw = unpack(p, &p->dbuf, fm->d, fm->dlen, fm->draw, path, off);
+        if (!p->dfr_raw) return p->rc;
+        p->dfr = m->frame + 1;
+    }
+    const uint8_t *q = p->dfr_raw + m->doff, *end = q + m->dlen;
     uint64_t base = 0;
     if (b > 0) base = (uint64_t)p->blocks[b - 1].last + 1;
     for (uint32_t i = 0; i < m->count; i++) {
@@ -665,12 +729,22 @@ void ft_postings_close(ft_postings *p)
     if (!p) return;
     free(p->st);
     free(p->blocks);
+    free(p->frames);
     free(p->docs);
     free(p->tfs);
     free(p->pos);
     ft_buf_free(&p->dbuf);
     ft_buf_free(&p->pbuf);
-    ZSTD_freeDCtx(p->dctx);
+    if (p->dctx) {
+        ft_index *ix = (ft_index *)p->ix;
+        pthread_mutex_lock(&ix->pool_lock);
+        if (ix->npool < sizeof ix->pool / sizeof *ix->pool) {
+            ix->pool[ix->npool++] = p->dctx;
+            p->dctx = NULL;
+        }
+        pthread_mutex_unlock(&ix->pool_lock);
+        ZSTD_freeDCtx(p->dctx);
+    }
     free(p);
 }
 
@@ -773,16 +847,20 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
     if (p->rc) return p->rc;
     if (!p->started || p->doc == FT_DOC_END) return FT_EINVAL;
     const segment *s = p->st[p->cur].s;
-    block_meta *m = &p->blocks[p->blk];
+    const block_meta *m = &p->blocks[p->blk];
+    const frame_meta *fm = &p->frames[m->frame];
     const char *path = s->f[F_POS].path;
-    uint64_t off = (uint64_t)(m->p - s->f[F_POS].p);
+    uint64_t off = (uint64_t)(fm->p - s->f[F_POS].p);
     if (!p->pos_blk_ready) {
-        const uint8_t *raw = unpack(p, &p->pbuf, m->p, m->plen, m->praw, path, off);
-        if (!raw) return p->rc;
-        p->pos_base = raw;
-        p->pend = raw + (m->praw ? m->praw : m->plen);
+        if (p->pfr != m->frame + 1) {
+            p->pfr_raw = unpack(p, &p->pbuf, fm->p, fm->plen, fm->praw, path, off);
+            if (!p->pfr_raw) return p->rc;
+            p->pfr = m->frame + 1;
+        }
+        p->pos_base = p->pfr_raw + m->poff;
+        p->pend = p->pos_base + m->plen;
         p->pos_blk_ready = 1;
-        p->pp = raw;
+        p->pp = p->pos_base;
         p->pos_i = 0;
     }
     if (p->pos_i > p->i) { /* rewind to the start of the block */
@@ -1020,6 +1098,7 @@ static int check_term(const ft_index *ix, const segment *s, const tid_iter *it, 
     if (!rc && (count != it->ti.df || cf != it->ti.cf))
         rc = ft_corrupt(err, s->f[F_TID].path, 0, "document or occurrence count disagrees with the postings");
     free(p.blocks);
+    free(p.frames);
     free(p.docs);
     free(p.tfs);
     free(p.pos);

@@ -148,7 +148,7 @@ struct ft_writer {
     char *dir;
     ft_writer_opts opts;
     ft_analyzer *an;
-    unsigned block;
+    unsigned block, frame;
     char segname[32];
     uint32_t seg_no;
 
@@ -189,6 +189,7 @@ void ft_writer_opts_default(ft_writer_opts *o)
     ft_analyzer_opts_default(&o->analyzer);
     o->zstd_level = 3;
     o->block_postings = FT_DEFAULT_BLOCK;
+    o->frame_blocks = FT_DEFAULT_FRAME;
 }
 
 /* Highest segment number in use in dir (from file names), so a new segment
@@ -237,6 +238,12 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
     else ft_writer_opts_default(&w->opts);
     if (w->opts.zstd_level == 0) w->opts.zstd_level = 3;
     w->block = w->opts.block_postings ? w->opts.block_postings : FT_DEFAULT_BLOCK;
+    w->frame = w->opts.frame_blocks ? w->opts.frame_blocks : FT_DEFAULT_FRAME;
+    if (w->frame > FT_MAX_FRAME) {
+        unsigned fb = w->frame;
+        free(w);
+        return ft_error_set(err, FT_EINVAL, "frame size %u out of range 1..%u", fb, FT_MAX_FRAME);
+    }
     if (w->block < 4 || w->block > FT_MAX_BLOCK) {
         unsigned bs = w->block;
         free(w);
@@ -518,12 +525,33 @@ static int cmp_terms(const void *a, const void *b, void *ctx)
 }
 
 typedef struct enc_state {
-    ft_buf draw, praw, cbuf, skip, data;
+    ft_buf draw, praw;       /* raw bytes of the frame being filled */
+    ft_buf cbuf, skip, frames, data;
     uint32_t *docs, *tfs;
     const uint8_t **pstart, **pend;
 } enc_state;
 
-/* Encode one term's postings: returns the bytes written to .pst and .pos. */
+/* Compress the filled frame and append its header and bytes. */
+static void flush_frame(ft_writer *w, enc_state *es, wfile *pos, ft_error *err)
+{
+    size_t stored;
+    uint64_t field;
+    const uint8_t *dp = pack(w, &es->cbuf, es->draw.p, es->draw.len, &stored, &field);
+    ft_buf_put_varint(&es->frames, field);
+    if (field & 1) ft_buf_put_varint(&es->frames, es->draw.len);
+    ft_buf_append(&es->data, dp, stored);
+    const uint8_t *pp = pack(w, &es->cbuf, es->praw.p, es->praw.len, &stored, &field);
+    ft_buf_put_varint(&es->frames, field);
+    if (field & 1) ft_buf_put_varint(&es->frames, es->praw.len);
+    wfile_write(pos, pp, stored, err);
+    ft_buf_reset(&es->draw);
+    ft_buf_reset(&es->praw);
+}
+
+/* Encode one term's postings (docs/FORMAT.md, "Posting lists"): blocks of
+ * w->block postings, grouped w->frame blocks to a zstd frame; a skip table of
+ * every block first, then the frame table, then the frames.  Returns the bytes
+ * written to .pst and .pos. */
 static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *pst, wfile *pos,
                        uint64_t *pst_len, uint64_t *pos_len, ft_error *err)
 {
@@ -534,7 +562,10 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
     uint32_t prev_plus1 = 0;   /* decoding state of the in-memory stream */
     uint32_t last_of_prev = 0; /* last doc of the previous block + 1 (0 at start) */
     ft_buf_reset(&es->skip);
+    ft_buf_reset(&es->frames);
     ft_buf_reset(&es->data);
+    ft_buf_reset(&es->draw);
+    ft_buf_reset(&es->praw);
     for (uint32_t b = 0; b < nblocks; b++) {
         uint32_t cnt = (b + 1 < nblocks) ? w->block : e->df - b * w->block;
         uint32_t max_tf = 0, min_len = UINT32_MAX;
@@ -555,8 +586,7 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
             if (tf > max_tf) max_tf = (uint32_t)tf;
             if (w->lens[d] < min_len) min_len = w->lens[d];
         }
-        ft_buf_reset(&es->draw);
-        ft_buf_reset(&es->praw);
+        size_t d0 = es->draw.len, p0 = es->praw.len;
         uint32_t base = last_of_prev;
         for (uint32_t i = 0; i < cnt; i++) {
             ft_buf_put_varint(&es->draw, es->docs[i] - base);
@@ -565,42 +595,21 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
         for (uint32_t i = 0; i < cnt; i++) ft_buf_put_varint(&es->draw, es->tfs[i]);
         for (uint32_t i = 0; i < cnt; i++)
             ft_buf_append(&es->praw, es->pstart[i], (size_t)(es->pend[i] - es->pstart[i]));
-        if (es->draw.failed || es->praw.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
-
-        size_t dstored, pstored;
-        uint64_t dfield, pfield;
-        const uint8_t *dp = pack(w, &es->cbuf, es->draw.p, es->draw.len, &dstored, &dfield);
-        ft_buf *target = multi ? &es->skip : NULL;
-        ft_buf single;
-        ft_buf_init(&single);
-        if (!multi) target = &single;
         if (multi) {
-            ft_buf_put_varint(target, es->docs[cnt - 1] + 1 - last_of_prev);
-            ft_buf_put_varint(target, max_tf);
-            ft_buf_put_varint(target, min_len);
-        }
-        ft_buf_put_varint(target, dfield);
-        if (dfield & 1) ft_buf_put_varint(target, es->draw.len);
-        ft_buf_append(&es->data, dp, dstored);
-        const uint8_t *pp = pack(w, &es->cbuf, es->praw.p, es->praw.len, &pstored, &pfield);
-        ft_buf_put_varint(target, pfield);
-        if (pfield & 1) ft_buf_put_varint(target, es->praw.len);
-        wfile_write(pos, pp, pstored, err);
-        if (!multi) {
-            int failed = single.failed;
-            if (!failed) wfile_write(pst, single.p, single.len, err);
-            ft_buf_free(&single);
-            if (failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+            ft_buf_put_varint(&es->skip, es->docs[cnt - 1] + 1 - last_of_prev);
+            ft_buf_put_varint(&es->skip, max_tf);
+            ft_buf_put_varint(&es->skip, min_len);
+            ft_buf_put_varint(&es->skip, es->draw.len - d0);
+            ft_buf_put_varint(&es->skip, es->praw.len - p0);
         }
         last_of_prev = es->docs[cnt - 1] + 1;
+        if ((b + 1) % w->frame == 0 || b + 1 == nblocks) flush_frame(w, es, pos, err);
     }
-    if (multi) {
-        uint8_t t[10];
-        wfile_write(pst, t, ft_varint_put(t, nblocks), err);
-        wfile_write(pst, es->skip.p, es->skip.len, err);
-    }
+    wfile_write(pst, es->skip.p, es->skip.len, err);
+    wfile_write(pst, es->frames.p, es->frames.len, err);
     wfile_write(pst, es->data.p, es->data.len, err);
-    if (es->skip.failed || es->data.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    if (es->skip.failed || es->frames.failed || es->data.failed || es->draw.failed || es->praw.failed)
+        return ft_error_set(err, FT_ENOMEM, "out of memory");
     *pst_len = pst->off - pst0;
     *pos_len = pos->off - pos0;
     return pst->rc ? pst->rc : pos->rc;
@@ -681,6 +690,7 @@ out:
     ft_buf_free(&es.praw);
     ft_buf_free(&es.cbuf);
     ft_buf_free(&es.skip);
+    ft_buf_free(&es.frames);
     ft_buf_free(&es.data);
     ft_buf_free(&index);
     return rc;
@@ -730,8 +740,8 @@ static int publish(ft_writer *w, wfile *files, ft_error *err)
     snprintf(line, sizeof line, "ft-index %d\nanalyzer %s\ndocs %zu\ntokens %llu\n", FT_FORMAT_VERSION,
              an, w->ndocs, (unsigned long long)w->st.tokens);
     ft_buf_append(&m, line, strlen(line));
-    snprintf(line, sizeof line, "segment %s docs %zu tokens %llu block %u\n", w->segname, w->ndocs,
-             (unsigned long long)w->st.tokens, w->block);
+    snprintf(line, sizeof line, "segment %s docs %zu tokens %llu block %u frame %u\n", w->segname,
+             w->ndocs, (unsigned long long)w->st.tokens, w->block, w->frame);
     ft_buf_append(&m, line, strlen(line));
     for (int i = 0; i < FT_SEG_NFILES; i++) {
         hex64(hx, XXH64_digest(files[i].h));
