@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <zstd.h>
 #include <ftw.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -23,11 +25,27 @@ extern char **environ;
 
 /* ------------------------------------------------------------ files */
 
+/* Every directory made by tu_mkdtemp is also removed at exit, so a test that
+ * stops at a failed assertion leaves nothing behind in /tmp. */
+static char *made_dirs[64];
+static size_t n_made_dirs;
+
+static void remove_made_dirs(void)
+{
+    for (size_t i = 0; i < n_made_dirs; i++) {
+        tu_rmrf(made_dirs[i]);
+        free(made_dirs[i]);
+    }
+    n_made_dirs = 0;
+}
+
 char *tu_mkdtemp(void)
 {
     char *p = strdup("/tmp/ft-test-XXXXXX");
     cr_assert_not_null(p);
     cr_assert_not_null(mkdtemp(p), "mkdtemp: %s", strerror(errno));
+    if (n_made_dirs == 0) atexit(remove_made_dirs);
+    if (n_made_dirs < sizeof made_dirs / sizeof made_dirs[0]) made_dirs[n_made_dirs++] = strdup(p);
     return p;
 }
 
@@ -415,6 +433,127 @@ void tu_corpus_gen(tu_corpus *c, size_t ndocs, size_t nvocab, uint64_t seed)
         free(body.p);
     }
     free(cum);
+}
+
+/* ------------------------------------------------------------ JSON Lines corpora */
+
+typedef struct line_reader {
+    FILE *f;
+    ZSTD_DStream *z;
+    uint8_t in[1 << 16];
+    ZSTD_inBuffer zin;
+    char *buf; /* decompressed bytes not yet returned */
+    size_t len, cap;
+    int eof;
+} line_reader;
+
+/* Fill more bytes; returns 0 at end of input. */
+static int lr_fill(line_reader *lr)
+{
+    if (lr->eof) return 0;
+    if (lr->len + (1 << 16) > lr->cap) {
+        lr->cap = (lr->len + (1 << 16)) * 2;
+        lr->buf = realloc(lr->buf, lr->cap);
+        if (!lr->buf) abort();
+    }
+    if (!lr->z) {
+        size_t got = fread(lr->buf + lr->len, 1, 1 << 16, lr->f);
+        if (got == 0) lr->eof = 1;
+        lr->len += got;
+        return got > 0;
+    }
+    for (;;) {
+        if (lr->zin.pos == lr->zin.size) {
+            size_t got = fread(lr->in, 1, sizeof lr->in, lr->f);
+            if (got == 0) {
+                lr->eof = 1;
+                return 0;
+            }
+            lr->zin.src = lr->in;
+            lr->zin.size = got;
+            lr->zin.pos = 0;
+        }
+        ZSTD_outBuffer out = {lr->buf + lr->len, 1 << 16, 0};
+        size_t rc = ZSTD_decompressStream(lr->z, &out, &lr->zin);
+        cr_assert(!ZSTD_isError(rc), "zstd: %s", ZSTD_getErrorName(rc));
+        lr->len += out.pos;
+        if (out.pos) return 1;
+    }
+}
+
+/* Next line (without the newline) into *line (malloc'd); 0 at the end. */
+static int lr_line(line_reader *lr, char **line, size_t *n)
+{
+    size_t scanned = 0;
+    for (;;) {
+        char *nl = lr->len > scanned ? memchr(lr->buf + scanned, '\n', lr->len - scanned) : NULL;
+        if (nl || (lr->eof && lr->len)) {
+            size_t l = nl ? (size_t)(nl - lr->buf) : lr->len;
+            *line = xmemdup(lr->buf, l);
+            *n = l;
+            size_t drop = nl ? l + 1 : l;
+            memmove(lr->buf, lr->buf + drop, lr->len - drop);
+            lr->len -= drop;
+            return 1;
+        }
+        scanned = lr->len;
+        if (!lr_fill(lr) && !lr->len) return 0;
+    }
+}
+
+size_t tu_corpus_load_jsonl(tu_corpus *c, const char *path, size_t max_docs)
+{
+    line_reader lr;
+    memset(&lr, 0, sizeof lr);
+    lr.f = fopen(path, "rb");
+    cr_assert_not_null(lr.f, "cannot open %s: %s", path, strerror(errno));
+    size_t pl = strlen(path);
+    if (pl > 4 && !strcmp(path + pl - 4, ".zst")) {
+        lr.z = ZSTD_createDStream();
+        cr_assert_not_null(lr.z);
+        ZSTD_initDStream(lr.z);
+    }
+    size_t added = 0;
+    char *line;
+    size_t n;
+    while (added < max_docs && lr_line(&lr, &line, &n)) {
+        if (n == 0) {
+            free(line);
+            continue;
+        }
+        json_error_t je;
+        json_t *j = json_loadb(line, n, 0, &je);
+        cr_assert_not_null(j, "%s: bad JSON line: %s", path, je.text);
+        json_t *id = json_object_get(j, "id"), *ti = json_object_get(j, "title"),
+               *bo = json_object_get(j, "body");
+        cr_assert(json_is_string(id) && json_is_string(bo), "%s: line without id/body", path);
+        sbuf t = {0}, b = {0};
+        if (json_is_string(ti)) sb_add(&t, json_string_value(ti), json_string_length(ti));
+        sb_add(&b, json_string_value(bo), json_string_length(bo));
+        corpus_add_n(c, json_string_value(id), &t, &b);
+        free(t.p);
+        free(b.p);
+        json_decref(j);
+        free(line);
+        added++;
+    }
+    if (lr.z) ZSTD_freeDStream(lr.z);
+    fclose(lr.f);
+    free(lr.buf);
+    return added;
+}
+
+char *tu_shared_corpus_or_skip(const char *rel)
+{
+    const char *src = getenv("FT_SRC");
+    if (!src || !*src) cr_skip_test("FT_SRC is not set");
+    char *p = NULL;
+    cr_assert(asprintf(&p, "%s/../shared/corpora/%s", src, rel) > 0);
+    if (access(p, R_OK) != 0) {
+        free(p);
+        cr_skip_test("shared corpus %s is not present", rel);
+    }
+    return p;
 }
 
 /* ------------------------------------------------------------ naive inversion */

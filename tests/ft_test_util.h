@@ -85,6 +85,12 @@ typedef struct tu_corpus {
 void tu_corpus_gen(tu_corpus *c, size_t ndocs, size_t nvocab, uint64_t seed);
 void tu_corpus_add(tu_corpus *c, const char *id, const char *title, const char *body);
 void tu_corpus_free(tu_corpus *c);
+/* Append up to max_docs documents ({"id","title","body"} per line) of a JSON
+ * Lines file, zstd-compressed when the name ends in ".zst".  Returns the
+ * number added. */
+size_t tu_corpus_load_jsonl(tu_corpus *c, const char *path, size_t max_docs);
+/* $FT_SRC/../shared/corpora/<rel>, or skip the test when it is absent. */
+char *tu_shared_corpus_or_skip(const char *rel);
 
 /* ---- naive inversion ---- */
 
@@ -121,6 +127,25 @@ int tu_term_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /* Write the corpus with ft_writer (asserts success). */
 void tu_build_index(const char *dir, const tu_corpus *c, const ft_writer_opts *wo);
+
+/* ---- index versus naive inversion (ft_test_check.c) ---- */
+
+typedef struct tu_term_list {
+    char **t;
+    size_t *len;
+    uint32_t *df;
+    size_t n, cap;
+    size_t limit; /* stop after this many (robustness walks) */
+} tu_term_list;
+
+/* ft_term_fn collecting into a tu_term_list. */
+int tu_collect_term(void *ctx, const char *term, size_t len, uint32_t df);
+void tu_term_list_free(tu_term_list *l);
+/* Stored fields byte for byte (valid_only: skip documents with invalid UTF-8). */
+void tu_check_stored(const ft_index *ix, const tu_corpus *c, int valid_only);
+/* Everything: counts, lengths, avgdl, stored fields of valid-UTF-8 documents,
+ * dictionary, every posting list with next() and advance(), absent terms. */
+void tu_check_index(const ft_index *ix, const tu_corpus *c, const tu_inv *inv);
 
 /* ---- external programs ---- */
 

@@ -333,7 +333,11 @@ Test(cli, invalid_utf8_text_file_indexed, .timeout = 60)
     char *in = tu_join(dir, "in");
     mkdir(in, 0700);
     char *f = tu_join(in, "bad.txt");
-    const char text[] = "Broken bytes\n\nvalid words here\xff\xfe zebra\xc0\xaf" "crossing\xed\xa0\x80"
+    /* mostly text, with a few bad sequences: overlong, surrogate, stray
+     * bytes and a truncated sequence at the end */
+    const char text[] = "Broken bytes\n\nThis file is ordinary prose that was saved with a few "
+                        "damaged bytes in it, as happens with mixed encodings or a bad copy.\n"
+                        "valid words here\xff\xfe zebra\xc0\xaf" "crossing\xed\xa0\x80"
                         " ends \xe4\xb8";
     tu_write_file(f, text, sizeof text - 1);
     char *idx = tu_join(dir, "index");

@@ -8,7 +8,9 @@
  * the exact ranked order with ties broken by ascending document number, exact
  * match counts, any-word and all-words modes, top-k cuts, repeated query
  * words, non-default k1/b, absent terms and empty queries — on hand-made
- * documents and on 200 random queries over a generated 300-document corpus.
+ * documents, on 200 random queries over a generated 300-document corpus, and
+ * (when the shared corpora are present) on the 225 Cranfield queries over the
+ * Cranfield collection with English stemming.
  * Snippet tests check highlighting of matched (stemmed) words, custom
  * markers, newline flattening and cut marks.
  */
@@ -539,5 +541,34 @@ Test(snippet, highlights_stemmed_matches)
     cr_assert(strstr(s, "[runs]"), "snippet \"%s\" lacks [runs]", s);
     cr_assert_null(strstr(s, "[dogs]"), "snippet \"%s\" highlights dogs", s);
     free(s);
+    fixture_close(&f);
+}
+
+/* ------------------------------------------------------------ Cranfield */
+
+Test(bm25, cranfield_queries_match_brute_force, .timeout = 180)
+{
+    char *docs = tu_shared_corpus_or_skip("judged/cranfield/docs.jsonl");
+    char *qpath = tu_shared_corpus_or_skip("judged/cranfield/queries.tsv");
+    fixture f;
+    memset(&f, 0, sizeof f);
+    tu_corpus_load_jsonl(&f.c, docs, 100000);
+    fixture_open(&f, "english");
+    char *qs = tu_read_file(qpath, NULL);
+    cr_assert_not_null(qs);
+    size_t nq = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(qs, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *tab = strchr(line, '\t');
+        const char *text = tab ? tab + 1 : line;
+        check_query(&f, text, 1.2, 0.75, 10, 0);
+        check_query(&f, text, 1.2, 0.75, 10, 1);
+        if (nq % 10 == 0) check_query(&f, text, 0.9, 0.4, 100, 0);
+        nq++;
+    }
+    cr_assert_geq(nq, 225);
+    free(qs);
+    free(docs);
+    free(qpath);
     fixture_close(&f);
 }
