@@ -230,6 +230,55 @@ Test(index, add_rejects_empty_id)
     free(dir);
 }
 
+Test(index, add_after_commit_rejected)
+{
+    char *dir = tu_mkdtemp();
+    ft_writer_opts wo;
+    writer_opts_none(&wo);
+    ft_writer *w = NULL;
+    ft_error err = {0};
+    cr_assert_eq(ft_writer_open(dir, &wo, &w, &err), FT_OK, "%s", err.msg);
+    cr_assert_eq(ft_writer_add(w, "a", 1, "t", 1, "b", 1, &err), FT_OK, "%s", err.msg);
+    cr_assert_eq(ft_writer_commit(w, &err), FT_OK, "%s", err.msg);
+    cr_assert_neq(ft_writer_add(w, "b", 1, "t", 1, "b", 1, &err), FT_OK,
+                  "ft_writer_add accepted a document after commit");
+    ft_writer_close(w);
+    ft_index *ix = open_ok(dir);
+    cr_assert_eq(ft_index_doc_count(ix), 1);
+    ft_index_close(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+Test(index, analyzer_options_persisted)
+{
+    /* the index records its analyzer settings; documents are analyzed with
+     * them (french stemming, stopwords off, 12-byte limit) */
+    tu_corpus c = {0};
+    tu_corpus_add(&c, "f", "Les Continuellement", "anticonstitutionnellement mot court");
+    ft_writer_opts wo;
+    ft_writer_opts_default(&wo);
+    ft_analyzer_opts_default(&wo.analyzer);
+    strcpy(wo.analyzer.lang, "french");
+    wo.analyzer.max_token_bytes = 12;
+    tu_inv inv;
+    tu_inv_build(&inv, &c, &wo.analyzer);
+    cr_assert_eq(inv.doclen[0], 3); /* les, mot, court: the two long words dropped */
+    char *dir = tu_mkdtemp();
+    tu_build_index(dir, &c, &wo);
+    ft_index *ix = open_ok(dir);
+    const ft_analyzer_opts *o = ft_index_analyzer_opts(ix);
+    cr_assert_str_eq(o->lang, "french");
+    cr_assert_eq(o->stopwords, 0);
+    cr_assert_eq(o->max_token_bytes, 12);
+    tu_check_index(ix, &c, &inv);
+    ft_index_close(ix);
+    tu_inv_free(&inv);
+    tu_corpus_free(&c);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 Test(index, writer_creates_missing_directory)
 {
     char *base = tu_mkdtemp();
