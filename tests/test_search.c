@@ -10,7 +10,8 @@
  * words, non-default k1/b, absent terms and empty queries — on hand-made
  * documents, on 200 random queries over a generated 300-document corpus, and
  * (when the shared corpora are present) on the 225 Cranfield queries over the
- * Cranfield collection with English stemming.
+ * Cranfield collection with English stemming, and on 100 queries cut from
+ * Chinese Wikipedia articles (CJK bigrams).
  * Snippet tests check highlighting of matched (stemmed) words, custom
  * markers, newline flattening and cut marks.
  */
@@ -570,5 +571,50 @@ Test(bm25, cranfield_queries_match_brute_force, .timeout = 180)
     free(qs);
     free(docs);
     free(qpath);
+    fixture_close(&f);
+}
+
+/* ------------------------------------------------------------ CJK queries */
+
+/* Up to n code points of s starting at the first character boundary at or
+ * after off, copied into out (NUL-terminated). */
+static void utf8_slice(const char *s, size_t len, size_t off, size_t n, char *out, size_t cap)
+{
+    while (off < len && ((unsigned char)s[off] & 0xc0) == 0x80) off++;
+    size_t end = off, cps = 0;
+    while (end < len && cps < n) {
+        end++;
+        while (end < len && ((unsigned char)s[end] & 0xc0) == 0x80) end++;
+        cps++;
+    }
+    size_t l = end - off < cap - 1 ? end - off : cap - 1;
+    memcpy(out, s + off, l);
+    out[l] = 0;
+}
+
+Test(bm25, zhwiki_cjk_queries_match_brute_force, .timeout = 180)
+{
+    char *path = tu_shared_corpus_or_skip("large/zhwiki.jsonl.zst");
+    fixture f;
+    memset(&f, 0, sizeof f);
+    cr_assert_eq(tu_corpus_load_jsonl(&f.c, path, 150), 150);
+    fixture_open(&f, "english");
+    tu_rng r = {31337};
+    for (int i = 0; i < 100; i++) {
+        char q[256] = "";
+        int parts = 1 + (int)tu_randn(&r, 3);
+        for (int p = 0; p < parts; p++) {
+            const tu_doc *d = &f.c.docs[tu_randn(&r, (uint32_t)f.c.n)];
+            if (!d->body_len) continue;
+            char piece[64];
+            utf8_slice(d->body, d->body_len, tu_randn(&r, (uint32_t)d->body_len), 2 + tu_randn(&r, 5),
+                       piece, sizeof piece);
+            if (p) strcat(q, " ");
+            strcat(q, piece);
+        }
+        check_query(&f, q, 1.2, 0.75, 10, 0);
+        check_query(&f, q, 1.2, 0.75, 10, 1);
+    }
+    free(path);
     fixture_close(&f);
 }
