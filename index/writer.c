@@ -140,6 +140,17 @@ typedef struct doc_slot {
     uint32_t head, tail, tf;
 } doc_slot;
 
+/* Word cache: folded surface word -> term number, direct-mapped.  A hit skips
+ * both the stemmer (and its cache) and the term hash table. */
+#define WC_BITS 16
+#define WC_KEY 19
+typedef struct wc_slot {
+    uint64_t hash;
+    uint32_t term;
+    uint8_t len; /* 0: empty */
+    char key[WC_KEY];
+} wc_slot;
+
 typedef struct occ {
     uint32_t pos, next;
 } occ;
@@ -158,6 +169,7 @@ struct ft_writer {
     uint32_t *table;        /* open addressing: term index + 1 */
     size_t table_mask;
     ft_buf arena;
+    wc_slot *wcache;
 
     /* current document */
     doc_slot *slots;
@@ -175,7 +187,7 @@ struct ft_writer {
     wfile sto;
     ft_buf sto_block, sto_index, scratch;
     uint32_t sto_first_doc, sto_nblocks;
-    ZSTD_CCtx *cctx;
+    ZSTD_CCtx *cctx, *cctx_store;
 
     ft_writer_stats st;
     int committed;
@@ -188,6 +200,7 @@ void ft_writer_opts_default(ft_writer_opts *o)
     memset(o, 0, sizeof *o);
     ft_analyzer_opts_default(&o->analyzer);
     o->zstd_level = 3;
+    o->store_level = 3;
     o->block_postings = FT_DEFAULT_BLOCK;
     o->frame_blocks = FT_DEFAULT_FRAME;
 }
@@ -237,6 +250,7 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
     if (opts) w->opts = *opts;
     else ft_writer_opts_default(&w->opts);
     if (w->opts.zstd_level == 0) w->opts.zstd_level = 3;
+    if (w->opts.store_level == 0) w->opts.store_level = 3;
     w->block = w->opts.block_postings ? w->opts.block_postings : FT_DEFAULT_BLOCK;
     w->frame = w->opts.frame_blocks ? w->opts.frame_blocks : FT_DEFAULT_FRAME;
     if (w->frame > FT_MAX_FRAME) {
@@ -275,8 +289,11 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
     w->table_mask = 4096 - 1;
     w->table = calloc(w->table_mask + 1, sizeof *w->table);
     w->cctx = ZSTD_createCCtx();
-    if (!w->table || !w->cctx) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
+    w->cctx_store = ZSTD_createCCtx();
+    w->wcache = calloc((size_t)1 << WC_BITS, sizeof *w->wcache);
+    if (!w->table || !w->cctx || !w->cctx_store || !w->wcache) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opts.zstd_level);
+    ZSTD_CCtx_setParameter(w->cctx_store, ZSTD_c_compressionLevel, w->opts.store_level);
     ft_buf_init(&w->arena);
     ft_buf_init(&w->sto_block);
     ft_buf_init(&w->sto_index);
@@ -339,10 +356,33 @@ static uint32_t intern_term(ft_writer *w, const char *t, size_t len)
     return (uint32_t)w->nterms - 1;
 }
 
+static uint32_t term_of_word(ft_writer *w, const ft_token *tok)
+{
+    if (!tok->stem) return intern_term(w, tok->term, tok->len);
+    wc_slot *slot = NULL;
+    uint64_t h = 0;
+    if (tok->len <= WC_KEY) {
+        h = XXH3_64bits(tok->term, tok->len);
+        slot = &w->wcache[h & ((1u << WC_BITS) - 1)];
+        if (slot->hash == h && slot->len == tok->len && !memcmp(slot->key, tok->term, tok->len))
+            return slot->term;
+    }
+    size_t sl;
+    const char *st = ft_analyzer_stem(w->an, tok->term, tok->len, &sl);
+    uint32_t id = intern_term(w, st, sl);
+    if (slot && id != UINT32_MAX) {
+        slot->hash = h;
+        slot->term = id;
+        slot->len = (uint8_t)tok->len;
+        memcpy(slot->key, tok->term, tok->len);
+    }
+    return id;
+}
+
 static int on_token(void *ctx, const ft_token *tok)
 {
     ft_writer *w = ctx;
-    uint32_t id = intern_term(w, tok->term, tok->len);
+    uint32_t id = term_of_word(w, tok);
     if (id == UINT32_MAX) return FT_ENOMEM;
     term_ent *e = &w->terms[id];
     doc_slot *s;
@@ -410,8 +450,8 @@ int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title
     w->nocc = 0;
 
     ft_analyze_stats s1, s2;
-    int rc = ft_analyze(w->an, title, title_len, 0, on_token, w, &s1);
-    if (!rc) rc = ft_analyze(w->an, body, body_len, s1.next_pos + 1, on_token, w, &s2);
+    int rc = ft_analyze_words(w->an, title, title_len, 0, on_token, w, &s1);
+    if (!rc) rc = ft_analyze_words(w->an, body, body_len, s1.next_pos + 1, on_token, w, &s2);
     if (rc) {
         ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
         return writer_fail(w, FT_ENOMEM, err);
@@ -474,14 +514,14 @@ nomem:
 
 /* Compress raw[0..n) when that pays.  Returns the bytes to write (raw or
  * w->cbuf) and sets *field = stored_len << 1 | compressed. */
-static const uint8_t *pack(ft_writer *w, ft_buf *cbuf, const uint8_t *raw, size_t n,
-                           size_t *stored, uint64_t *field)
+static const uint8_t *pack_with(ZSTD_CCtx *cctx, ft_buf *cbuf, const uint8_t *raw, size_t n,
+                                size_t *stored, uint64_t *field)
 {
     if (n >= FT_RAW_MIN) {
         size_t bound = ZSTD_compressBound(n);
         ft_buf_reset(cbuf);
         if (!ft_buf_reserve(cbuf, bound)) {
-            size_t c = ZSTD_compress2(w->cctx, cbuf->p, bound, raw, n);
+            size_t c = ZSTD_compress2(cctx, cbuf->p, bound, raw, n);
             if (!ZSTD_isError(c) && c < n) {
                 *stored = c;
                 *field = (uint64_t)c << 1 | 1;
@@ -494,12 +534,18 @@ static const uint8_t *pack(ft_writer *w, ft_buf *cbuf, const uint8_t *raw, size_
     return raw;
 }
 
+static const uint8_t *pack(ft_writer *w, ft_buf *cbuf, const uint8_t *raw, size_t n, size_t *stored,
+                           uint64_t *field)
+{
+    return pack_with(w->cctx, cbuf, raw, n, stored, field);
+}
+
 static int flush_store(ft_writer *w, ft_error *err)
 {
     if (w->sto_block.len == 0) return FT_OK;
     size_t stored;
     uint64_t field;
-    const uint8_t *p = pack(w, &w->scratch, w->sto_block.p, w->sto_block.len, &stored, &field);
+    const uint8_t *p = pack_with(w->cctx_store, &w->scratch, w->sto_block.p, w->sto_block.len, &stored, &field);
     if (w->sto_block.len > UINT32_MAX || stored > UINT32_MAX)
         return ft_error_set(err, FT_EINVAL, "a stored document block exceeds 4 GiB");
     ft_buf_put_u64le(&w->sto_index, w->sto.off);
@@ -868,6 +914,7 @@ void ft_writer_close(ft_writer *w)
     for (size_t i = 0; i < w->nterms; i++) ft_buf_free(&w->terms[i].post);
     free(w->terms);
     free(w->table);
+    free(w->wcache);
     ft_buf_free(&w->arena);
     free(w->slots);
     free(w->occs);
@@ -876,6 +923,7 @@ void ft_writer_close(ft_writer *w)
     ft_buf_free(&w->sto_index);
     ft_buf_free(&w->scratch);
     ZSTD_freeCCtx(w->cctx);
+    ZSTD_freeCCtx(w->cctx_store);
     ft_analyzer_free(w->an);
     free(w->dir);
     free(w);

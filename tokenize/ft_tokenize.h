@@ -55,6 +55,8 @@ typedef struct ft_token {
     uint32_t pos;      /* token position (first_pos + ordinal, stopwords count) */
     size_t start;      /* byte range of the source word in the input text */
     size_t end;
+    int stem;          /* ft_analyze_words only: 1 if the term is a word still to be
+                        * stemmed with ft_analyzer_stem(), 0 if final (CJK bigram) */
 } ft_token;
 
 /* Return 0 to continue, non-zero to stop (that value is returned by ft_analyze). */
@@ -72,6 +74,16 @@ typedef struct ft_analyze_stats {
  * Returns 0, or the callback's non-zero value. */
 int ft_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
                ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+
+/* Like ft_analyze, but terms are delivered folded and NOT stemmed (tok->stem
+ * says which need ft_analyzer_stem).  Lets a caller cache word -> term itself
+ * (the index writer does, saving a second hash lookup per token). */
+int ft_analyze_words(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
+                     ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+
+/* Stem one folded word (through the stem cache).  The result is valid until
+ * the next call on this analyzer. */
+const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_t *out_len);
 
 /* Copy text to out with every invalid UTF-8 sequence replaced by U+FFFD.
  * Returns the number of invalid bytes; when it is 0, out is left untouched. */

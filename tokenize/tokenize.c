@@ -276,6 +276,7 @@ static int class_at(const uint8_t *s, size_t n, size_t i)
 
 typedef struct emit_ctx {
     ft_analyzer *a;
+    int raw; /* deliver words unstemmed */
     ft_token_fn fn;
     void *ctx;
     ft_analyze_stats st;
@@ -339,8 +340,8 @@ static int deliver(emit_ctx *e, const char *term, size_t len, size_t start, size
     if (len > a->maxlen) { e->st.dropped++; return 0; }
     if (a->opts.stopwords && stem && is_stopword(term, len)) { e->st.stopped++; return 0; }
     size_t tl = len;
-    const char *t = stem ? stem_word(a, term, len, &tl) : term;
-    ft_token tok = {t, tl, pos, start, end};
+    const char *t = (stem && !e->raw) ? stem_word(a, term, len, &tl) : term;
+    ft_token tok = {t, tl, pos, start, end, stem && e->raw && a->stemmer};
     e->st.tokens++;
     return e->fn(e->ctx, &tok);
 }
@@ -418,10 +419,30 @@ static size_t cjk_fold(int32_t cp, const uint8_t *src, size_t n, char *buf)
     return n;
 }
 
-int ft_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
-               ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
+                   ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+
+int ft_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos, ft_token_fn fn,
+               void *ctx, ft_analyze_stats *stats)
 {
-    emit_ctx e = {a, fn, ctx, {0}, first_pos};
+    return analyze(a, 0, text, len, first_pos, fn, ctx, stats);
+}
+
+int ft_analyze_words(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
+                     ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+{
+    return analyze(a, 1, text, len, first_pos, fn, ctx, stats);
+}
+
+const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_t *out_len)
+{
+    return stem_word(a, word, len, out_len);
+}
+
+static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
+                   ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+{
+    emit_ctx e = {a, raw, fn, ctx, {0}, first_pos};
     const uint8_t *s = (const uint8_t *)text;
     size_t i = 0;
     size_t wlen = 0, wstart = 0;
