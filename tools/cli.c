@@ -37,13 +37,15 @@ void cli_set_msg_hook(void (*hook)(void)) { msg_hook = hook; }
 void cli_msg(const char *fmt, ...)
 {
     va_list ap;
-    if (msg_hook) msg_hook();
     fflush(stdout); /* keep stdout and stderr in order on a shared terminal */
+    flockfile(stderr); /* one whole line even when two threads report */
+    if (msg_hook) msg_hook();
     fprintf(stderr, "%s: ", prog_name);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 int cli_usage_error(const char *sub, const char *fmt, ...)
@@ -243,8 +245,10 @@ double cli_now(void)
 /* -------------------------------------------------------------- interruption */
 
 volatile sig_atomic_t cli_interrupted;
+volatile sig_atomic_t cli_cancel_reads;
 
 static void on_signal(int sig) { cli_interrupted = sig; }
+static void on_wakeup(int sig) { (void)sig; }
 
 void cli_catch_interrupts(void)
 {
@@ -260,6 +264,8 @@ void cli_catch_interrupts(void)
         if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
         sigaction(sigs[i], &sa, NULL);
     }
+    sa.sa_handler = on_wakeup;
+    sigaction(CLI_WAKEUP_SIGNAL, &sa, NULL);
 }
 
 /* ------------------------------------------------------------------- streams */
@@ -290,9 +296,9 @@ static ssize_t raw_read(cli_stream *s, void *buf, size_t n)
             s->in_total += (uint64_t)r;
             return r;
         }
-        if (errno == EINTR && !cli_interrupted) continue;
+        if (errno == EINTR && !cli_interrupted && !cli_cancel_reads) continue;
         snprintf(s->err, sizeof s->err, "%s",
-                 errno == EINTR ? "interrupted" : strerror(errno));
+                 errno != EINTR ? strerror(errno) : cli_interrupted ? "interrupted" : "cancelled");
         return -1;
     }
 }

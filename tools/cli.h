@@ -85,10 +85,17 @@ double cli_now(void);
 
 /* ---- interruption ---- */
 
-/* Set by the SIGINT/SIGTERM handler installed with cli_catch_interrupts();
- * reads then fail with "interrupted" instead of being restarted. */
+/* Set (to the signal number) by the SIGINT/SIGTERM handler installed with
+ * cli_catch_interrupts(); reads then fail with "interrupted" instead of
+ * being restarted. */
 extern volatile sig_atomic_t cli_interrupted;
 void cli_catch_interrupts(void);
+
+/* A thread that wants another to stop reading sets cli_cancel_reads and
+ * sends it CLI_WAKEUP_SIGNAL (handled, after cli_catch_interrupts, by doing
+ * nothing): its blocked read then fails with "cancelled". */
+#define CLI_WAKEUP_SIGNAL SIGUSR1
+extern volatile sig_atomic_t cli_cancel_reads;
 
 /* ---- input streams ---- */
 

@@ -20,6 +20,14 @@
  * only problems that make the whole result wrong (a command-line path that
  * does not exist, a failing writer, an interrupt) stop it.
  *
+ * Two threads share the work, because reading input is a large part of it
+ * (zstd decompression and JSON parsing cost about a third of a build): a
+ * producer walks the inputs, reads, decompresses, parses and copies
+ * documents into batches; the main thread takes batches from a short queue
+ * (bounded, so memory stays small) and feeds ft_writer_add, which the writer
+ * requires from a single thread.  One producer and a FIFO queue keep the
+ * document order, and so the document numbers, deterministic.
+ *
  * Output: warnings and the summary go to stderr; stdout is left for data
  * (`ftindex check` prints its verdict there).
  */
@@ -33,12 +41,15 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SNIFF_BYTES 8192 /* binary detection looks at this prefix */
@@ -69,41 +80,86 @@ static void usage(FILE *f)
 
 /* ------------------------------------------------------------------ build state */
 
+/* One queued document.  Strings live in the batch's data, except a large
+ * body, which is handed over instead of copied. */
+typedef struct qdoc {
+    size_t where, id, title, body; /* offsets into batch.data */
+    size_t id_len, title_len, body_len;
+    char *own_body;                /* non-NULL: the body, owned by the batch */
+    int from_line;                 /* 1: a JSON Lines record, 0: a file */
+} qdoc;
+
+typedef struct batch {
+    struct batch *next;
+    qdoc *docs;
+    size_t n, docs_cap;
+    char *data;
+    size_t used, cap;
+} batch;
+
+#define BATCH_BYTES (1u << 20)       /* hand a batch over at this size ... */
+#define BATCH_DOCS 1024              /* ... or this many documents */
+#define QUEUE_DEPTH 4                /* batches waiting at most */
+#define HANDOVER_BYTES (1u << 20)    /* text bodies this large are not copied */
+#define KEEP_BYTES (16u << 20)       /* larger buffers are freed after use */
+
 typedef struct build {
-    ft_writer *w;
+    /* settings */
     const char *f_id, *f_title, *f_body; /* JSON keys */
-    int quiet;
-    int progress;                        /* stderr is a terminal and not --quiet */
-    uint64_t docs, bytes;                /* added so far (for the progress line) */
-    unsigned long skipped_lines, skipped_files;
-    double t0, last_progress;
-    int progress_len;                    /* width of the progress line on screen */
+    char **paths;
+    int npaths;
     int have_out;                        /* output directory identity known */
     dev_t out_dev;
     ino_t out_ino;
+
+    /* the queue between the threads (mu guards everything here) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;                   /* broadcast on every change */
+    batch *head, *tail;
+    unsigned depth;
+    batch *spare;                        /* consumed batches for reuse */
+    int done;                            /* the producer has finished */
+    atomic_int stop;                     /* the consumer gave up: producer, stop */
+
+    /* producer only */
+    batch *cur;                          /* being filled */
     char *text;                          /* reusable buffer for text files */
     size_t text_cap;
+    unsigned long skipped_lines, skipped_files;
+    int failed;                          /* a fatal error (message printed) */
+
+    /* consumer only */
+    ft_writer *w;
+    uint64_t docs, bytes;                /* added so far */
+    unsigned long rejected_lines, rejected_files;
+    int progress;                        /* stderr is a terminal and not --quiet */
+    double t0, last_progress;
+    int progress_len;                    /* width of the progress line (stderr lock) */
 } build;
 
 static build *progress_owner; /* for the message hook */
 
+/* Runs inside cli_msg with stderr locked. */
 static void progress_clear(void)
 {
     build *b = progress_owner;
+    flockfile(stderr);
     if (b && b->progress_len) {
         fprintf(stderr, "\r%*s\r", b->progress_len, "");
         b->progress_len = 0;
     }
+    funlockfile(stderr);
 }
 
-static void progress_tick(build *b, int force)
+static void progress_tick(build *b)
 {
     if (!b->progress) return;
     double now = cli_now();
-    if (!force && now - b->last_progress < 0.5) return;
+    if (now - b->last_progress < 0.5) return;
     b->last_progress = now;
     double secs = now - b->t0;
     double mb = (double)b->bytes / 1e6;
+    flockfile(stderr);
     int n = fprintf(stderr, "\rindexing: %" PRIu64 " documents, %.1f MB, %.1f MB/s", b->docs, mb,
                     secs > 0 ? mb / secs : 0.0);
     if (n > 0) {
@@ -112,34 +168,174 @@ static void progress_tick(build *b, int force)
         if (n > b->progress_len) b->progress_len = n;
     }
     fflush(stderr);
+    funlockfile(stderr);
 }
 
-/* Add one document.  Returns 0 when added, 1 when this document was rejected
- * (warning printed, build continues), -1 on a fatal error (message printed). */
-static int add_doc(build *b, const char *where, const char *id, size_t id_len, const char *title,
-                   size_t title_len, const char *body, size_t body_len)
+/* Whether the producer should give up: a signal, or the consumer failed. */
+static int should_stop(build *b) { return cli_interrupted || atomic_load(&b->stop); }
+
+/* ---------------------------------------------------------------- producer */
+
+static void batch_free(batch *bt)
 {
-    ft_error err = {0};
-    int rc = ft_writer_add(b->w, id, id_len, title, title_len, body, body_len, &err);
-    if (rc == FT_EINVAL) {
-        cli_msg("%s: skipped: %s", where, err.msg[0] ? err.msg : ft_strerror(rc));
-        return 1;
+    if (!bt) return;
+    for (size_t i = 0; i < bt->n; i++) free(bt->docs[i].own_body);
+    free(bt->docs);
+    free(bt->data);
+    free(bt);
+}
+
+/* Pass the current batch to the consumer, waiting while the queue is full.
+ * Returns 0, or -1 when the consumer has stopped (the batch is dropped). */
+static int flush_batch(build *b)
+{
+    batch *bt = b->cur;
+    b->cur = NULL;
+    if (!bt) return 0;
+    if (bt->n == 0) {
+        batch_free(bt);
+        return 0;
     }
-    if (rc != FT_OK) {
-        cli_msg("%s: %s", where, err.msg[0] ? err.msg : ft_strerror(rc));
+    pthread_mutex_lock(&b->mu);
+    while (b->depth >= QUEUE_DEPTH && !atomic_load(&b->stop) && !cli_interrupted)
+        pthread_cond_wait(&b->cv, &b->mu);
+    if (atomic_load(&b->stop) || cli_interrupted) {
+        pthread_mutex_unlock(&b->mu);
+        batch_free(bt);
         return -1;
     }
-    b->docs++;
-    b->bytes += id_len + title_len + body_len;
-    progress_tick(b, 0);
+    bt->next = NULL;
+    if (b->tail) b->tail->next = bt;
+    else b->head = bt;
+    b->tail = bt;
+    b->depth++;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
     return 0;
 }
 
-static int interrupted(void)
+static int reserve(void **p, size_t *cap, size_t need, size_t elem, size_t min)
 {
-    if (!cli_interrupted) return 0;
-    cli_msg("interrupted; the previous index is unchanged");
-    return 1;
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : min;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / elem) return -1;
+        c *= 2;
+    }
+    void *q = realloc(*p, c * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Queue one document (copied, except own_body, whose ownership passes to the
+ * queue whatever happens).  Returns 0, or -1 on a fatal error (message
+ * printed) or when the build is stopping. */
+static int queue_doc(build *b, const char *where, int from_line, const char *id, size_t id_len,
+                     const char *title, size_t title_len, const char *body, size_t body_len,
+                     char *own_body)
+{
+    batch *bt = b->cur;
+    if (!bt) {
+        pthread_mutex_lock(&b->mu);
+        if ((bt = b->spare)) b->spare = bt->next;
+        pthread_mutex_unlock(&b->mu);
+        if (!bt && !(bt = calloc(1, sizeof *bt))) goto nomem;
+        b->cur = bt;
+    }
+    size_t wlen = strlen(where) + 1;
+    size_t need = bt->used + wlen + id_len + title_len + (own_body ? 0 : body_len);
+    if (reserve((void **)&bt->docs, &bt->docs_cap, bt->n + 1, sizeof(qdoc), 64) ||
+        reserve((void **)&bt->data, &bt->cap, need, 1, BATCH_BYTES + BATCH_BYTES / 4))
+        goto nomem;
+    qdoc *d = &bt->docs[bt->n++];
+    memset(d, 0, sizeof *d);
+    d->from_line = from_line;
+#define PUT(field, src, len)                                                                    \
+    do {                                                                                       \
+        d->field = bt->used;                                                                   \
+        if (len) memcpy(bt->data + bt->used, (src), (len));                                    \
+        bt->used += (len);                                                                     \
+    } while (0)
+    PUT(where, where, wlen);
+    PUT(id, id, id_len);
+    PUT(title, title, title_len);
+    if (own_body) d->own_body = own_body;
+    else PUT(body, body, body_len);
+#undef PUT
+    d->id_len = id_len;
+    d->title_len = title_len;
+    d->body_len = body_len;
+    if (bt->used >= BATCH_BYTES || bt->n >= BATCH_DOCS) return flush_batch(b);
+    return 0;
+nomem:
+    free(own_body);
+    cli_msg("%s: out of memory", where);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- consumer */
+
+/* Feed queued documents to the writer until the producer is done.  Returns 0,
+ * or -1 on a fatal writer error (message printed) or an interrupt. */
+static int consume(build *b)
+{
+    int ret = 0;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        while (!b->head && !b->done) pthread_cond_wait(&b->cv, &b->mu);
+        batch *bt = b->head;
+        if (bt) {
+            if (!(b->head = bt->next)) b->tail = NULL;
+            b->depth--;
+            pthread_cond_broadcast(&b->cv);
+        }
+        pthread_mutex_unlock(&b->mu);
+        if (!bt) break;
+
+        for (size_t i = 0; i < bt->n && ret == 0; i++) {
+            const qdoc *d = &bt->docs[i];
+            const char *body = d->own_body ? d->own_body : bt->data + d->body;
+            ft_error err = {0};
+            int rc = ft_writer_add(b->w, bt->data + d->id, d->id_len, bt->data + d->title,
+                                   d->title_len, body, d->body_len, &err);
+            if (rc == FT_EINVAL) { /* this document only */
+                cli_msg("%s: skipped: %s", bt->data + d->where,
+                        err.msg[0] ? err.msg : ft_strerror(rc));
+                if (d->from_line) b->rejected_lines++;
+                else b->rejected_files++;
+            } else if (rc != FT_OK) {
+                cli_msg("%s: %s", bt->data + d->where, err.msg[0] ? err.msg : ft_strerror(rc));
+                ret = -1;
+            } else {
+                b->docs++;
+                b->bytes += d->id_len + d->title_len + d->body_len;
+                progress_tick(b);
+            }
+            if (cli_interrupted) ret = -1;
+        }
+
+        /* Recycle the batch. */
+        for (size_t i = 0; i < bt->n; i++) free(bt->docs[i].own_body);
+        bt->n = bt->used = 0;
+        if (bt->cap > KEEP_BYTES) {
+            batch_free(bt);
+            bt = NULL;
+        }
+        pthread_mutex_lock(&b->mu);
+        if (bt) {
+            bt->next = b->spare;
+            b->spare = bt;
+        }
+        if (ret) {
+            atomic_store(&b->stop, 1);
+            pthread_cond_broadcast(&b->cv);
+        }
+        pthread_mutex_unlock(&b->mu);
+        if (ret) break;
+    }
+    return ret;
 }
 
 /* --------------------------------------------------------------- JSON Lines */
@@ -252,7 +448,7 @@ static int index_jsonl(build *b, const char *path, const char *name, int zstd)
     unsigned long lineno;
     int r;
     while ((r = cli_lines_next(lines, &line, &len, &lineno)) == 1) {
-        if (interrupted()) {
+        if (should_stop(b)) {
             ret = -1;
             break;
         }
@@ -279,17 +475,15 @@ static int index_jsonl(build *b, const char *path, const char *name, int zstd)
             json_decref(obj);
             continue;
         }
-        int a = add_doc(b, where, id, id_len, title, title_len, body, body_len);
+        int a = queue_doc(b, where, 1, id, id_len, title, title_len, body, body_len, NULL);
         json_decref(obj);
         if (a < 0) {
             ret = -1;
             break;
         }
-        if (a > 0) b->skipped_lines++;
     }
     if (r < 0) {
-        if (cli_interrupted) {
-            interrupted();
+        if (should_stop(b)) {
             ret = -1;
         } else { /* keep what was read, go on with the next input */
             unsigned long done = cli_lines_count(lines);
@@ -366,7 +560,7 @@ static int index_text(build *b, const char *path, int zstd)
             if (r < 0) goto readerr;
             if (r == 0) break;
             len += (size_t)r;
-            if (cli_interrupted) break;
+            if (should_stop(b)) break;
         }
     }
     if (why) {
@@ -374,7 +568,7 @@ static int index_text(build *b, const char *path, int zstd)
         b->skipped_files++;
         goto done;
     }
-    if (interrupted()) {
+    if (should_stop(b)) {
         ret = -1;
         goto done;
     }
@@ -389,9 +583,13 @@ static int index_text(build *b, const char *path, int zstd)
             break;
         }
     }
-    int a = add_doc(b, path, path, strlen(path), base, tlen, b->text, len);
-    if (a < 0) ret = -1;
-    else if (a > 0) b->skipped_files++; /* rejected by the writer */
+    char *own = NULL;
+    if (len >= HANDOVER_BYTES) { /* give the buffer away rather than copy it */
+        own = b->text;
+        b->text = NULL;
+        b->text_cap = 0;
+    }
+    ret = queue_doc(b, path, 0, path, strlen(path), base, tlen, own ? own : b->text, len, own);
     goto done;
 
 nomem:
@@ -399,8 +597,7 @@ nomem:
     ret = -1;
     goto done;
 readerr:
-    if (cli_interrupted) {
-        interrupted();
+    if (should_stop(b)) {
         ret = -1;
     } else {
         cli_msg("%s: skipped: %s", path, cli_stream_error(s));
@@ -473,7 +670,7 @@ static int walk_dir(build *b, const char *dir)
     }
     int ret = 0;
     for (int i = 0; i < n; i++) {
-        if (ret == 0 && interrupted()) ret = -1;
+        if (ret == 0 && should_stop(b)) ret = -1;
         if (ret != 0) {
             free(list[i]);
             continue;
@@ -532,6 +729,48 @@ static int index_arg(build *b, const char *arg)
     }
     if (S_ISDIR(st.st_mode)) return is_output_dir(b, &st) ? 0 : walk_dir(b, arg);
     return index_file(b, arg); /* regular files, and pipes such as <(cmd) */
+}
+
+/* The producer thread: every input in order, then the last partial batch. */
+static void *produce(void *arg)
+{
+    build *b = arg;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+    int rc = 0;
+    for (int i = 0; i < b->npaths && rc == 0; i++) rc = index_arg(b, b->paths[i]);
+    if (rc == 0) rc = flush_batch(b);
+    batch_free(b->cur);
+    b->cur = NULL;
+    pthread_mutex_lock(&b->mu);
+    b->failed = rc < 0 && !atomic_load(&b->stop) && !cli_interrupted;
+    b->done = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+/* Make the producer finish soon: it checks `stop` between lines and files,
+ * and a blocked read (a quiet pipe) is broken with a signal until it has. */
+static void stop_producer(build *b, pthread_t t)
+{
+    pthread_mutex_lock(&b->mu);
+    atomic_store(&b->stop, 1);
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    cli_cancel_reads = 1;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        int done = b->done;
+        pthread_mutex_unlock(&b->mu);
+        if (done) break;
+        pthread_kill(t, CLI_WAKEUP_SIGNAL);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* ---------------------------------------------------------------- build main */
@@ -621,15 +860,15 @@ static int cmd_build(int argc, char **argv)
     }
 
     static char *dot[] = {".", NULL};
-    char **paths = optind < argc ? argv + optind : dot;
-    int npaths = optind < argc ? argc - optind : 1;
+    b.paths = optind < argc ? argv + optind : dot;
+    b.npaths = optind < argc ? argc - optind : 1;
 
     /* A path that does not exist is a mistake in the command: say so before
      * anything is touched. */
-    for (int i = 0; i < npaths; i++) {
+    for (int i = 0; i < b.npaths; i++) {
         struct stat st;
-        if (strcmp(paths[i], "-") && stat(paths[i], &st) != 0) {
-            cli_msg("%s: %s", paths[i], strerror(errno));
+        if (strcmp(b.paths[i], "-") && stat(b.paths[i], &st) != 0) {
+            cli_msg("%s: %s", b.paths[i], strerror(errno));
             return CLI_EXIT_ERROR;
         }
     }
@@ -643,13 +882,16 @@ static int cmd_build(int argc, char **argv)
     int existed = stat(dir, &st) == 0;
 
     cli_catch_interrupts();
-    b.quiet = quiet;
     b.progress = !quiet && isatty(STDERR_FILENO);
     progress_owner = &b;
     cli_set_msg_hook(progress_clear);
     b.t0 = b.last_progress = cli_now();
+    pthread_mutex_init(&b.mu, NULL);
+    pthread_cond_init(&b.cv, NULL);
 
     int status = CLI_EXIT_ERROR;
+    pthread_t producer;
+    sigset_t sigs, oldmask;
     ft_error err = {0};
     int rc = ft_writer_open(dir, &wo, &b.w, &err);
     if (rc != FT_OK) {
@@ -662,26 +904,50 @@ static int cmd_build(int argc, char **argv)
         b.out_ino = st.st_ino;
     }
 
-    for (int i = 0; i < npaths; i++)
-        if (index_arg(&b, paths[i]) < 0) goto out;
-    if (interrupted()) goto out;
+    /* Signals go to the producer, whose blocking reads they interrupt; this
+     * thread sees the flag between documents. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, &oldmask);
+    rc = pthread_create(&producer, NULL, produce, &b);
+    if (rc != 0) {
+        pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+        cli_msg("cannot start a thread: %s", strerror(rc));
+        goto out;
+    }
+    int consumed = consume(&b);
+    if (consumed < 0) stop_producer(&b, producer);
+    pthread_join(producer, NULL);
+    pthread_sigmask(SIG_SETMASK, &oldmask, NULL); /* a pending signal lands now */
+    if (consumed < 0 || b.failed || cli_interrupted) goto out;
     progress_clear();
 
-    if (b.skipped_lines)
-        cli_msg("skipped %lu line%s (see the warnings above)", b.skipped_lines,
-                b.skipped_lines == 1 ? "" : "s");
-    if (b.skipped_files)
-        cli_msg("skipped %lu file%s (see the warnings above)", b.skipped_files,
-                b.skipped_files == 1 ? "" : "s");
+    unsigned long lines = b.skipped_lines + b.rejected_lines;
+    unsigned long files = b.skipped_files + b.rejected_files;
+    if (lines)
+        cli_msg("skipped %lu line%s (see the warnings above)", lines, lines == 1 ? "" : "s");
+    if (files)
+        cli_msg("skipped %lu file%s (see the warnings above)", files, files == 1 ? "" : "s");
 
     if (b.docs == 0) {
+        flockfile(stderr);
         fprintf(stderr, "%s: no documents to index in", cli_prog());
-        for (int i = 0; i < npaths; i++) fprintf(stderr, " %s", paths[i]);
+        for (int i = 0; i < b.npaths; i++) fprintf(stderr, " %s", b.paths[i]);
         fputc('\n', stderr);
+        funlockfile(stderr);
         goto out;
     }
 
+    if (b.progress) { /* writing a large index takes a while: say so */
+        flockfile(stderr);
+        progress_clear();
+        b.progress_len = fprintf(stderr, "writing the index (%" PRIu64 " documents)...", b.docs);
+        fflush(stderr);
+        funlockfile(stderr);
+    }
     rc = ft_writer_commit(b.w, &err);
+    progress_clear();
     if (rc != FT_OK) {
         cli_msg("cannot write index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
         goto out;
@@ -703,13 +969,26 @@ static int cmd_build(int argc, char **argv)
 
 out:
     progress_clear();
+    if (status != CLI_EXIT_OK && cli_interrupted)
+        cli_msg("interrupted; the previous index is unchanged");
     ft_writer_close(b.w); /* without a commit this discards the build */
     if (status != CLI_EXIT_OK && !existed) rmdir(dir); /* only if we made it and it is empty */
     cli_set_msg_hook(NULL);
     progress_owner = NULL;
-    free(dir);
+    for (batch *bt = b.head, *next; bt; bt = next) {
+        next = bt->next;
+        batch_free(bt);
+    }
+    for (batch *bt = b.spare, *next; bt; bt = next) {
+        next = bt->next;
+        batch_free(bt);
+    }
+    batch_free(b.cur);
     free(b.text);
-    if (cli_interrupted) { /* die of the signal so the shell sees it */
+    pthread_cond_destroy(&b.cv);
+    pthread_mutex_destroy(&b.mu);
+    free(dir);
+    if (status != CLI_EXIT_OK && cli_interrupted) { /* die of the signal so the shell sees it */
         int sig = cli_interrupted;
         signal(sig, SIG_DFL);
         raise(sig);
