@@ -724,9 +724,10 @@ int ft_postings_open(const ft_index *ix, const char *term, size_t len, ft_postin
     return FT_OK;
 }
 
-void ft_postings_close(ft_postings *p)
+/* Free what a cursor owns (not the cursor itself); the decompression context
+ * goes back to the index's pool. */
+static void postings_release(ft_postings *p)
 {
-    if (!p) return;
     free(p->st);
     free(p->blocks);
     free(p->frames);
@@ -744,7 +745,14 @@ void ft_postings_close(ft_postings *p)
         }
         pthread_mutex_unlock(&ix->pool_lock);
         ZSTD_freeDCtx(p->dctx);
+        p->dctx = NULL;
     }
+}
+
+void ft_postings_close(ft_postings *p)
+{
+    if (!p) return;
+    postings_release(p);
     free(p);
 }
 
@@ -1097,14 +1105,8 @@ static int check_term(const ft_index *ix, const segment *s, const tid_iter *it, 
     }
     if (!rc && (count != it->ti.df || cf != it->ti.cf))
         rc = ft_corrupt(err, s->f[F_TID].path, 0, "document or occurrence count disagrees with the postings");
-    free(p.blocks);
-    free(p.frames);
-    free(p.docs);
-    free(p.tfs);
-    free(p.pos);
-    ft_buf_free(&p.dbuf);
-    ft_buf_free(&p.pbuf);
-    ZSTD_freeDCtx(p.dctx);
+    p.st = NULL; /* on the stack */
+    postings_release(&p);
     return rc;
 }
 
