@@ -422,7 +422,11 @@ void tu_corpus_gen(tu_corpus *c, size_t ndocs, size_t nvocab, uint64_t seed)
             } else {
                 add_word(&body, c->vocab[zipf_pick(cum, nvocab, &r)], &r);
             }
-            if (d % 41 == 9 && i == total / 2) sb_adds(&body, " \xff"); /* invalid byte */
+            if (d % 41 == 9 && i == total / 2) { /* invalid UTF-8 of several kinds */
+                static const char *const bad[] = {" \xff", " \xc0\xaf", "\xed\xa0\x80",
+                                                  " \xe4\xb8", "\xf4\x90\x80\x80 \x80"};
+                sb_adds(&body, bad[(d / 41) % 5]);
+            }
         }
         if (d == once_doc) {
             if (body.n) sb_adds(&body, " ");

@@ -141,9 +141,10 @@ typedef struct tu_term_list {
 /* ft_term_fn collecting into a tu_term_list. */
 int tu_collect_term(void *ctx, const char *term, size_t len, uint32_t df);
 void tu_term_list_free(tu_term_list *l);
-/* Stored fields byte for byte (valid_only: skip documents with invalid UTF-8). */
-void tu_check_stored(const ft_index *ix, const tu_corpus *c, int valid_only);
-/* Everything: counts, lengths, avgdl, stored fields of valid-UTF-8 documents,
+/* Stored fields byte for byte: exactly as in c (sanitize 0), or as in c with
+ * invalid UTF-8 replaced by U+FFFD per maximal subpart (sanitize 1). */
+void tu_check_stored(const ft_index *ix, const tu_corpus *c, int sanitize);
+/* Everything: counts, lengths, avgdl, stored fields (sanitize 1),
  * dictionary, every posting list with next() and advance(), absent terms. */
 void tu_check_index(const ft_index *ix, const tu_corpus *c, const tu_inv *inv);
 
