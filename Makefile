@@ -88,7 +88,7 @@ check-plain: deps all $(B)/ft_tests
 
 check-asan: deps $(addprefix $(BA)/,$(TOOLS)) $(BA)/ft_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	FT_BIN=$(CURDIR)/$(BA) FT_SRC=$(CURDIR) ./$(BA)/ft_tests --jobs 2
 
 # The whole suite, plain build first, then under ASan+UBSan.
