@@ -519,9 +519,22 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
                 ascii = 1;
             }
             if (c < 0x80) {
-                char lc = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-                if (word_push(a, wlen, &lc, 1)) goto oom;
-                wlen++;
+                /* ASCII fast path: take the whole run of ASCII letters and
+                 * digits at once, lowercasing as it is copied */
+                size_t j = i + 1;
+                while (j < len && s[j] < 0x80 && (ascii_class[s[j]] == C_LETTER || ascii_class[s[j]] == C_DIGIT))
+                    j++;
+                size_t run_len = j - i;
+                if (wlen + run_len > a->word_cap && word_push(a, wlen, s + i, run_len)) goto oom;
+                char *dst = a->word + wlen;
+                for (size_t k = 0; k < run_len; k++) {
+                    uint8_t ch = s[i + k];
+                    dst[k] = (char)(ch + ((uint8_t)(ch - 'A') < 26 ? 32 : 0));
+                }
+                wlen += run_len;
+                last = ascii_class[s[j - 1]];
+                i = j;
+                continue;
             } else {
                 if (word_push(a, wlen, s + i, n)) goto oom;
                 wlen += n;
