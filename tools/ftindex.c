@@ -541,7 +541,7 @@ static int index_text(build *b, const char *path, int zstd)
         hint = (size_t)st.st_size + 1;
     int ret = 0;
     const char *why = NULL;
-    if (grow_text(b, hint < SNIFF_BYTES ? SNIFF_BYTES : hint)) goto nomem;
+    if (grow_text(b, SNIFF_BYTES)) goto nomem;
 
     /* Sniff the first 8 KiB before reading the rest, so a large binary file
      * costs one read. */
@@ -554,6 +554,7 @@ static int index_text(build *b, const char *path, int zstd)
                cli_utf8_invalid((const unsigned char *)b->text, len) * 10 > len) {
         why = "binary file";
     } else if (len == SNIFF_BYTES) {
+        if (grow_text(b, hint)) goto nomem; /* the whole file in one go when its size is known */
         for (;;) {
             if (len == b->text_cap && grow_text(b, len + 1)) goto nomem;
             r = cli_stream_read(s, b->text + len, b->text_cap - len);
@@ -605,8 +606,8 @@ readerr:
     }
 done:
     cli_stream_close(s);
-    /* Do not keep a huge buffer around after one huge file. */
-    if (b->text_cap > 64u * 1024 * 1024) {
+    /* Do not keep a large buffer around after a large file. */
+    if (b->text_cap > KEEP_BYTES) {
         free(b->text);
         b->text = NULL;
         b->text_cap = 0;
