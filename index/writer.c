@@ -151,6 +151,15 @@ typedef struct wc_slot {
     char key[WC_KEY];
 } wc_slot;
 
+typedef struct ptok {
+    uint64_t h;        /* XXH3 of the word */
+    uint32_t off;      /* word bytes in tokbytes */
+    uint32_t pos;
+    uint32_t term;     /* resolved term number */
+    uint16_t len;
+    uint8_t stem;
+} ptok;
+
 typedef struct occ {
     uint32_t pos, next;
 } occ;
@@ -172,6 +181,9 @@ struct ft_writer {
     wc_slot *wcache;
 
     /* current document */
+    ptok *ptoks;
+    size_t nptok, ptok_cap;
+    ft_buf tokbytes;
     doc_slot *slots;
     size_t nslots, slots_cap;
     occ *occs;
@@ -295,6 +307,7 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opts.zstd_level);
     ZSTD_CCtx_setParameter(w->cctx_store, ZSTD_c_compressionLevel, w->opts.store_level);
     ft_buf_init(&w->arena);
+    ft_buf_init(&w->tokbytes);
     ft_buf_init(&w->sto_block);
     ft_buf_init(&w->sto_index);
     ft_buf_init(&w->scratch);
@@ -311,9 +324,8 @@ fail:
     return rc;
 }
 
-static uint32_t intern_term(ft_writer *w, const char *t, size_t len)
+static uint32_t intern_term(ft_writer *w, const char *t, size_t len, uint64_t h)
 {
-    uint64_t h = XXH3_64bits(t, len);
     size_t i = (size_t)h & w->table_mask;
     for (;;) {
         uint32_t id = w->table[i];
@@ -356,34 +368,62 @@ static uint32_t intern_term(ft_writer *w, const char *t, size_t len)
     return (uint32_t)w->nterms - 1;
 }
 
-static uint32_t term_of_word(ft_writer *w, const ft_token *tok)
+/* Tokens of the open document are first collected (with their hash), then
+ * resolved to term numbers in a second pass that prefetches the word-cache
+ * slot of a token PREFETCH places ahead, and counted in a third pass that
+ * prefetches the term entries: the lookups are memory-latency bound, and this
+ * overlaps the misses instead of taking them one after another. */
+#define PREFETCH 12
+
+static int collect_token(void *ctx, const ft_token *tok)
 {
-    if (!tok->stem) return intern_term(w, tok->term, tok->len);
-    wc_slot *slot = NULL;
-    uint64_t h = 0;
-    if (tok->len <= WC_KEY) {
-        h = XXH3_64bits(tok->term, tok->len);
-        slot = &w->wcache[h & ((1u << WC_BITS) - 1)];
-        if (slot->hash == h && slot->len == tok->len && !memcmp(slot->key, tok->term, tok->len))
-            return slot->term;
+    ft_writer *w = ctx;
+    if (w->nptok == w->ptok_cap) {
+        size_t cap = w->ptok_cap ? w->ptok_cap * 2 : 1024;
+        if (cap > UINT32_MAX) return FT_ENOMEM;
+        ptok *p = realloc(w->ptoks, cap * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        w->ptoks = p;
+        w->ptok_cap = cap;
     }
-    size_t sl;
-    const char *st = ft_analyzer_stem(w->an, tok->term, tok->len, &sl);
-    uint32_t id = intern_term(w, st, sl);
+    if (w->tokbytes.len + tok->len > UINT32_MAX) return FT_ENOMEM;
+    ptok *t = &w->ptoks[w->nptok++];
+    t->h = XXH3_64bits(tok->term, tok->len);
+    t->off = (uint32_t)w->tokbytes.len;
+    t->len = (uint16_t)tok->len;
+    t->stem = (uint8_t)tok->stem;
+    t->pos = tok->pos;
+    ft_buf_append(&w->tokbytes, tok->term, tok->len);
+    return w->tokbytes.failed ? FT_ENOMEM : 0;
+}
+
+static uint32_t resolve_token(ft_writer *w, const ptok *t)
+{
+    const char *word = (const char *)w->tokbytes.p + t->off;
+    wc_slot *slot = NULL;
+    if (t->len <= WC_KEY) {
+        slot = &w->wcache[t->h & ((1u << WC_BITS) - 1)];
+        if (slot->hash == t->h && slot->len == t->len && !memcmp(slot->key, word, t->len)) return slot->term;
+    }
+    uint32_t id;
+    if (t->stem) {
+        size_t sl;
+        const char *st = ft_analyzer_stem(w->an, word, t->len, &sl);
+        id = intern_term(w, st, sl, XXH3_64bits(st, sl));
+    } else {
+        id = intern_term(w, word, t->len, t->h);
+    }
     if (slot && id != UINT32_MAX) {
-        slot->hash = h;
+        slot->hash = t->h;
         slot->term = id;
-        slot->len = (uint8_t)tok->len;
-        memcpy(slot->key, tok->term, tok->len);
+        slot->len = (uint8_t)t->len;
+        memcpy(slot->key, word, t->len);
     }
     return id;
 }
 
-static int on_token(void *ctx, const ft_token *tok)
+static int count_occurrence(ft_writer *w, uint32_t id, uint32_t pos)
 {
-    ft_writer *w = ctx;
-    uint32_t id = term_of_word(w, tok);
-    if (id == UINT32_MAX) return FT_ENOMEM;
     term_ent *e = &w->terms[id];
     doc_slot *s;
     if (e->last_plus1 != w->cur_doc + 1) {
@@ -413,13 +453,31 @@ static int on_token(void *ctx, const ft_token *tok)
         w->occ_cap = cap;
     }
     uint32_t k = (uint32_t)w->nocc++;
-    w->occs[k].pos = tok->pos;
+    w->occs[k].pos = pos;
     w->occs[k].next = UINT32_MAX;
     if (s->tail == UINT32_MAX) s->head = k;
     else w->occs[s->tail].next = k;
     s->tail = k;
     s->tf++;
     w->cur_len++;
+    return 0;
+}
+
+static int invert_tokens(ft_writer *w)
+{
+    size_t n = w->nptok;
+    ptok *t = w->ptoks;
+    for (size_t i = 0; i < n; i++) {
+        if (i + PREFETCH < n && t[i + PREFETCH].len <= WC_KEY)
+            __builtin_prefetch(&w->wcache[t[i + PREFETCH].h & ((1u << WC_BITS) - 1)]);
+        uint32_t id = resolve_token(w, &t[i]);
+        if (id == UINT32_MAX) return FT_ENOMEM;
+        t[i].term = id;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i + PREFETCH < n) __builtin_prefetch(&w->terms[t[i + PREFETCH].term]);
+        if (count_occurrence(w, t[i].term, t[i].pos)) return FT_ENOMEM;
+    }
     return 0;
 }
 
@@ -448,10 +506,13 @@ int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title
     w->cur_len = 0;
     w->nslots = 0;
     w->nocc = 0;
+    w->nptok = 0;
+    ft_buf_reset(&w->tokbytes);
 
     ft_analyze_stats s1, s2;
-    int rc = ft_analyze_words(w->an, title, title_len, 0, on_token, w, &s1);
-    if (!rc) rc = ft_analyze_words(w->an, body, body_len, s1.next_pos + 1, on_token, w, &s2);
+    int rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
+    if (!rc) rc = ft_analyze_words(w->an, body, body_len, s1.next_pos + 1, collect_token, w, &s2);
+    if (!rc) rc = invert_tokens(w);
     if (rc) {
         ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
         return writer_fail(w, FT_ENOMEM, err);
@@ -915,6 +976,8 @@ void ft_writer_close(ft_writer *w)
     free(w->terms);
     free(w->table);
     free(w->wcache);
+    free(w->ptoks);
+    ft_buf_free(&w->tokbytes);
     ft_buf_free(&w->arena);
     free(w->slots);
     free(w->occs);
