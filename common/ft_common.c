@@ -74,7 +74,7 @@ void ft_buf_free(ft_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-int ft_buf_reserve(ft_buf *b, size_t extra)
+int ft_buf_grow_(ft_buf *b, size_t extra)
 {
     if (b->failed) return FT_ENOMEM;
     if (b->len + extra <= b->cap) return FT_OK;

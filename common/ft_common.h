@@ -58,7 +58,13 @@ typedef struct ft_buf {
 
 void ft_buf_init(ft_buf *b);
 void ft_buf_free(ft_buf *b);
-int ft_buf_reserve(ft_buf *b, size_t extra); /* 0 or FT_ENOMEM */
+int ft_buf_grow_(ft_buf *b, size_t extra);    /* slow path of ft_buf_reserve */
+/* Make room for extra more bytes: 0 or FT_ENOMEM (and the buffer fails). */
+static inline int ft_buf_reserve(ft_buf *b, size_t extra)
+{
+    if (!b->failed && b->cap - b->len >= extra) return 0;
+    return ft_buf_grow_(b, extra);
+}
 void ft_buf_append(ft_buf *b, const void *data, size_t n);
 void ft_buf_put_u8(ft_buf *b, uint8_t v);
 void ft_buf_put_u32le(ft_buf *b, uint32_t v);

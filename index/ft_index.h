@@ -26,8 +26,8 @@ typedef struct ft_writer ft_writer;
 
 typedef struct ft_writer_opts {
     ft_analyzer_opts analyzer;
-    int zstd_level;           /* postings and positions; 0: default (3) */
-    int store_level;          /* document store; 0: default (3) */
+    int zstd_level;           /* postings and positions; 0: default (1) */
+    int store_level;          /* document store; 0: default (1) */
     unsigned block_postings;  /* postings per block (skip entry); 0: default 128 */
     unsigned frame_blocks;    /* blocks per zstd frame; 0: default 8 */
 } ft_writer_opts;

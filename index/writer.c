@@ -142,7 +142,7 @@ typedef struct doc_slot {
 
 /* Word cache: folded surface word -> term number, direct-mapped.  A hit skips
  * both the stemmer (and its cache) and the term hash table. */
-#define WC_BITS 16
+#define WC_BITS 18
 #define WC_KEY 19
 typedef struct wc_slot {
     uint64_t hash;
@@ -211,8 +211,8 @@ void ft_writer_opts_default(ft_writer_opts *o)
 {
     memset(o, 0, sizeof *o);
     ft_analyzer_opts_default(&o->analyzer);
-    o->zstd_level = 3;
-    o->store_level = 3;
+    o->zstd_level = 1;
+    o->store_level = 1;
     o->block_postings = FT_DEFAULT_BLOCK;
     o->frame_blocks = FT_DEFAULT_FRAME;
 }
@@ -261,8 +261,8 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
     int rc;
     if (opts) w->opts = *opts;
     else ft_writer_opts_default(&w->opts);
-    if (w->opts.zstd_level == 0) w->opts.zstd_level = 3;
-    if (w->opts.store_level == 0) w->opts.store_level = 3;
+    if (w->opts.zstd_level == 0) w->opts.zstd_level = 1;
+    if (w->opts.store_level == 0) w->opts.store_level = 1;
     w->block = w->opts.block_postings ? w->opts.block_postings : FT_DEFAULT_BLOCK;
     w->frame = w->opts.frame_blocks ? w->opts.frame_blocks : FT_DEFAULT_FRAME;
     if (w->frame > FT_MAX_FRAME) {
