@@ -91,7 +91,7 @@ echo "| engine | seconds | MB/s | docs/s | peak RSS MB | index bytes | index/inp
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 row() { # engine secs rss_kb index_bytes total_bytes
   awk -v e="$1" -v s="$2" -v r="$3" -v ix="$4" -v tot="$5" -v b="$in_bytes" -v d="$docs" 'BEGIN {
-    printf "| %s | %.1f | %.1f | %.0f | %.0f | %d | %.3f | %s |\n",
+    printf "| %s | %.2f | %.1f | %.0f | %.0f | %d | %.3f | %s |\n",
       e, s, b / 1e6 / s, d / s, r / 1024, ix, ix / b, tot }'
 }
 if [ -n "${ft_secs:-}" ]; then
