@@ -99,7 +99,7 @@ test: check
 # ---------------------------------------------------------------- demo
 DEMO_INDEX = $(B)/demo-index
 demo: deps all
-	./$(B)/ftindex build -o $(DEMO_INDEX) sample
+	./$(B)/ftindex build -o $(DEMO_INDEX) sample/2019-06-05-china-russia-ties.txt sample/enwiki-sample.jsonl
 	./$(B)/ftsearch -i $(DEMO_INDEX) "Russia soybeans"
 
 clean:
