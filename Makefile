@@ -21,7 +21,7 @@ LIB_SRCS  = $(wildcard common/*.c tokenize/*.c index/*.c search/*.c)
 TOOL_SRCS = $(wildcard tools/*.c)
 TOOLS     = ftindex ftsearch
 TEST_SRCS = $(wildcard tests/*.c)
-HDRS      = $(wildcard common/*.h tokenize/*.h index/*.h search/*.h tools/*.h)
+HDRS      = $(wildcard common/*.h tokenize/*.h index/*.h search/*.h tools/*.h tests/*.h)
 
 B  = build
 BA = build/asan
