@@ -83,10 +83,10 @@ $(BA)/ft_tests: $(TEST_OBJS_A) $(BA)/libft.a
 	$(CC) -g $(SANITIZE) $^ -o $@ -lcriterion $(LIBS)
 
 # Tests find the tools and data through the environment.
-check-plain: deps all $(B)/ft_tests
+check-plain: deps all $(B)/ft_tests replay-plain
 	FT_BIN=$(CURDIR)/$(B) FT_SRC=$(CURDIR) ./$(B)/ft_tests --jobs 2
 
-check-asan: deps $(addprefix $(BA)/,$(TOOLS)) $(BA)/ft_tests
+check-asan: deps $(addprefix $(BA)/,$(TOOLS)) $(BA)/ft_tests replay-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	FT_BIN=$(CURDIR)/$(BA) FT_SRC=$(CURDIR) ./$(BA)/ft_tests --jobs 2
@@ -95,6 +95,76 @@ check-asan: deps $(addprefix $(BA)/,$(TOOLS)) $(BA)/ft_tests
 check: check-plain check-asan
 
 test: check
+
+# ---------------------------------------------------------------- fuzzing
+# Fuzz targets live in tests/fuzz/ (one file each, see tests/fuzz/README.md).
+# `make fuzz FUZZ_SECONDS=N` runs each target for N seconds with libFuzzer
+# (clang-14; `make deps-fuzz` installs the runtime), growing a working corpus
+# under build/fuzz/work/ seeded from tests/fuzz/corpus/; `make fuzz-save` merges
+# the inputs that add coverage back into tests/fuzz/corpus/.  The replay driver
+# runs every saved input through the same targets without libFuzzer; `make
+# check` does so in the plain and the ASan build (replay-plain, replay-asan).
+FUZZ_TARGETS = query tokenize jsonl reader roundtrip
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang-14
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FZ = build/fuzz
+FUZZ_SUPPORT = tests/fuzz/fuzz_util.c
+FUZZ_HDRS    = tests/fuzz/fuzz_util.h $(HDRS)
+LIB_OBJS_F   = $(LIB_SRCS:%.c=$(FZ)/%.o)
+
+.PHONY: deps-fuzz fuzz fuzz-save replay-plain replay-asan check-long check-valgrind
+
+deps-fuzz:
+	@missing=""; for p in clang-14 libclang-rt-14-dev; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps-fuzz: clang-14 and its libFuzzer runtime present"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq$$missing
+
+$(FZ)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(WARN) $(DEFS) $(INCS) -c $< -o $@
+
+$(FZ)/libft.a: $(LIB_OBJS_F)
+	@rm -f $@; ar rcs $@ $^
+
+$(FZ)/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_SUPPORT) $(FUZZ_HDRS) $(FZ)/libft.a
+	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) $(WARN) $(DEFS) $(INCS) -Itests/fuzz \
+	  $< $(FUZZ_SUPPORT) $(FZ)/libft.a -o $@ $(LIBS)
+
+fuzz: deps deps-fuzz $(addprefix $(FZ)/fuzz-,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FZ)/work/$$t $(FZ)/crashes; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ./$(FZ)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=20 -rss_limit_mb=4096 -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=$(FZ)/crashes/$$t- $(FZ)/work/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+fuzz-save: $(addprefix $(FZ)/fuzz-,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  ./$(FZ)/fuzz-$$t -merge=1 tests/fuzz/corpus/$$t $(FZ)/work/$$t || exit 1; \
+	done
+
+$(B)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_SUPPORT) $(FUZZ_HDRS) $(B)/libft.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(INCS) -Itests/fuzz $< tests/fuzz/replay.c $(FUZZ_SUPPORT) \
+	  $(B)/libft.a -o $@ $(LIBS)
+
+$(BA)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_SUPPORT) $(FUZZ_HDRS) $(BA)/libft.a
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SANITIZE) $(WARN) $(DEFS) $(INCS) -Itests/fuzz $< tests/fuzz/replay.c \
+	  $(FUZZ_SUPPORT) $(BA)/libft.a -o $@ $(LIBS)
+
+replay-plain: $(addprefix $(B)/fuzz/replay-,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do ./$(B)/fuzz/replay-$$t tests/fuzz/corpus/$$t || exit 1; done
+
+replay-asan: $(addprefix $(BA)/fuzz/replay-,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ./$(BA)/fuzz/replay-$$t tests/fuzz/corpus/$$t || exit 1; done
 
 # ---------------------------------------------------------------- demo
 DEMO_INDEX = $(B)/demo-index
