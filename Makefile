@@ -19,7 +19,7 @@ DEB_PKGS  = build-essential pkg-config libstemmer-dev libzstd-dev libcriterion-d
 
 LIB_SRCS  = $(wildcard common/*.c tokenize/*.c index/*.c search/*.c)
 TOOL_SRCS = $(wildcard tools/*.c)
-TOOLS     = ftindex ftsearch
+TOOLS     = ftindex ftsearch ftbench
 TEST_SRCS = $(wildcard tests/*.c)
 HDRS      = $(wildcard common/*.h tokenize/*.h index/*.h search/*.h tools/*.h tests/*.h)
 
@@ -70,16 +70,21 @@ $(B)/ft%: $(B)/tools/ft%.o $(B)/tools/cli.o $(B)/libft.a
 $(BA)/ft%: $(BA)/tools/ft%.o $(BA)/tools/cli.o $(BA)/libft.a
 	$(CC) -g $(SANITIZE) $^ -o $@ $(LIBS)
 
+# ftbench also links the ranking-quality measures (tools/eval.c).
+$(B)/ftbench: $(B)/tools/eval.o
+$(BA)/ftbench: $(BA)/tools/eval.o
+
 tools: all
 
 # ---------------------------------------------------------------- tests
 TEST_OBJS   = $(TEST_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_A = $(TEST_SRCS:%.c=$(BA)/%.o)
 
-$(B)/ft_tests: $(TEST_OBJS) $(B)/libft.a
+# The suite links tools/eval.o too: tests/test_eval.c checks the measures.
+$(B)/ft_tests: $(TEST_OBJS) $(B)/tools/eval.o $(B)/libft.a
 	$(CC) $(CFLAGS) $^ -o $@ -lcriterion $(LIBS)
 
-$(BA)/ft_tests: $(TEST_OBJS_A) $(BA)/libft.a
+$(BA)/ft_tests: $(TEST_OBJS_A) $(BA)/tools/eval.o $(BA)/libft.a
 	$(CC) -g $(SANITIZE) $^ -o $@ -lcriterion $(LIBS)
 
 # Tests find the tools and data through the environment.
