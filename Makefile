@@ -77,15 +77,20 @@ $(BA)/ftbench: $(BA)/tools/eval.o
 tools: all
 
 # ---------------------------------------------------------------- tests
+# tests/test_faults.c makes the N-th allocation or system call of the library
+# fail through these wrappers (only calls from statically linked code).
+FAULT_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=asprintf \
+             -Wl,--wrap=ZSTD_createCCtx,--wrap=ZSTD_createDCtx,--wrap=sb_stemmer_new \
+             -Wl,--wrap=open,--wrap=write,--wrap=fsync,--wrap=rename
 TEST_OBJS   = $(TEST_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_A = $(TEST_SRCS:%.c=$(BA)/%.o)
 
 # The suite links tools/eval.o too: tests/test_eval.c checks the measures.
 $(B)/ft_tests: $(TEST_OBJS) $(B)/tools/eval.o $(B)/libft.a
-	$(CC) $(CFLAGS) $^ -o $@ -lcriterion $(LIBS)
+	$(CC) $(CFLAGS) $^ -o $@ $(FAULT_WRAP) -lcriterion $(LIBS)
 
 $(BA)/ft_tests: $(TEST_OBJS_A) $(BA)/tools/eval.o $(BA)/libft.a
-	$(CC) -g $(SANITIZE) $^ -o $@ -lcriterion $(LIBS)
+	$(CC) -g $(SANITIZE) $^ -o $@ $(FAULT_WRAP) -lcriterion $(LIBS)
 
 # Tests find the tools and data through the environment.
 check-plain: deps all $(B)/ft_tests replay-plain

@@ -831,9 +831,12 @@ static int write_lengths(ft_writer *w, wfile *len, ft_error *err)
 
 static void hex64(char out[17], uint64_t v) { snprintf(out, 17, "%016llx", (unsigned long long)v); }
 
-static int publish(ft_writer *w, wfile *files, ft_error *err)
+/* *published is set once MANIFEST has been renamed into place (the commit
+ * point); an error after that leaves the new index live. */
+static int publish(ft_writer *w, wfile *files, int *published, ft_error *err)
 {
     int rc;
+    *published = 0;
     /* rename segment files into place, then make the renames durable */
     for (int i = 0; i < FT_SEG_NFILES; i++)
         if (rename(files[i].path, files[i].final) < 0)
@@ -875,6 +878,7 @@ static int publish(ft_writer *w, wfile *files, ft_error *err)
     if (close(fd) < 0 && !rc) rc = ft_error_errno(err, errno, "cannot close %s", tmp);
     if (!rc && rename(tmp, final) < 0) rc = ft_error_errno(err, errno, "cannot rename %s", tmp);
     if (rc) { unlink(tmp); goto out; }
+    *published = 1;
     rc = ft_fsync_dir(w->dir, err);
 out:
     free(tmp);
@@ -943,9 +947,26 @@ int ft_writer_commit(ft_writer *w, ft_error *err)
     w->st.bytes_positions = files[2].off;
     w->st.bytes_lengths = files[3].off;
     w->st.bytes_store = files[4].off;
-    if ((rc = publish(w, files, err))) {
-        for (int i = 0; i < FT_SEG_NFILES; i++) unlink(files[i].final);
-        goto fail;
+    int published;
+    if ((rc = publish(w, files, &published, err))) {
+        if (!published) {
+            for (int i = 0; i < FT_SEG_NFILES; i++) unlink(files[i].final);
+            goto fail;
+        }
+        /* MANIFEST is in place but the directory could not be synced: the
+         * new index is live, yet the rename may not survive a crash, so keep
+         * the new segment and the old ones (the old MANIFEST may come back)
+         * and report the error.  The next writer removes what no manifest
+         * names. */
+        w->committed = 1;
+        for (int i = 0; i < FT_SEG_NFILES; i++) {
+            free(files[i].path);
+            files[i].path = NULL;
+            wfile_discard(&files[i]);
+        }
+        if (err) w->err = *err;
+        w->rc = rc;
+        return rc;
     }
     w->committed = 1;
     remove_old_segments(w);

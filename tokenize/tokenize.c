@@ -142,6 +142,9 @@ int ft_analyzer_new(const ft_analyzer_opts *opts, ft_analyzer **out, ft_error *e
     if (strcmp(a->opts.lang, "none") != 0) {
         a->stemmer = sb_stemmer_new(a->opts.lang, "UTF_8");
         if (!a->stemmer) {
+            /* NULL for a language it ships means it ran out of memory */
+            for (const char **l = sb_stemmer_list(); *l; l++)
+                if (!strcmp(*l, a->opts.lang)) goto nomem;
             char list[1024] = "";
             size_t n = 0;
             for (const char **l = sb_stemmer_list(); *l && n + 32 < sizeof list; l++)
