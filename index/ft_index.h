@@ -137,5 +137,9 @@ void ft_postings_list_info(const ft_postings *p, uint32_t *max_tf, uint32_t *min
  * tests.  fn returns non-zero to stop. */
 typedef int (*ft_term_fn)(void *ctx, const char *term, size_t len, uint32_t df);
 int ft_index_terms(const ft_index *ix, ft_term_fn fn, void *ctx, ft_error *err);
+/* The same, for the terms starting with prefix only (seeks, does not scan the
+ * dictionary from the start). */
+int ft_index_terms_prefix(const ft_index *ix, const char *prefix, size_t plen, ft_term_fn fn, void *ctx,
+                          ft_error *err);
 
 #endif

@@ -1162,3 +1162,75 @@ int ft_index_check(const char *dir, ft_error *err)
     ft_index_close(ix);
     return rc;
 }
+
+/* ------------------------------------------------------------------ prefix scan (query side) */
+
+int ft_index_terms_prefix(const ft_index *ix, const char *prefix, size_t plen, ft_term_fn fn, void *ctx,
+                          ft_error *err)
+{
+    /* per segment: binary-search the block holding the first term >= prefix,
+     * then scan while terms start with it; merge segments by order */
+    unsigned n = ix->nsegs;
+    if (n == 0) return FT_OK;
+    tid_iter *its = calloc(n, sizeof *its);
+    int *live = calloc(n, sizeof *live);
+    int rc = FT_OK;
+    if (!its || !live) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
+    for (unsigned i = 0; i < n; i++) {
+        const segment *s = &ix->segs[i];
+        its[i].s = s;
+        if (s->nblocks == 0) continue;
+        uint64_t lo = 0, hi = s->nblocks;
+        while (hi - lo > 1) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if ((rc = tid_seek_block(&its[i], mid, err))) goto out;
+            int r = tid_next(&its[i], err);
+            if (r < 0) { rc = r; goto out; }
+            if (r == 1 && cmp_bytes(its[i].term, its[i].len, (const uint8_t *)prefix, plen) < 0) lo = mid;
+            else hi = mid;
+        }
+        if ((rc = tid_seek_block(&its[i], lo, err))) goto out;
+        for (;;) {
+            int r = tid_next(&its[i], err);
+            if (r == 0 && its[i].ordinal < s->nterms) {
+                if ((rc = tid_seek_block(&its[i], its[i].block + 1, err))) goto out;
+                r = tid_next(&its[i], err);
+            }
+            if (r < 0) { rc = r; goto out; }
+            if (r == 0) break;
+            if (cmp_bytes(its[i].term, its[i].len, (const uint8_t *)prefix, plen) >= 0) {
+                live[i] = 1;
+                break;
+            }
+        }
+    }
+    for (;;) {
+        int best = -1;
+        for (unsigned i = 0; i < n; i++) {
+            if (!live[i]) continue;
+            if (its[i].len < plen || memcmp(its[i].term, prefix, plen)) { live[i] = 0; continue; }
+            if (best < 0 || cmp_bytes(its[i].term, its[i].len, its[best].term, its[best].len) < 0) best = (int)i;
+        }
+        if (best < 0) break;
+        uint8_t term[512];
+        size_t len = its[best].len;
+        memcpy(term, its[best].term, len);
+        uint32_t df = 0;
+        for (unsigned i = 0; i < n; i++) {
+            if (!live[i] || cmp_bytes(its[i].term, its[i].len, term, len)) continue;
+            df += its[i].ti.df;
+            int r = tid_next(&its[i], err);
+            if (r == 0 && its[i].ordinal < its[i].s->nterms) {
+                if ((rc = tid_seek_block(&its[i], its[i].block + 1, err))) goto out;
+                r = tid_next(&its[i], err);
+            }
+            if (r < 0) { rc = r; goto out; }
+            live[i] = r;
+        }
+        if (fn(ctx, (const char *)term, len, df)) break;
+    }
+out:
+    free(its);
+    free(live);
+    return rc;
+}

@@ -19,7 +19,9 @@ typedef struct ft_search_opts {
     double k1;       /* default 1.2 */
     double b;        /* default 0.75 */
     unsigned k;      /* number of hits wanted; default 10 */
-    int all;         /* 1: every query term must match (AND); 0: any (OR) */
+    int all;         /* 1: the implicit operator between words is AND; 0: OR */
+    int exhaustive;  /* 1: score every match (no pruning) */
+    int count;       /* 1: count every match exactly (implies exhaustive) */
 } ft_search_opts;
 
 void ft_search_opts_default(ft_search_opts *o);
@@ -31,23 +33,58 @@ typedef struct ft_hit {
 
 typedef struct ft_query ft_query;
 
-/* Analyze a query string with the index's analyzer.  An empty query (no terms
- * after analysis) is valid and matches nothing. */
+/* Parse a query in ft's query language (docs/QUERY.md): words, "phrases",
+ * "phrases"~N, prefix*, +must, -mustnot, AND, OR, NOT, parentheses.  Words are
+ * analyzed with an (the index's) analyzer.  A query whose words all analyze
+ * to nothing (punctuation, stopwords) is valid and matches nothing; an empty
+ * or malformed query is FT_EINVAL with a message naming the column. */
 int ft_query_parse(ft_analyzer *an, const char *text, size_t len, ft_query **out, ft_error *err);
+/* Plain text: every word is a term, no operators, phrases or prefixes
+ * (bag-of-words, for evaluation runs and text pasted from elsewhere). */
+int ft_query_parse_plain(ft_analyzer *an, const char *text, size_t len, ft_query **out, ft_error *err);
 void ft_query_free(ft_query *q);
+/* The parsed query in a canonical form, e.g. (~russia ~soybean) or
+ * (+"new york" -citi): '+' must, '-' must not, '|' explicit OR, '~' the
+ * implicit operator (OR, AND with --all).  malloc'd; NULL on out of memory. */
+char *ft_query_describe(const ft_query *q);
 size_t ft_query_term_count(const ft_query *q);
-/* i-th distinct term (analyzed), and how often it appeared in the query. */
+/* i-th distinct positive term (analyzed; not under NOT or '-'), and how often
+ * it appears in the query.  Prefix expansions are not included. */
 const char *ft_query_term(const ft_query *q, size_t i, size_t *len, unsigned *qtf);
 
 typedef struct ft_results {
     ft_hit *hits;         /* best first */
     size_t n;
-    uint64_t matches;     /* documents matching the query (exact) */
+    uint64_t matches;     /* documents matching the query */
+    int matches_exact;    /* 1: matches is exact; 0: a lower bound (pruning skipped some) */
+    char notice[256];     /* non-empty: something the user should know (capped prefix...) */
 } ft_results;
 
 int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o,
               ft_results *out, ft_error *err);
 void ft_results_free(ft_results *r); /* frees hits; accepts zeroed struct */
+
+/* Why doc scored what it did: one entry per matched query term, in the order
+ * the score adds them up; the contributions sum to the hit's score. */
+typedef struct ft_explain_term {
+    const char *term;     /* valid until ft_explain_free */
+    size_t len;
+    uint32_t df, tf, doc_len;
+    double idf, avgdl, k1, b, contribution;
+} ft_explain_term;
+
+typedef struct ft_explanation {
+    ft_explain_term *terms;
+    size_t n;
+    int matched;          /* 0: doc does not match the query */
+    double score;
+    char **owned;         /* internal */
+    size_t nowned;
+} ft_explanation;
+
+int ft_explain(const ft_index *ix, const ft_query *q, const ft_search_opts *o, uint32_t doc,
+               ft_explanation *out, ft_error *err);
+void ft_explain_free(ft_explanation *e);
 
 /* A snippet of doc's stored text: the window of about max_words words holding
  * the most distinct query terms, with each matched word wrapped in hl_open /

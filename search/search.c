@@ -1,99 +1,569 @@
 /*
- * search.c — query analysis, BM25 top-k retrieval, snippets.
+ * search.c — query evaluation (BM25, exact top-k with dynamic pruning),
+ * explanations and snippets.
  *
- * Retrieval is document-at-a-time over one posting cursor per distinct query
- * term: any-word queries take the smallest current document of all cursors;
- * all-words queries leapfrog from the rarest term with ft_postings_advance(),
- * which skips whole compressed blocks through the skip table.  A bounded heap
- * keeps the k best (score descending, document ascending), so results are
- * exact and deterministic.  BM25 is factored per term into a weight
- * w = qtf * idf * (k1 + 1) and per document into K = k1 * (1 - b + b * dl / avgdl),
- * giving w * tf / (tf + K) per posting.
+ * A parsed query (query.c) becomes a tree of document-at-a-time iterators in
+ * the manner of Lucene's scorers: term (a posting cursor), OR (sum of the
+ * children on the current document), AND (leapfrog on ft_postings_advance,
+ * which skips whole compressed blocks through the skip table), phrase (AND
+ * plus a position check), required+optional (+a b), and exclusion (-c).
+ * Every iterator knows an upper bound of its score, from the per-list and
+ * per-block maximum tf and minimum document length stored in the index
+ * (BM25 grows with tf and shrinks with length for any k1 >= 0, 0 <= b <= 1).
  *
- * Snippets re-analyze the stored body (up to 1 MiB) with the index's analyzer,
- * so stemming decides what is highlighted: a query for "soybeans" lights up
- * "soybean" and "soybeans" alike.
+ * Pruning (exact; --exhaustive turns it off):
+ *  - a disjunction of terms (the usual any-word query) runs MaxScore: terms
+ *    whose summed maxima cannot lift a document above the current k-th score
+ *    are never iterated, only probed for candidates the others produced;
+ *  - a conjunction of terms or a phrase skips a run of documents when the
+ *    sum of the current blocks' maxima cannot beat the k-th score, jumping to
+ *    the end of the earliest block; a phrase checks positions only for
+ *    documents whose score would enter the top k.
+ * A document enters the top k only with a score strictly above the k-th
+ * (ties go to the lower document number, which came first), so skipping
+ * every document whose bound is at most the k-th score is exact.  Bounds are
+ * inflated by 1e-9 relative against rounding, and scores are always summed
+ * in the query's term order, so pruned and exhaustive runs give bit-identical
+ * scores.
+ *
+ * BM25 per term: w * tf / (tf + K) with w = idf * (k1 + 1) and
+ * K = k1 * (1 - b + b * dl / avgdl).  A phrase scores as the sum of its
+ * terms (Xapian's convention); a prefix* as the sum of the expanded terms
+ * present; excluded terms do not score.
  */
-#include "ft_search.h"
+#include "ft_search_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SNIPPET_SCAN_MAX (1u << 20)
-
-typedef struct qterm {
-    char *t;
-    size_t len;
-    unsigned qtf;
-} qterm;
-
-struct ft_query {
-    qterm *terms;
-    size_t n, cap;
-    int rc;
-};
+#define BOUND_SLACK 1e-9
 
 void ft_search_opts_default(ft_search_opts *o)
 {
+    memset(o, 0, sizeof *o);
     o->k1 = 1.2;
     o->b = 0.75;
     o->k = 10;
-    o->all = 0;
 }
 
-static int on_query_token(void *ctx, const ft_token *tok)
+/* ------------------------------------------------------------------ iterators */
+
+typedef enum itkind { IT_TERM, IT_OR, IT_AND, IT_PHRASE, IT_REQOPT, IT_EXCL, IT_SYN } itkind;
+
+typedef struct it {
+    itkind kind;
+    uint32_t doc;
+    int started;
+    double maxs;            /* upper bound of score() */
+    /* IT_TERM */
+    ft_postings *p;
+    double w, idf;
+    uint32_t df;
+    const char *term;
+    size_t tlen;
+    /* composites */
+    struct it **kids;
+    size_t nkids;
+    size_t lead;            /* IT_AND / IT_PHRASE: the rarest child */
+    /* IT_PHRASE */
+    uint32_t *offs;
+    unsigned slop;
+} it;
+
+typedef struct sctx {
+    const ft_index *ix;
+    const ft_search_opts *o;
+    double N, avgdl, b1, bk;
+    ft_error *err;
+    int rc;
+    char notice[256];
+    int inexact;            /* pruning skipped documents without knowing if they match */
+    char **owned;           /* expanded prefix terms */
+    size_t nowned, owned_cap;
+} sctx;
+
+static void it_free(it *t)
 {
-    ft_query *q = ctx;
-    for (size_t i = 0; i < q->n; i++)
-        if (q->terms[i].len == tok->len && !memcmp(q->terms[i].t, tok->term, tok->len)) {
-            q->terms[i].qtf++;
-            return 0;
+    if (!t) return;
+    ft_postings_close(t->p);
+    for (size_t i = 0; i < t->nkids; i++) it_free(t->kids[i]);
+    free(t->kids);
+    free(t->offs);
+    free(t);
+}
+
+static inline double kdoc(const sctx *c, uint32_t doc)
+{
+    return c->b1 + c->bk * ft_index_doc_length(c->ix, doc);
+}
+
+static uint32_t it_next(it *t);
+static uint32_t it_advance(it *t, uint32_t target);
+
+/* phrase: do the children's positions line up on the current document? */
+static int phrase_match(it *t)
+{
+    size_t n = t->nkids;
+    const uint32_t *pos[FT_QUERY_MAX_LEAVES > 64 ? 64 : FT_QUERY_MAX_LEAVES];
+    uint32_t np[64];
+    if (n > 64) n = 64; /* longer phrases: only the first 64 terms are checked */
+    for (size_t i = 0; i < n; i++)
+        if (ft_postings_positions(t->kids[i]->p, &pos[i], &np[i]) || np[i] == 0) return 0;
+    uint32_t span = t->offs[n - 1] + t->slop;
+    for (uint32_t a = 0; a < np[0]; a++) {
+        uint32_t start = pos[0][a];
+        if (t->slop == 0) {
+            size_t i;
+            for (i = 1; i < n; i++) {
+                uint64_t want = (uint64_t)start + t->offs[i];
+                /* binary search want in pos[i] */
+                uint32_t lo = 0, hi = np[i];
+                while (lo < hi) {
+                    uint32_t mid = lo + (hi - lo) / 2;
+                    if (pos[i][mid] < want) lo = mid + 1;
+                    else hi = mid;
+                }
+                if (lo == np[i] || pos[i][lo] != want) break;
+            }
+            if (i == n) return 1;
+        } else {
+            /* in order, each after the previous, all within the window */
+            uint64_t prev = start;
+            size_t i;
+            for (i = 1; i < n; i++) {
+                uint32_t lo = 0, hi = np[i];
+                while (lo < hi) {
+                    uint32_t mid = lo + (hi - lo) / 2;
+                    if (pos[i][mid] <= prev) lo = mid + 1;
+                    else hi = mid;
+                }
+                if (lo == np[i] || pos[i][lo] - (uint64_t)start > span) break;
+                prev = pos[i][lo];
+            }
+            if (i == n) return 1;
         }
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 8;
-        qterm *p = realloc(q->terms, cap * sizeof *p);
-        if (!p) return FT_ENOMEM;
-        q->terms = p;
-        q->cap = cap;
     }
-    char *t = malloc(tok->len + 1);
-    if (!t) return FT_ENOMEM;
-    memcpy(t, tok->term, tok->len);
-    t[tok->len] = 0;
-    q->terms[q->n++] = (qterm){t, tok->len, 1};
     return 0;
 }
 
-int ft_query_parse(ft_analyzer *an, const char *text, size_t len, ft_query **out, ft_error *err)
+/* AND / PHRASE: bring every child to the same document >= d. */
+static uint32_t align(it *t, uint32_t d)
 {
-    *out = NULL;
-    ft_query *q = calloc(1, sizeof *q);
-    if (!q) return ft_error_set(err, FT_ENOMEM, "out of memory");
-    if (ft_analyze(an, text, len, 0, on_query_token, q, NULL)) {
-        ft_query_free(q);
-        return ft_error_set(err, FT_ENOMEM, "out of memory parsing the query");
+    for (;;) {
+        if (d == FT_DOC_END) return t->doc = FT_DOC_END;
+        size_t i;
+        for (i = 0; i < t->nkids; i++) {
+            uint32_t x = it_advance(t->kids[i], d);
+            if (x != d) {
+                d = x;
+                break;
+            }
+        }
+        if (i == t->nkids) {
+            if (t->kind == IT_PHRASE && !phrase_match(t)) {
+                d = it_next(t->kids[t->lead]);
+                continue;
+            }
+            return t->doc = d;
+        }
     }
-    *out = q;
-    return FT_OK;
 }
 
-void ft_query_free(ft_query *q)
+static uint32_t or_min(it *t)
 {
-    if (!q) return;
-    for (size_t i = 0; i < q->n; i++) free(q->terms[i].t);
-    free(q->terms);
-    free(q);
+    uint32_t d = FT_DOC_END;
+    for (size_t i = 0; i < t->nkids; i++)
+        if (t->kids[i]->doc < d) d = t->kids[i]->doc;
+    return t->doc = d;
 }
 
-size_t ft_query_term_count(const ft_query *q) { return q->n; }
-
-const char *ft_query_term(const ft_query *q, size_t i, size_t *len, unsigned *qtf)
+static uint32_t excl_find(it *t, uint32_t d)
 {
-    if (i >= q->n) return NULL;
-    if (len) *len = q->terms[i].len;
-    if (qtf) *qtf = q->terms[i].qtf;
-    return q->terms[i].t;
+    it *pos = t->kids[0], *ex = t->kids[1];
+    while (d != FT_DOC_END) {
+        uint32_t x = (ex->started && ex->doc >= d) ? ex->doc : it_advance(ex, d);
+        if (x != d) break;
+        d = it_next(pos);
+    }
+    return t->doc = d;
+}
+
+static uint32_t it_next(it *t)
+{
+    if (t->started && t->doc == FT_DOC_END) return FT_DOC_END;
+    int first = !t->started;
+    t->started = 1;
+    switch (t->kind) {
+    case IT_TERM:
+        return t->doc = ft_postings_next(t->p);
+    case IT_OR:
+    case IT_SYN:
+        for (size_t i = 0; i < t->nkids; i++)
+            if (first || t->kids[i]->doc == t->doc) it_next(t->kids[i]);
+        return or_min(t);
+    case IT_AND:
+    case IT_PHRASE:
+        return align(t, it_next(t->kids[t->lead]));
+    case IT_REQOPT:
+        return t->doc = it_next(t->kids[0]);
+    case IT_EXCL:
+        return excl_find(t, it_next(t->kids[0]));
+    }
+    return FT_DOC_END;
+}
+
+static uint32_t it_advance(it *t, uint32_t target)
+{
+    if (t->started && (t->doc == FT_DOC_END || t->doc >= target)) return t->doc;
+    t->started = 1;
+    switch (t->kind) {
+    case IT_TERM:
+        return t->doc = ft_postings_advance(t->p, target);
+    case IT_OR:
+    case IT_SYN:
+        for (size_t i = 0; i < t->nkids; i++)
+            if (!t->kids[i]->started || t->kids[i]->doc < target) it_advance(t->kids[i], target);
+        return or_min(t);
+    case IT_AND:
+    case IT_PHRASE:
+        return align(t, it_advance(t->kids[t->lead], target));
+    case IT_REQOPT:
+        return t->doc = it_advance(t->kids[0], target);
+    case IT_EXCL:
+        return excl_find(t, it_advance(t->kids[0], target));
+    }
+    return FT_DOC_END;
+}
+
+/* A synonym group (prefix*): one pseudo-term whose tf is the sum of the
+ * expansions' tfs on the document. */
+static double syn_tf(const it *t)
+{
+    double tf = 0;
+    for (size_t i = 0; i < t->nkids; i++)
+        if (t->kids[i]->doc == t->doc) tf += ft_postings_tf(t->kids[i]->p);
+    return tf;
+}
+
+/* Score at the current document; K is the document's BM25 length factor. */
+static double it_score(it *t, double K)
+{
+    switch (t->kind) {
+    case IT_TERM: {
+        double tf = ft_postings_tf(t->p);
+        return t->w * tf / (tf + K);
+    }
+    case IT_OR: {
+        double s = 0;
+        for (size_t i = 0; i < t->nkids; i++)
+            if (t->kids[i]->doc == t->doc) s += it_score(t->kids[i], K);
+        return s;
+    }
+    case IT_AND:
+    case IT_PHRASE: {
+        double s = 0;
+        for (size_t i = 0; i < t->nkids; i++) s += it_score(t->kids[i], K);
+        return s;
+    }
+    case IT_REQOPT: {
+        double s = it_score(t->kids[0], K);
+        it *opt = t->kids[1];
+        if (!opt->started || opt->doc < t->doc) it_advance(opt, t->doc);
+        if (opt->doc == t->doc) s += it_score(opt, K);
+        return s;
+    }
+    case IT_EXCL:
+        return it_score(t->kids[0], K);
+    case IT_SYN: {
+        double tf = syn_tf(t);
+        return t->w * tf / (tf + K);
+    }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ building */
+
+static it *new_it(sctx *c, itkind k)
+{
+    it *t = calloc(1, sizeof *t);
+    if (!t && !c->rc) c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+    if (t) t->kind = k;
+    return t;
+}
+
+static double term_bound(const sctx *c, double w, uint32_t max_tf, uint32_t min_len)
+{
+    if (max_tf == 0) return 0;
+    double K = c->b1 + c->bk * min_len;
+    return w * max_tf / (max_tf + K);
+}
+
+/* A term iterator, or NULL when the term is absent (or on error: c->rc). */
+static it *term_it(sctx *c, const char *term, size_t len)
+{
+    ft_postings *p;
+    int rc = ft_postings_open(c->ix, term, len, &p, c->err);
+    if (rc) {
+        c->rc = rc;
+        return NULL;
+    }
+    uint32_t df = ft_postings_df(p);
+    if (df == 0) {
+        ft_postings_close(p);
+        return NULL;
+    }
+    it *t = new_it(c, IT_TERM);
+    if (!t) {
+        ft_postings_close(p);
+        return NULL;
+    }
+    t->p = p;
+    t->df = df;
+    t->idf = log(1.0 + (c->N - df + 0.5) / (df + 0.5));
+    t->w = t->idf * (c->o->k1 + 1.0);
+    t->term = term;
+    t->tlen = len;
+    uint32_t mt, ml;
+    ft_postings_list_info(p, &mt, &ml);
+    t->maxs = term_bound(c, t->w, mt, ml);
+    return t;
+}
+
+static it *composite(sctx *c, itkind k, it **kids, size_t n)
+{
+    if (n == 0) {
+        free(kids);
+        return NULL;
+    }
+    if (n == 1 && (k == IT_OR || k == IT_AND)) {
+        it *one = kids[0];
+        free(kids);
+        return one;
+    }
+    it *t = new_it(c, k);
+    if (!t) {
+        for (size_t i = 0; i < n; i++) it_free(kids[i]);
+        free(kids);
+        return NULL;
+    }
+    t->kids = kids;
+    t->nkids = n;
+    double m = 0;
+    uint32_t best = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        m += kids[i]->maxs;
+        uint32_t cost = kids[i]->kind == IT_TERM ? kids[i]->df : UINT32_MAX - 1;
+        if (cost < best) {
+            best = cost;
+            t->lead = i;
+        }
+    }
+    t->maxs = m;
+    return t;
+}
+
+typedef struct itlist {
+    it **v;
+    size_t n, cap;
+} itlist;
+
+static int push(sctx *c, itlist *l, it *t)
+{
+    if (!t) return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        it **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            it_free(t);
+            return c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = t;
+    return 0;
+}
+
+static void list_free(itlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) it_free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+typedef struct prefix_ctx {
+    sctx *c;
+    itlist *l;
+    size_t count;
+    int capped;
+} prefix_ctx;
+
+static int on_prefix_term(void *pc_, const char *term, size_t len, uint32_t df)
+{
+    prefix_ctx *pc = pc_;
+    sctx *c = pc->c;
+    if (pc->count >= FT_PREFIX_MAX) {
+        pc->capped = 1;
+        return 1;
+    }
+    pc->count++;
+    if (c->nowned == c->owned_cap) {
+        size_t cap = c->owned_cap ? c->owned_cap * 2 : 16;
+        char **o = realloc(c->owned, cap * sizeof *o);
+        if (!o) { c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory"); return 1; }
+        c->owned = o;
+        c->owned_cap = cap;
+    }
+    char *s = malloc(len + 1);
+    if (!s) { c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory"); return 1; }
+    memcpy(s, term, len);
+    s[len] = 0;
+    c->owned[c->nowned++] = s;
+    (void)df;
+    it *t = term_it(c, s, len);
+    if (c->rc) return 1;
+    return push(c, pc->l, t) ? 1 : 0;
+}
+
+static it *build(sctx *c, const qnode *n)
+{
+    if (!n || c->rc) return NULL;
+    switch (n->kind) {
+    case Q_TERM:
+        return term_it(c, n->terms[0], n->lens[0]);
+    case Q_PHRASE: {
+        it **kids = calloc(n->nterms, sizeof *kids);
+        uint32_t *offs = malloc(n->nterms * sizeof *offs);
+        if (!kids || !offs) {
+            free(kids);
+            free(offs);
+            c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+            return NULL;
+        }
+        for (size_t i = 0; i < n->nterms; i++) {
+            kids[i] = term_it(c, n->terms[i], n->lens[i]);
+            offs[i] = n->offs[i];
+            if (!kids[i]) { /* a phrase with an absent term matches nothing */
+                for (size_t j = 0; j < i; j++) it_free(kids[j]);
+                free(kids);
+                free(offs);
+                return NULL;
+            }
+        }
+        it *t = composite(c, IT_PHRASE, kids, n->nterms);
+        if (t) {
+            t->offs = offs;
+            t->slop = n->slop;
+        } else {
+            free(offs);
+        }
+        return t;
+    }
+    case Q_PREFIX: {
+        itlist l = {0};
+        prefix_ctx pc = {c, &l, 0, 0};
+        int rc = ft_index_terms_prefix(c->ix, n->terms[0], n->lens[0], on_prefix_term, &pc, c->err);
+        if (rc && !c->rc) c->rc = rc;
+        if (c->rc) {
+            list_free(&l);
+            return NULL;
+        }
+        if (pc.capped && !c->notice[0])
+            snprintf(c->notice, sizeof c->notice,
+                     "'%.64s*' matches more than %d terms; only the first %d (in term order) were searched",
+                     n->terms[0], FT_PREFIX_MAX, FT_PREFIX_MAX);
+        if (l.n <= 1) return composite(c, IT_OR, l.v, l.n);
+        /* one pseudo-term (Xapian's OP_SYNONYM): tf summed over the
+         * expansions, idf of the most frequent expansion (a lower bound of
+         * the idf of their union), so a document is not rewarded for holding
+         * many different words that share the prefix */
+        it *syn = composite(c, IT_SYN, l.v, l.n);
+        if (!syn) return NULL;
+        uint32_t df = 0, sum_tf = 0;
+        for (size_t i = 0; i < syn->nkids; i++) {
+            uint32_t mt, ml;
+            if (syn->kids[i]->df > df) df = syn->kids[i]->df;
+            ft_postings_list_info(syn->kids[i]->p, &mt, &ml);
+            sum_tf = sum_tf + mt < sum_tf ? UINT32_MAX : sum_tf + mt;
+        }
+        syn->df = df;
+        syn->idf = log(1.0 + (c->N - df + 0.5) / (df + 0.5));
+        syn->w = syn->idf * (c->o->k1 + 1.0);
+        syn->term = n->terms[0];
+        syn->tlen = n->lens[0];
+        syn->maxs = term_bound(c, syn->w, sum_tf, 0);
+        return syn;
+    }
+    case Q_BOOL: {
+        itlist must = {0}, should = {0}, not = {0};
+        int must_missing = 0;
+        for (size_t i = 0; i < n->nkids && !c->rc; i++) {
+            occur o = n->occ[i];
+            if (o == OCC_SHOULD && n->slop && c->o->all) o = OCC_MUST; /* implicit AND (--all) */
+            it *k = build(c, n->kids[i]);
+            if (o == OCC_MUST && !k) must_missing = 1;
+            push(c, o == OCC_MUST ? &must : o == OCC_SHOULD ? &should : &not, k);
+        }
+        if (c->rc || must_missing) {
+            list_free(&must);
+            list_free(&should);
+            list_free(&not);
+            return NULL;
+        }
+        it *pos;
+        if (must.n) {
+            pos = composite(c, IT_AND, must.v, must.n);
+            if (should.n) {
+                it *opt = composite(c, IT_OR, should.v, should.n);
+                it **two = malloc(2 * sizeof *two);
+                if (!two || !pos || !opt) {
+                    free(two);
+                    it_free(pos);
+                    it_free(opt);
+                    list_free(&not);
+                    if (!c->rc) c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+                    return NULL;
+                }
+                two[0] = pos;
+                two[1] = opt;
+                pos = composite(c, IT_REQOPT, two, 2);
+            }
+        } else if (should.n) {
+            pos = composite(c, IT_OR, should.v, should.n);
+        } else {
+            /* only exclusions: nothing positive to match */
+            if (not.n && !c->notice[0])
+                snprintf(c->notice, sizeof c->notice,
+                         "a query of only excluded terms matches nothing; add a term to search for");
+            list_free(&not);
+            return NULL;
+        }
+        if (pos && not.n) {
+            it *ex = composite(c, IT_OR, not.v, not.n);
+            it **two = malloc(2 * sizeof *two);
+            if (!two || !ex) {
+                free(two);
+                it_free(pos);
+                it_free(ex);
+                if (!c->rc) c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+                return NULL;
+            }
+            two[0] = pos;
+            two[1] = ex;
+            it *t = composite(c, IT_EXCL, two, 2);
+            if (t) t->maxs = pos->maxs;
+            return t;
+        }
+        list_free(&not);
+        return pos;
+    }
+    }
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ top-k heap */
@@ -127,7 +597,7 @@ static void heap_push(topk *t, uint32_t doc, double score)
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        const ft_hit *cur = (m == i) ? &x : &t->h[m];
+        const ft_hit *cur = &x;
         if (l < t->n && worse(&t->h[l], cur)) { m = l; cur = &t->h[l]; }
         if (r < t->n && worse(&t->h[r], cur)) m = r;
         if (m == i) break;
@@ -137,6 +607,14 @@ static void heap_push(topk *t, uint32_t doc, double score)
     t->h[i] = x;
 }
 
+/* The score a document must beat, or -1 while the heap is not full. */
+static inline double threshold(const topk *t) { return t->n < t->k ? -1.0 : t->h[0].score; }
+
+static inline int cannot_enter(double bound, double theta)
+{
+    return theta >= 0 && bound * (1.0 + BOUND_SLACK) <= theta;
+}
+
 static int cmp_hits(const void *a, const void *b)
 {
     const ft_hit *x = a, *y = b;
@@ -144,18 +622,199 @@ static int cmp_hits(const void *a, const void *b)
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
-/* ------------------------------------------------------------------ search */
+/* ------------------------------------------------------------------ strategies */
 
-typedef struct qcur {
-    ft_postings *p;
-    double w;        /* qtf * idf * (k1 + 1) */
-    uint32_t df;
-} qcur;
-
-static int cmp_df(const void *a, const void *b)
+static uint64_t run_exhaustive(sctx *c, it *root, topk *t)
 {
-    const qcur *x = a, *y = b;
-    return x->df < y->df ? -1 : x->df > y->df;
+    uint64_t matches = 0;
+    for (uint32_t d = it_next(root); d != FT_DOC_END; d = it_next(root)) {
+        matches++;
+        heap_push(t, d, it_score(root, kdoc(c, d)));
+    }
+    return matches;
+}
+
+static int cmp_maxs(const void *a, const void *b)
+{
+    const it *x = *(it *const *)a, *y = *(it *const *)b;
+    return x->maxs < y->maxs ? -1 : x->maxs > y->maxs;
+}
+
+/* MaxScore over a disjunction of terms (root->kids all IT_TERM). */
+static uint64_t run_maxscore(sctx *c, it *root, topk *t)
+{
+    size_t n = root->nkids;
+    it **kids = root->kids;
+    it **ord = malloc(n * sizeof *ord);
+    double *ub = malloc(n * sizeof *ub), *contrib = calloc(n, sizeof *contrib);
+    size_t *idx = malloc(n * sizeof *idx);
+    uint64_t matches = 0;
+    if (!ord || !ub || !contrib || !idx) {
+        c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(ord, kids, n * sizeof *ord);
+    qsort(ord, n, sizeof *ord, cmp_maxs);
+    for (size_t j = 0; j < n; j++) {
+        ub[j] = ord[j]->maxs + (j ? ub[j - 1] : 0);
+        for (size_t i = 0; i < n; i++)
+            if (kids[i] == ord[j]) idx[j] = i; /* canonical position of ord[j] */
+    }
+    for (size_t i = 0; i < n; i++) it_next(kids[i]);
+    size_t ne = 0; /* ord[0..ne) are non-essential */
+    double theta = -1;
+    for (;;) {
+        uint32_t d = FT_DOC_END;
+        for (size_t j = ne; j < n; j++)
+            if (ord[j]->doc < d) d = ord[j]->doc;
+        if (d == FT_DOC_END) break;
+        double K = kdoc(c, d), s = 0;
+        for (size_t j = ne; j < n; j++) {
+            if (ord[j]->doc == d) {
+                double v = it_score(ord[j], K);
+                contrib[idx[j]] = v;
+                s += v;
+            }
+        }
+        int skip = 0;
+        for (size_t j = ne; j-- > 0;) {
+            if (cannot_enter(s + ub[j], theta)) {
+                skip = 1;
+                c->inexact = 1;
+                break;
+            }
+            if (ord[j]->doc < d) it_advance(ord[j], d);
+            if (ord[j]->doc == d) {
+                double v = it_score(ord[j], K);
+                contrib[idx[j]] = v;
+                s += v;
+            }
+        }
+        if (!skip) {
+            double total = 0; /* canonical order: the same sum as the exhaustive OR */
+            for (size_t i = 0; i < n; i++) total += contrib[i];
+            matches++;
+            heap_push(t, d, total);
+            double nt = threshold(t);
+            if (nt != theta) {
+                theta = nt;
+                while (ne < n && cannot_enter(ub[ne], theta)) ne++;
+                if (ne) c->inexact = 1; /* documents only in those lists go unseen */
+            }
+        }
+        memset(contrib, 0, n * sizeof *contrib);
+        for (size_t j = ne; j < n; j++)
+            if (ord[j]->doc == d) it_next(ord[j]);
+        /* non-essential cursors sitting on d also move on lazily via advance */
+    }
+out:
+    free(ord);
+    free(ub);
+    free(contrib);
+    free(idx);
+    return matches;
+}
+
+/* Conjunction of terms, or a phrase: block-max skipping; a phrase's positions
+ * are checked only for documents that would enter the top k. */
+static uint64_t run_blockmax_and(sctx *c, it *root, topk *t)
+{
+    size_t n = root->nkids;
+    it **kids = root->kids;
+    it *lead = kids[root->lead];
+    uint64_t matches = 0;
+    int phrase = root->kind == IT_PHRASE;
+    uint32_t d = ft_postings_next(lead->p);
+    lead->started = 1;
+    lead->doc = d;
+    for (size_t i = 0; i < n; i++) kids[i]->started = 1;
+    while (d != FT_DOC_END) {
+        /* align */
+        size_t i;
+        for (i = 0; i < n; i++) {
+            uint32_t x = kids[i]->doc = ft_postings_advance(kids[i]->p, d);
+            if (x != d) {
+                d = x == FT_DOC_END ? FT_DOC_END : (lead->doc = ft_postings_advance(lead->p, x));
+                break;
+            }
+        }
+        if (d == FT_DOC_END) break;
+        if (i < n) continue;
+        double theta = threshold(t);
+        if (theta >= 0) {
+            double bound = 0;
+            uint32_t skip_to = FT_DOC_END;
+            for (i = 0; i < n; i++) {
+                uint32_t last, mt, ml;
+                ft_postings_block_info(kids[i]->p, &last, &mt, &ml);
+                bound += term_bound(c, kids[i]->w, mt, ml);
+                if (last < skip_to) skip_to = last;
+            }
+            if (cannot_enter(bound, theta)) {
+                c->inexact = 1;
+                d = skip_to == FT_DOC_END ? FT_DOC_END : (lead->doc = ft_postings_advance(lead->p, skip_to + 1));
+                continue;
+            }
+        }
+        double K = kdoc(c, d), s = 0;
+        for (i = 0; i < n; i++) s += it_score(kids[i], K);
+        if (!(theta >= 0 && s <= theta)) {
+            root->doc = d;
+            if (!phrase || phrase_match(root)) {
+                matches++;
+                heap_push(t, d, s);
+            }
+        } else if (phrase) {
+            c->inexact = 1; /* positions not checked: may or may not match */
+        } else {
+            matches++; /* every term is there: a match, just not a top-k one */
+        }
+        d = lead->doc = ft_postings_next(lead->p);
+    }
+    return matches;
+}
+
+static int all_terms(const it *t)
+{
+    for (size_t i = 0; i < t->nkids; i++)
+        if (t->kids[i]->kind != IT_TERM) return 0;
+    return 1;
+}
+
+/* Report the first cursor error anywhere in the tree. */
+static int tree_status(const it *t, ft_error *err)
+{
+    if (!t) return 0;
+    if (t->p) {
+        int rc = ft_postings_status(t->p, err);
+        if (rc) return rc;
+    }
+    for (size_t i = 0; i < t->nkids; i++) {
+        int rc = tree_status(t->kids[i], err);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int ctx_init(sctx *c, const ft_index *ix, const ft_search_opts *o, ft_error *err)
+{
+    memset(c, 0, sizeof *c);
+    if (!(o->k1 >= 0) || !(o->b >= 0 && o->b <= 1))
+        return ft_error_set(err, FT_EINVAL, "BM25 parameters out of range (k1 >= 0, 0 <= b <= 1)");
+    c->ix = ix;
+    c->o = o;
+    c->err = err;
+    c->N = ft_index_doc_count(ix);
+    c->avgdl = ft_index_avgdl(ix) > 0 ? ft_index_avgdl(ix) : 1.0;
+    c->b1 = o->k1 * (1.0 - o->b);
+    c->bk = o->k1 * o->b / c->avgdl;
+    return FT_OK;
+}
+
+static void ctx_free(sctx *c)
+{
+    for (size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
+    free(c->owned);
 }
 
 void ft_results_free(ft_results *r)
@@ -169,104 +828,176 @@ void ft_results_free(ft_results *r)
 int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft_results *out, ft_error *err)
 {
     memset(out, 0, sizeof *out);
+    out->matches_exact = 1;
     ft_search_opts def;
     if (!o) {
         ft_search_opts_default(&def);
         o = &def;
     }
     if (o->k == 0) return ft_error_set(err, FT_EINVAL, "k must be at least 1");
-    if (!(o->k1 >= 0) || !(o->b >= 0 && o->b <= 1))
-        return ft_error_set(err, FT_EINVAL, "BM25 parameters out of range (k1 >= 0, 0 <= b <= 1)");
-    int rc = FT_OK;
-    size_t nc = 0;
-    qcur *c = calloc(q->n ? q->n : 1, sizeof *c);
+    sctx c;
+    int rc = ctx_init(&c, ix, o, err);
+    if (rc) return rc;
     topk t = {NULL, 0, o->k};
-    double *kt = NULL;
-    t.h = malloc(((size_t)o->k < 1024 ? o->k : 1024) * sizeof *t.h);
-    if (!c || !t.h) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
-    if (o->k > 1024) {
-        size_t cap = o->k;
-        if (cap > (size_t)ft_index_doc_count(ix)) cap = ft_index_doc_count(ix) ? ft_index_doc_count(ix) : 1;
-        ft_hit *h = realloc(t.h, cap * sizeof *h);
-        if (!h) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
-        t.h = h;
-        if (t.k > cap) t.k = cap;
+    size_t cap = o->k;
+    uint32_t N = ft_index_doc_count(ix);
+    if (cap > N) cap = N ? N : 1;
+    t.k = cap < o->k ? cap : o->k;
+    t.h = malloc(cap * sizeof *t.h);
+    it *root = NULL;
+    if (!t.h) {
+        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        goto done;
     }
-    const double N = ft_index_doc_count(ix);
-    const double avgdl = ft_index_avgdl(ix) > 0 ? ft_index_avgdl(ix) : 1.0;
-    for (size_t i = 0; i < q->n; i++) {
-        ft_postings *p;
-        if ((rc = ft_postings_open(ix, q->terms[i].t, q->terms[i].len, &p, err))) goto out;
-        uint32_t df = ft_postings_df(p);
-        if (df == 0) {
-            ft_postings_close(p);
-            if (o->all) goto out; /* a missing term: nothing matches every word */
-            continue;
-        }
-        double idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
-        c[nc++] = (qcur){p, q->terms[i].qtf * idf * (o->k1 + 1.0), df};
+    root = build(&c, q->root);
+    if (c.rc) {
+        rc = c.rc;
+        goto done;
     }
-    if (nc == 0) goto out;
-    qsort(c, nc, sizeof *c, cmp_df);
-    /* K per document length would be a table; lengths vary too much, so compute */
-    const double k1 = o->k1, b1 = o->k1 * (1.0 - o->b), bk = o->k1 * o->b / avgdl;
-    (void)k1;
     uint64_t matches = 0;
-    if (o->all) {
-        uint32_t d = ft_postings_next(c[0].p);
-        while (d != FT_DOC_END) {
-            size_t i;
-            for (i = 1; i < nc; i++) {
-                uint32_t x = ft_postings_advance(c[i].p, d);
-                if (x != d) {
-                    d = (x == FT_DOC_END) ? FT_DOC_END : ft_postings_advance(c[0].p, x);
-                    break;
-                }
-            }
-            if (d == FT_DOC_END) break;
-            if (i < nc) continue;
-            double K = b1 + bk * ft_index_doc_length(ix, d), s = 0;
-            for (i = 0; i < nc; i++) {
-                double tf = ft_postings_tf(c[i].p);
-                s += c[i].w * tf / (tf + K);
-            }
-            matches++;
-            heap_push(&t, d, s);
-            d = ft_postings_next(c[0].p);
+    if (root) {
+        int exhaustive = o->exhaustive || o->count;
+        if (!exhaustive && root->kind == IT_OR && all_terms(root)) {
+            matches = run_maxscore(&c, root, &t);
+        } else if (!exhaustive && (root->kind == IT_AND || root->kind == IT_PHRASE) && all_terms(root)) {
+            matches = run_blockmax_and(&c, root, &t);
+        } else {
+            matches = run_exhaustive(&c, root, &t);
         }
-    } else {
-        for (size_t i = 0; i < nc; i++) ft_postings_next(c[i].p);
-        for (;;) {
-            uint32_t d = FT_DOC_END;
-            for (size_t i = 0; i < nc; i++) {
-                uint32_t x = ft_postings_doc(c[i].p);
-                if (x < d) d = x;
-            }
-            if (d == FT_DOC_END) break;
-            double K = b1 + bk * ft_index_doc_length(ix, d), s = 0;
-            for (size_t i = 0; i < nc; i++) {
-                if (ft_postings_doc(c[i].p) != d) continue;
-                double tf = ft_postings_tf(c[i].p);
-                s += c[i].w * tf / (tf + K);
-                ft_postings_next(c[i].p);
-            }
-            matches++;
-            heap_push(&t, d, s);
+        if (c.rc) {
+            rc = c.rc;
+            goto done;
         }
+        if ((rc = tree_status(root, err))) goto done;
     }
-    for (size_t i = 0; i < nc; i++)
-        if ((rc = ft_postings_status(c[i].p, err))) goto out;
+    out->matches_exact = !c.inexact;
     qsort(t.h, t.n, sizeof *t.h, cmp_hits);
     out->hits = t.h;
     out->n = t.n;
     out->matches = matches;
     t.h = NULL;
-out:
-    for (size_t i = 0; i < nc; i++) ft_postings_close(c[i].p);
-    free(c);
+    memcpy(out->notice, c.notice, sizeof out->notice);
+done:
+    it_free(root);
     free(t.h);
-    free(kt);
+    ctx_free(&c);
     return rc;
+}
+
+/* ------------------------------------------------------------------ explain */
+
+static int explain_add(ft_explanation *e, const sctx *c, const it *t, double K, uint32_t doc)
+{
+    ft_explain_term *v = realloc(e->terms, (e->n + 1) * sizeof *v);
+    if (!v) return FT_ENOMEM;
+    e->terms = v;
+    double tf = ft_postings_tf(t->p);
+    ft_explain_term *x = &e->terms[e->n++];
+    x->term = t->term;
+    x->len = t->tlen;
+    x->df = t->df;
+    x->tf = (uint32_t)tf;
+    x->doc_len = ft_index_doc_length(c->ix, doc);
+    x->idf = t->idf;
+    x->avgdl = c->avgdl;
+    x->k1 = c->o->k1;
+    x->b = c->o->b;
+    x->contribution = t->w * tf / (tf + K);
+    return 0;
+}
+
+/* Walk the tree the way it_score adds up, listing each term's part. */
+static int explain_walk(ft_explanation *e, const sctx *c, it *t, double K, uint32_t doc)
+{
+    switch (t->kind) {
+    case IT_TERM:
+        return explain_add(e, c, t, K, doc);
+    case IT_OR:
+        for (size_t i = 0; i < t->nkids; i++)
+            if (t->kids[i]->doc == doc && explain_walk(e, c, t->kids[i], K, doc)) return FT_ENOMEM;
+        return 0;
+    case IT_AND:
+    case IT_PHRASE:
+        for (size_t i = 0; i < t->nkids; i++)
+            if (explain_walk(e, c, t->kids[i], K, doc)) return FT_ENOMEM;
+        return 0;
+    case IT_REQOPT: {
+        if (explain_walk(e, c, t->kids[0], K, doc)) return FT_ENOMEM;
+        it *opt = t->kids[1];
+        if (!opt->started || opt->doc < doc) it_advance(opt, doc);
+        if (opt->doc == doc) return explain_walk(e, c, opt, K, doc);
+        return 0;
+    }
+    case IT_EXCL:
+        return explain_walk(e, c, t->kids[0], K, doc);
+    case IT_SYN: {
+        ft_explain_term *v = realloc(e->terms, (e->n + 1) * sizeof *v);
+        if (!v) return FT_ENOMEM;
+        e->terms = v;
+        double tf = syn_tf(t);
+        ft_explain_term *x = &e->terms[e->n++];
+        x->term = t->term; /* the prefix */
+        x->len = t->tlen;
+        x->df = t->df;
+        x->tf = (uint32_t)tf;
+        x->doc_len = ft_index_doc_length(c->ix, doc);
+        x->idf = t->idf;
+        x->avgdl = c->avgdl;
+        x->k1 = c->o->k1;
+        x->b = c->o->b;
+        x->contribution = t->w * tf / (tf + K);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+int ft_explain(const ft_index *ix, const ft_query *q, const ft_search_opts *o, uint32_t doc,
+               ft_explanation *out, ft_error *err)
+{
+    memset(out, 0, sizeof *out);
+    ft_search_opts def;
+    if (!o) {
+        ft_search_opts_default(&def);
+        o = &def;
+    }
+    sctx c;
+    int rc = ctx_init(&c, ix, o, err);
+    if (rc) return rc;
+    it *root = build(&c, q->root);
+    if (c.rc) {
+        rc = c.rc;
+        goto done;
+    }
+    if (root && it_advance(root, doc) == doc) {
+        double K = kdoc(&c, doc);
+        out->matched = 1;
+        out->score = it_score(root, K);
+        if (explain_walk(out, &c, root, K, doc)) {
+            rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if ((rc = tree_status(root, err))) goto done;
+    /* term strings of prefix expansions belong to the explanation */
+    out->owned = c.owned;
+    out->nowned = c.nowned;
+    c.owned = NULL;
+    c.nowned = 0;
+done:
+    it_free(root);
+    ctx_free(&c);
+    if (rc) ft_explain_free(out);
+    return rc;
+}
+
+void ft_explain_free(ft_explanation *e)
+{
+    if (!e) return;
+    free(e->terms);
+    for (size_t i = 0; i < e->nowned; i++) free(e->owned[i]);
+    free(e->owned);
+    memset(e, 0, sizeof *e);
 }
 
 /* ------------------------------------------------------------------ snippets */
@@ -282,9 +1013,9 @@ typedef struct snip_ctx {
     size_t n, cap;
 } snip_ctx;
 
-static int on_snip_token(void *ctx, const ft_token *tok)
+static int on_snip_token(void *arg, const ft_token *tok)
 {
-    snip_ctx *s = ctx;
+    snip_ctx *s = arg;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
         stok *p = realloc(s->t, cap * sizeof *p);
@@ -293,8 +1024,8 @@ static int on_snip_token(void *ctx, const ft_token *tok)
         s->cap = cap;
     }
     int m = -1;
-    for (size_t i = 0; i < s->q->n; i++)
-        if (s->q->terms[i].len == tok->len && !memcmp(s->q->terms[i].t, tok->term, tok->len)) {
+    for (size_t i = 0; i < s->q->npos; i++)
+        if (s->q->pos_lens[i] == tok->len && !memcmp(s->q->pos_terms[i], tok->term, tok->len)) {
             m = (int)i;
             break;
         }
@@ -334,7 +1065,7 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
     }
     size_t blen = d.body_len < SNIPPET_SCAN_MAX ? d.body_len : SNIPPET_SCAN_MAX;
     snip_ctx s = {q, NULL, 0, 0};
-    unsigned *cnt = calloc(q->n ? q->n : 1, sizeof *cnt);
+    unsigned *cnt = calloc(q->npos ? q->npos : 1, sizeof *cnt);
     ft_buf b;
     ft_buf_init(&b);
     if (!cnt || ft_analyze(an, d.body, blen, 0, on_snip_token, &s, NULL)) {
@@ -377,14 +1108,34 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
         }
         int space = 1;
         if (ws > 0) ft_buf_append(&b, "...", 3);
-        size_t at = s.t[ws].start;
-        for (size_t i = ws; i < we; i++) {
-            put_clean(&b, d.body + at, s.t[i].start - at, &space);
-            if (s.t[i].term >= 0) ft_buf_append(&b, ho, strlen(ho));
-            put_clean(&b, d.body + s.t[i].start, s.t[i].end - s.t[i].start, &space);
-            if (s.t[i].term >= 0) ft_buf_append(&b, hc, strlen(hc));
-            at = s.t[i].end;
+        /* tokens can overlap (CJK bigrams): highlight the union of the
+         * matched tokens' byte ranges, emit every byte once */
+        size_t from = s.t[ws].start, to = s.t[ws].end;
+        for (size_t i = ws; i < we; i++)
+            if (s.t[i].end > to) to = s.t[i].end;
+        size_t at = from;
+        for (size_t i = ws; i < we;) {
+            if (s.t[i].term < 0) {
+                i++;
+                continue;
+            }
+            size_t hs = s.t[i].start, he = s.t[i].end;
+            size_t j = i + 1;
+            while (j < we && s.t[j].start < he) { /* overlapping tokens */
+                if (s.t[j].term >= 0 && s.t[j].end > he) he = s.t[j].end;
+                j++;
+            }
+            if (hs < at) hs = at;
+            if (he > hs) {
+                put_clean(&b, d.body + at, hs - at, &space);
+                ft_buf_append(&b, ho, strlen(ho));
+                put_clean(&b, d.body + hs, he - hs, &space);
+                ft_buf_append(&b, hc, strlen(hc));
+                at = he;
+            }
+            i = j;
         }
+        if (to > at) put_clean(&b, d.body + at, to - at, &space);
         if (we < s.n) ft_buf_append(&b, "...", 3);
     }
     ft_buf_put_u8(&b, 0);

@@ -161,7 +161,7 @@ static void check_query(const fixture *f, const char *text, double k1, double b,
 
     ft_query *fq = NULL;
     ft_error err = {0};
-    int rc = ft_query_parse(f->an, text, strlen(text), &fq, &err);
+    int rc = ft_query_parse_plain(f->an, text, strlen(text), &fq, &err); /* bag of words */
     cr_assert_eq(rc, FT_OK, "parse \"%s\": %s", text, err.msg);
     cr_assert_eq(ft_query_term_count(fq), nq, "query \"%s\": %zu terms, want %zu", text,
                  ft_query_term_count(fq), nq);
@@ -185,16 +185,34 @@ static void check_query(const fixture *f, const char *text, double k1, double b,
     so.all = all;
     ft_results res;
     memset(&res, 0, sizeof res);
-    rc = ft_search(f->ix, fq, &so, &res, &err);
+    rc = ft_search(f->ix, fq, &so, &res, &err); /* pruned (the default) */
     cr_assert_eq(rc, FT_OK, "search \"%s\": %s", text, err.msg);
+    ft_results ex;
+    memset(&ex, 0, sizeof ex);
+    so.count = 1; /* exhaustive, exact count */
+    rc = ft_search(f->ix, fq, &so, &ex, &err);
+    cr_assert_eq(rc, FT_OK, "search \"%s\" --count: %s", text, err.msg);
 
     uint32_t N = f->inv.ndocs;
     ref_hit *ref = malloc((N + 1) * sizeof *ref);
     long double *score_of = malloc((N + 1) * sizeof *score_of);
     size_t m = ref_search(&f->inv, q, nq, k1, b, all, ref, score_of);
     const char *mode = all ? "all" : "any";
-    cr_assert_eq(res.matches, m, "query \"%s\" (%s, k1 %g b %g): %llu matches, want %zu", text, mode,
-                 k1, b, (unsigned long long)res.matches, m);
+    cr_assert_eq(ex.matches, m, "query \"%s\" (%s, k1 %g b %g): %llu matches, want %zu", text, mode,
+                 k1, b, (unsigned long long)ex.matches, m);
+    cr_assert(ex.matches_exact);
+    cr_assert_leq(res.matches, m, "query \"%s\": pruned count %llu above the exact %zu", text,
+                  (unsigned long long)res.matches, m);
+    if (res.matches_exact)
+        cr_assert_eq(res.matches, m, "query \"%s\": pruned count %llu claimed exact, want %zu", text,
+                     (unsigned long long)res.matches, m);
+    /* pruning never changes the ranked list: same documents, bit-identical scores */
+    cr_assert_eq(res.n, ex.n, "query \"%s\" (%s): pruned %zu hits, exhaustive %zu", text, mode, res.n, ex.n);
+    for (size_t i = 0; i < res.n; i++)
+        cr_assert(res.hits[i].doc == ex.hits[i].doc && res.hits[i].score == ex.hits[i].score,
+                  "query \"%s\" (%s) rank %zu: pruned doc %u %.17g, exhaustive doc %u %.17g", text, mode,
+                  i + 1, res.hits[i].doc, res.hits[i].score, ex.hits[i].doc, ex.hits[i].score);
+    ft_results_free(&ex);
     size_t want_n = m < k ? m : k;
     cr_assert_eq(res.n, want_n, "query \"%s\" (%s): %zu hits, want %zu", text, mode, res.n, want_n);
     for (size_t i = 0; i < res.n; i++) {
@@ -391,7 +409,17 @@ Test(bm25, absent_terms_and_empty_queries)
     check_query(&f, "fox zzzabsent", 1.2, 0.75, 10, 0);
     /* all: an absent term matches nothing */
     check_query(&f, "fox zzzabsent", 1.2, 0.75, 10, 1);
-    const char *empties[] = {"", "   ", "!!! ... ---"};
+    /* an empty query is an error naming the column; one whose words all
+     * analyze to nothing is valid and matches nothing */
+    const char *blank[] = {"", "   "};
+    for (int i = 0; i < 2; i++) {
+        ft_query *q = NULL;
+        ft_error err = {0};
+        cr_assert_eq(ft_query_parse(f.an, blank[i], strlen(blank[i]), &q, &err), FT_EINVAL);
+        cr_assert_null(q);
+        cr_assert_str_eq(err.msg, "query: column 1: empty query");
+    }
+    const char *empties[] = {"!!! ... ---", "( ... )", "\"...\""};
     for (int i = 0; i < 3; i++) {
         for (int all = 0; all < 2; all++) {
             ft_query *q = NULL;

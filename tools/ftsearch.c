@@ -44,6 +44,14 @@ static void usage(FILE *f)
             "Search an index built by `ftindex build` and print the best documents\n"
             "ranked by BM25.  The QUERY words are joined with spaces.\n"
             "\n"
+            "Query syntax (docs/QUERY.md): words match any of them (--all: every one);\n"
+            "  \"exact phrase\"  \"near words\"~3  prefix*  +required  -excluded\n"
+            "  a AND b   a OR b   a NOT b   (grouping)\n"
+            "Examples:\n"
+            "  ftsearch Russia soybeans\n"
+            "  ftsearch '\"trade war\" +huawei -5g'\n"
+            "  ftsearch '(china OR russia) AND tariff*'\n"
+            "\n"
             "  -i, --index DIR      index directory (default: $FT_INDEX, else the nearest\n"
             "                       .ftindex in the current directory or its parents)\n"
             "  -k N                 number of hits to return (default 10)\n"
@@ -52,6 +60,12 @@ static void usage(FILE *f)
             "      --k1 X           BM25 term-frequency saturation, X >= 0 (default 1.2)\n"
             "      --b Y            BM25 length normalisation, 0 <= Y <= 1 (default 0.75)\n"
             "      --no-snippet     do not print snippets\n"
+            "      --snippet-len N  words per snippet (default 30)\n"
+            "      --explain        show each hit's BM25 score term by term\n"
+            "      --count          count every match exactly (no pruning)\n"
+            "      --exhaustive     score every match (no pruning; the ranking is the same)\n"
+            "      --plain          treat the query as plain words (no operators, phrases\n"
+            "                       or prefixes)\n"
             "      --color[=WHEN]   highlight matches: always, never or auto (default auto;\n"
             "                       auto honours NO_COLOR and TERM=dumb)\n"
             "      --queries FILE   run every query of FILE ('-' for standard input); each\n"
@@ -69,6 +83,10 @@ typedef struct search_ctx {
     ft_analyzer *an;
     ft_docbuf *docbuf;
     ft_search_opts so;
+    int plain;              /* --plain: words only, no query syntax */
+    int explain;            /* --explain */
+    unsigned snippet_words; /* --snippet-len */
+    unsigned long skipped;  /* batch: queries that did not parse */
 } search_ctx;
 
 /* Fail with the library's message. */
@@ -82,11 +100,16 @@ static int lib_error(const char *what, int rc, const ft_error *err)
 static int run_query(search_ctx *c, const char *text, size_t len, ft_query **q, ft_results *res)
 {
     ft_error err = {0};
-    int rc = ft_query_parse(c->an, text, len, q, &err);
+    int rc = c->plain ? ft_query_parse_plain(c->an, text, len, q, &err)
+                      : ft_query_parse(c->an, text, len, q, &err);
+    if (rc == FT_EINVAL) {
+        cli_msg("%s", err.msg);
+        return CLI_EXIT_USAGE;
+    }
     if (rc != FT_OK) return lib_error("cannot parse query", rc, &err);
-    if (ft_query_term_count(*q) == 0) return CLI_EXIT_OK; /* matches nothing */
     rc = ft_search(c->ix, *q, &c->so, res, &err);
     if (rc != FT_OK) return lib_error("search failed", rc, &err);
+    if (res->notice[0]) cli_msg("note: %s", res->notice);
     return CLI_EXIT_OK;
 }
 
@@ -118,7 +141,8 @@ static int print_text(search_ctx *c, const ft_query *q, const ft_results *res, i
 {
     ft_error err = {0};
     if (res->matches == 0) printf("no matching documents\n");
-    else printf("%" PRIu64 " matching document%s\n", res->matches, res->matches == 1 ? "" : "s");
+    else printf("%s%" PRIu64 " matching document%s\n", res->matches_exact ? "" : "at least ",
+                res->matches, res->matches == 1 ? "" : "s");
     const char *hl_open = color ? "\033[1;31m" : "[";
     const char *hl_close = color ? "\033[0m" : "]";
     for (size_t i = 0; i < res->n; i++) {
@@ -135,8 +159,26 @@ static int print_text(search_ctx *c, const ft_query *q, const ft_results *res, i
             if (put_clean(d.title, d.title_len, NULL, NULL)) goto nomem;
         }
         putchar('\n');
+        if (c->explain) {
+            ft_explanation e;
+            rc = ft_explain(c->ix, q, &c->so, res->hits[i].doc, &e, &err);
+            if (rc != FT_OK) return lib_error(c->dir, rc, &err);
+            for (size_t t = 0; t < e.n; t++) {
+                const ft_explain_term *x = &e.terms[t];
+                printf("   %+.4f  ", x->contribution);
+                if (put_clean(x->term, x->len, NULL, NULL)) {
+                    ft_explain_free(&e);
+                    goto nomem;
+                }
+                printf(": idf %.4f (N %u, df %u) x tf %u x (k1+1) / (tf + k1 (1 - b + b dl/avgdl)), "
+                       "dl %u, avgdl %.2f, k1 %g, b %g\n",
+                       x->idf, ft_index_doc_count(c->ix), x->df, x->tf, x->doc_len, x->avgdl, x->k1, x->b);
+            }
+            printf("   = %.4f\n", e.score);
+            ft_explain_free(&e);
+        }
         if (!snippets) continue;
-        ft_snippet_opts sopt = {30, HL_OPEN, HL_CLOSE};
+        ft_snippet_opts sopt = {c->snippet_words, HL_OPEN, HL_CLOSE};
         char *snip = NULL;
         rc = ft_snippet(c->ix, c->an, q, res->hits[i].doc, &sopt, &snip, &err);
         if (rc != FT_OK) {
@@ -189,7 +231,9 @@ static int print_json(search_ctx *c, const char *query, const ft_query *q, const
         goto nomem;
     }
     if (jset(root, "query", jstr(query, strlen(query))) ||
-        jset(root, "matches", json_integer((json_int_t)res->matches))) {
+        jset(root, "matches", json_integer((json_int_t)res->matches)) ||
+        jset(root, "matches_exact", json_boolean(res->matches_exact)) ||
+        (res->notice[0] && jset(root, "notice", jstr(res->notice, strlen(res->notice))))) {
         json_decref(hits);
         goto nomem;
     }
@@ -208,8 +252,33 @@ static int print_json(search_ctx *c, const char *query, const ft_query *q, const
             jset(h, "title", jstr(d.title, d.title_len)) ||
             jset(h, "score", json_real(res->hits[i].score)))
             goto nomem;
+        if (c->explain) {
+            ft_explanation e;
+            rc = ft_explain(c->ix, q, &c->so, res->hits[i].doc, &e, &err);
+            if (rc != FT_OK) {
+                status = lib_error(c->dir, rc, &err);
+                goto out;
+            }
+            json_t *ex = json_array();
+            if (!ex || jset(h, "explain", ex)) {
+                ft_explain_free(&e);
+                goto nomem;
+            }
+            for (size_t t = 0; t < e.n; t++) {
+                const ft_explain_term *x = &e.terms[t];
+                json_t *o = json_object();
+                if (!o || json_array_append_new(ex, o) || jset(o, "term", jstr(x->term, x->len)) ||
+                    jset(o, "idf", json_real(x->idf)) || jset(o, "df", json_integer(x->df)) ||
+                    jset(o, "tf", json_integer(x->tf)) || jset(o, "doc_len", json_integer(x->doc_len)) ||
+                    jset(o, "avgdl", json_real(x->avgdl)) || jset(o, "contribution", json_real(x->contribution))) {
+                    ft_explain_free(&e);
+                    goto nomem;
+                }
+            }
+            ft_explain_free(&e);
+        }
         if (snippets) {
-            ft_snippet_opts sopt = {30, "[", "]"};
+            ft_snippet_opts sopt = {c->snippet_words, "[", "]"};
             char *snip = NULL;
             rc = ft_snippet(c->ix, c->an, q, res->hits[i].doc, &sopt, &snip, &err);
             if (rc != FT_OK) {
@@ -290,6 +359,11 @@ static int run_batch(search_ctx *c, const char *file)
         ft_query *q = NULL;
         ft_results res = {0};
         status = run_query(c, text, text_len, &q, &res);
+        if (status == CLI_EXIT_USAGE) { /* this query does not parse: say where, go on */
+            cli_msg("%s:%lu: skipped this query", name, lineno);
+            c->skipped++;
+            status = CLI_EXIT_OK;
+        }
         for (size_t i = 0; status == CLI_EXIT_OK && i < res.n; i++) {
             ft_doc d;
             ft_error err = {0};
@@ -309,13 +383,19 @@ static int run_batch(search_ctx *c, const char *file)
         cli_msg("%s: %s", name, cli_lines_error(lines));
         status = CLI_EXIT_ERROR;
     }
+    if (status == CLI_EXIT_OK && c->skipped)
+        cli_msg("%s: skipped %lu quer%s that did not parse (see above)", name, c->skipped,
+                c->skipped == 1 ? "y" : "ies");
     cli_lines_free(lines);
     return status;
 }
 
 /* ------------------------------------------------------------ main */
 
-enum { OPT_ALL = 256, OPT_JSON, OPT_K1, OPT_B, OPT_NO_SNIPPET, OPT_COLOR, OPT_QUERIES, OPT_FORMAT };
+enum {
+    OPT_ALL = 256, OPT_JSON, OPT_K1, OPT_B, OPT_NO_SNIPPET, OPT_COLOR, OPT_QUERIES, OPT_FORMAT,
+    OPT_EXHAUSTIVE, OPT_COUNT, OPT_EXPLAIN, OPT_SNIPPET_LEN, OPT_PLAIN
+};
 
 int main(int argc, char **argv)
 {
@@ -330,6 +410,11 @@ int main(int argc, char **argv)
         {"colour", optional_argument, NULL, OPT_COLOR},
         {"queries", required_argument, NULL, OPT_QUERIES},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"exhaustive", no_argument, NULL, OPT_EXHAUSTIVE},
+        {"count", no_argument, NULL, OPT_COUNT},
+        {"explain", no_argument, NULL, OPT_EXPLAIN},
+        {"snippet-len", required_argument, NULL, OPT_SNIPPET_LEN},
+        {"plain", no_argument, NULL, OPT_PLAIN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -340,6 +425,7 @@ int main(int argc, char **argv)
     search_ctx c;
     memset(&c, 0, sizeof c);
     ft_search_opts_default(&c.so);
+    c.snippet_words = 30;
     const char *opt_i = NULL, *queries = NULL, *format = NULL;
     int json = 0, snippets = 1, color_mode = CLI_COLOR_AUTO, ch;
     unsigned long ul;
@@ -372,6 +458,16 @@ int main(int argc, char **argv)
                                        optarg);
             break;
         case OPT_QUERIES: queries = optarg; break;
+        case OPT_EXHAUSTIVE: c.so.exhaustive = 1; break;
+        case OPT_COUNT: c.so.count = 1; break;
+        case OPT_EXPLAIN: c.explain = 1; break;
+        case OPT_PLAIN: c.plain = 1; break;
+        case OPT_SNIPPET_LEN:
+            if (cli_parse_ulong(optarg, &ul) || ul < 1 || ul > 1000)
+                return cli_usage_error(NULL, "--snippet-len wants a number of words from 1 to 1000 "
+                                             "(got '%s')", optarg);
+            c.snippet_words = (unsigned)ul;
+            break;
         case OPT_FORMAT: format = optarg; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         case 'V': printf("ftsearch %s\n", FT_VERSION_STRING); return CLI_EXIT_OK;
