@@ -70,12 +70,17 @@ static void put_utf8(ft_buf *b, uint32_t cp)
     ft_buf_append(b, t, n);
 }
 
-/* Scan a string (s->p at the opening quote).  When want is set, the decoded
- * value is described by *start and *len: a pointer into the line (no escapes) or,
- * with *in_scratch set, an offset into scratch.  Returns 0 or -1 (fallback). */
-static int scan_string(scan *s, int want, const uint8_t **start, size_t *len, int *in_scratch, size_t *off)
+#define SS_DECODE 1 /* describe the decoded value */
+#define SS_KEY 2    /* an object key: jansson rejects a key holding U+0000 */
+
+/* Scan a string (s->p at the opening quote).  With SS_DECODE in flags, the
+ * decoded value is described by *start and *len: a pointer into the line (no
+ * escapes) or, with *in_scratch set, an offset into scratch.  Returns 0 or -1
+ * (fallback). */
+static int scan_string(scan *s, int flags, const uint8_t **start, size_t *len, int *in_scratch, size_t *off)
 {
     const uint8_t *p = s->p + 1, *end = s->end, *run = p;
+    int want = flags & SS_DECODE;
     int escaped = 0;
     size_t sofs = 0;
     for (;;) {
@@ -112,6 +117,7 @@ static int scan_string(scan *s, int want, const uint8_t **start, size_t *len, in
         case 'u':
             if (end - p < 6 || hex4(p + 2, &cp)) return -1;
             p += 6;
+            if (cp == 0 && (flags & SS_KEY)) return -1;
             if (cp >= 0xDC00 && cp <= 0xDFFF) return -1; /* lone low surrogate */
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 uint32_t lo;
@@ -192,7 +198,7 @@ static int scan_container(scan *s, int depth)
     for (;;) {
         skip_ws(s);
         if (object) {
-            if (s->p >= s->end || *s->p != '"' || scan_string(s, 0, NULL, NULL, NULL, NULL)) return -1;
+            if (s->p >= s->end || *s->p != '"' || scan_string(s, SS_KEY, NULL, NULL, NULL, NULL)) return -1;
             skip_ws(s);
             if (s->p >= s->end || *s->p != ':') return -1;
             s->p++;
@@ -256,7 +262,7 @@ int ft_jsonl_extract(const char *line, size_t len, const char *const *keys, cons
         size_t kl = 0, koff = 0;
         int kscr = 0;
         size_t mark = scratch->len;
-        if (scan_string(&s, 1, &kstart, &kl, &kscr, &koff)) return FT_JSONL_FALLBACK;
+        if (scan_string(&s, SS_DECODE | SS_KEY, &kstart, &kl, &kscr, &koff)) return FT_JSONL_FALLBACK;
         const uint8_t *key = kscr ? scratch->p + koff : kstart;
         int which = -1;
         for (int i = 0; i < nkeys; i++)
@@ -275,7 +281,7 @@ int ft_jsonl_extract(const char *line, size_t len, const char *const *keys, cons
             if (*s.p == '"') {
                 const uint8_t *st = NULL;
                 size_t vl = 0;
-                if (scan_string(&s, 1, &st, &vl, &in_scratch[which], &soff[which])) return FT_JSONL_FALLBACK;
+                if (scan_string(&s, SS_DECODE, &st, &vl, &in_scratch[which], &soff[which])) return FT_JSONL_FALLBACK;
                 v->kind = FT_JSONL_STRING;
                 v->text = (const char *)st;
                 v->len = vl;

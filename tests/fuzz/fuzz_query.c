@@ -9,7 +9,8 @@
  * finite and positive, matches >= hits.  When the query text is plain
  * lower-case ASCII words (no character any query syntax could use), the
  * results are also compared with a brute-force BM25 over the posting lists:
- * the exact match count, every hit's score, and no better document left out.
+ * the number of hits, every hit's score, no better document left out, and a
+ * match count no larger than the true one.
  */
 #include <math.h>
 #include <string.h>
@@ -125,7 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t matches = 0;
         for (uint32_t d = 0; d < ft_index_doc_count(ix); d++)
             if (o.all ? nm[d] == nt : nm[d] > 0) matches++;
-        FZ_CHECK(res.matches == matches, "matches %llu, brute force %llu",
+        /* exact, or a lower bound where the engine prunes (never more) */
+        FZ_CHECK(res.matches <= matches, "matches %llu, brute force %llu",
                  (unsigned long long)res.matches, (unsigned long long)matches);
         FZ_CHECK(res.n == (matches < o.k ? matches : o.k), "%zu hits, %llu matches, k %u", res.n,
                  (unsigned long long)matches, o.k);

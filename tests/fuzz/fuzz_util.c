@@ -152,7 +152,7 @@ uint64_t fz_walk_index(const ft_index *ix)
     (void)ft_index_terms(ix, collect_term, &terms, &err);
     uint64_t seen = 0;
     uint32_t ndocs = ft_index_doc_count(ix);
-    const uint8_t *p = terms.p, *end = terms.p + terms.len;
+    const uint8_t *p = terms.p, *end = terms.p ? terms.p + terms.len : NULL;
     unsigned nterm = 0;
     while (p && p < end) {
         uint64_t len;
