@@ -37,6 +37,14 @@
 static const char *const ft_seg_exts[] = {"tid", "pst", "pos", "len", "sto"};
 #define FT_SEG_NFILES 5
 
+/* decompressed-frame cache (fcache.c); every function accepts NULL */
+typedef struct ft_fcache ft_fcache;
+ft_fcache *ft_fcache_new(size_t budget_bytes); /* NULL when budget is 0 */
+void ft_fcache_free(ft_fcache *c);
+int ft_fcache_get(ft_fcache *c, uintptr_t key, uint8_t *dst, uint32_t len);
+void ft_fcache_put(ft_fcache *c, uintptr_t key, const uint8_t *data, uint32_t len);
+void ft_fcache_stats(const ft_fcache *c, uint64_t *hits, uint64_t *misses, size_t *bytes);
+
 /* file helpers (fileio.c) */
 int ft_write_all(int fd, const void *p, size_t n, const char *path, ft_error *err);
 int ft_fsync_dir(const char *dir, ft_error *err);

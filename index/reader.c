@@ -62,6 +62,7 @@ struct ft_index {
     pthread_mutex_t pool_lock;
     ZSTD_DCtx *pool[16];
     unsigned npool;
+    ft_fcache *fcache;          /* decompressed frames shared by queries (fcache.c) */
 };
 
 enum { F_TID, F_PST, F_POS, F_LEN, F_STO };
@@ -81,6 +82,7 @@ void ft_index_close(ft_index *ix)
     if (!ix) return;
     for (unsigned i = 0; i < ix->nsegs; i++) unmap_segment(&ix->segs[i]);
     for (unsigned i = 0; i < ix->npool; i++) ZSTD_freeDCtx(ix->pool[i]);
+    ft_fcache_free(ix->fcache);
     pthread_mutex_destroy(&ix->pool_lock);
     free(ix->segs);
     free(ix->lens);
@@ -275,6 +277,11 @@ int ft_index_open(const char *dir, ft_index **out, ft_error *err)
         return ft_error_set(err, FT_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&ix->pool_lock, NULL);
+    {
+        const char *mb = getenv("FT_CACHE_MB");
+        long v = mb && *mb ? strtol(mb, NULL, 10) : 64;
+        if (v > 0 && v < (1L << 20)) ix->fcache = ft_fcache_new((size_t)v << 20);
+    }
     char *path = NULL, *text = NULL;
     size_t len;
     int rc;
@@ -517,11 +524,13 @@ static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, ui
         p->rc = FT_ENOMEM;
         return NULL;
     }
+    if (ft_fcache_get(p->ix->fcache, (uintptr_t)src, buf->p, raw)) return buf->p;
     size_t got = ZSTD_decompressDCtx(p->dctx, buf->p, raw, src, slen);
     if (ZSTD_isError(got) || got != raw) {
         p->rc = ft_corrupt(&p->err, path, off, "compressed block does not decompress");
         return NULL;
     }
+    ft_fcache_put(p->ix->fcache, (uintptr_t)src, buf->p, raw);
     return buf->p;
 }
 
