@@ -176,6 +176,27 @@ replay-asan: $(addprefix $(BA)/fuzz/replay-,$(FUZZ_TARGETS))
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./$(BA)/fuzz/replay-$$t tests/fuzz/corpus/$$t || exit 1; done
 
+# ---------------------------------------------------------------- hardening
+# check-long: the bad-input tests too large for every run (a 200 MB document,
+# a million documents; see tests/badinput/README.md), plain build only.
+# check-valgrind: the CLI smoke test (build the sample, a query, --json,
+# batch mode, check) under valgrind: any error or definite leak fails it.
+VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
+
+check-long: deps all $(B)/ft_tests
+	FT_LONG=1 FT_BIN=$(CURDIR)/$(B) FT_SRC=$(CURDIR) ./$(B)/ft_tests --filter 'badinput_long/*'
+
+check-valgrind: deps all
+	@$(MAKE) --no-print-directory deps DEB_PKGS=valgrind
+	rm -rf $(B)/vg-index
+	$(VALGRIND) ./$(B)/ftindex build --quiet -o $(B)/vg-index sample
+	$(VALGRIND) ./$(B)/ftsearch -i $(B)/vg-index "Russia soybeans" > /dev/null
+	$(VALGRIND) ./$(B)/ftsearch -i $(B)/vg-index --json -k 5 --all boundary layer > /dev/null
+	printf 'q1\tRussia soybeans\nq2\tbasketball player\nq3\t"Harrow School" Shanghai\n' > $(B)/vg-queries.tsv
+	$(VALGRIND) ./$(B)/ftsearch -i $(B)/vg-index --queries $(B)/vg-queries.tsv --format trec -k 100 > /dev/null
+	$(VALGRIND) ./$(B)/ftindex check -i $(B)/vg-index > /dev/null
+	@echo "check-valgrind: 5 runs under valgrind, no errors, no definite leaks"
+
 # ---------------------------------------------------------------- demo
 DEMO_INDEX = $(B)/demo-index
 demo: deps all

@@ -366,8 +366,7 @@ static void armed_search(const char *dir, int all, answer *out, ft_error *err, l
     ft_search_opts_default(&o);
     o.all = all;
     if (!rc) rc = ft_search(ix, q, &o, &r, err);
-    /* a snippet of the best hit that has no CJK (ft_snippet has an open bug
-     * with overlapping tokens, see tests/fuzz/README.md) */
+    /* a snippet of the last hit (the one document with CJK text ranks low) */
     uint32_t sdoc = r.n ? r.hits[r.n - 1].doc : 0;
     if (!rc && r.n) rc = ft_snippet(ix, an, q, sdoc, NULL, &snip, err);
     if (!rc && !(b = ft_docbuf_new())) rc = FT_ENOMEM;

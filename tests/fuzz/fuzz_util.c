@@ -213,30 +213,3 @@ uint64_t fz_walk_index(const ft_index *ix)
     }
     return seen;
 }
-
-typedef struct overlap_ctx {
-    size_t last_end;
-    int overlap;
-} overlap_ctx;
-
-static int on_overlap_tok(void *ctx, const ft_token *t)
-{
-    overlap_ctx *o = ctx;
-    if (t->start < o->last_end) o->overlap = 1;
-    if (t->end > o->last_end) o->last_end = t->end;
-    return o->overlap;
-}
-
-int fz_snippet_ok(const ft_index *ix, ft_analyzer *an, uint32_t doc)
-{
-    if (!FZ_SNIPPET_OVERLAP_BUG) return 1;
-    ft_docbuf *b = ft_docbuf_new();
-    if (!b) return 0;
-    ft_doc d;
-    ft_error err = {0};
-    overlap_ctx o = {0, 0};
-    if (ft_index_doc(ix, doc, b, &d, &err) == FT_OK)
-        ft_analyze(an, d.body, d.body_len < (1u << 20) ? d.body_len : (1u << 20), 0, on_overlap_tok, &o, NULL);
-    ft_docbuf_free(b);
-    return !o.overlap;
-}

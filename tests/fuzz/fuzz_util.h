@@ -56,13 +56,3 @@ uint8_t *fz_read_file(const char *path, size_t *len);
 void fz_write_file(const char *path, const void *p, size_t n);
 
 #endif
-
-/* Known open bug: ft_snippet reads out of bounds when the document's tokens
- * overlap (CJK bigrams), see tests/fuzz/README.md.  While it is open the
- * targets call ft_snippet only for documents without overlapping tokens; the
- * inputs that show it are kept in tests/fuzz/crashes/.  Set to 0 once fixed. */
-#ifndef FZ_SNIPPET_OVERLAP_BUG
-#define FZ_SNIPPET_OVERLAP_BUG 1
-#endif
-/* 1 if ft_snippet may be called for doc (always, once the bug is fixed). */
-int fz_snippet_ok(const ft_index *ix, ft_analyzer *an, uint32_t doc);
