@@ -480,6 +480,8 @@ struct ft_postings {
     int blk_decoded;
     uint32_t n, i;         /* postings in the decoded block, index of the current */
     uint32_t *docs, *tfs;  /* local doc numbers */
+    const uint8_t *tf_q, *tf_end; /* the block's undecoded frequencies */
+    int tfs_ready;
     uint32_t cap;
     uint32_t doc;          /* current global document or FT_DOC_END */
     int started;
@@ -535,6 +537,7 @@ static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, ui
 }
 
 static int decode_block(ft_postings *p, uint32_t b);
+static int decode_tfs(ft_postings *p);
 
 /* Read a segment's skip table and frame table. */
 static int load_segment(ft_postings *p)
@@ -636,7 +639,7 @@ static int load_segment(ft_postings *p)
     p->blk = 0;
     p->blk_decoded = 0;
     if (!multi) { /* a single block: decode it now to know its bounds */
-        if (decode_block(p, 0)) return p->rc;
+        if (decode_block(p, 0) || decode_tfs(p)) return p->rc;
         block_meta *m = &p->blocks[0];
         m->last = p->docs[p->n - 1];
         m->max_tf = 0;
@@ -650,6 +653,22 @@ static int load_segment(ft_postings *p)
     return FT_OK;
 bad:
     return p->rc = ft_corrupt(&p->err, path, ti->pst_off + (uint64_t)(q - ti->pst), "bad posting list header");
+}
+
+/* Decode the current block's frequencies (after its document gaps). */
+static int decode_tfs(ft_postings *p)
+{
+    const uint8_t *q = p->tf_q, *end = p->tf_end;
+    for (uint32_t i = 0; i < p->n; i++)
+        if (ft_varint_get32(&q, end, &p->tfs[i]) || p->tfs[i] == 0) goto bad;
+    if (q != end) goto bad;
+    p->tfs_ready = 1;
+    return FT_OK;
+bad:
+    {
+        const segment *s = p->st[p->cur].s;
+        return p->rc = ft_corrupt(&p->err, s->f[F_PST].path, 0, "bad frequencies in a posting block");
+    }
 }
 
 static int decode_block(ft_postings *p, uint32_t b)
@@ -674,9 +693,11 @@ static int decode_block(ft_postings *p, uint32_t b)
         p->docs[i] = (uint32_t)(base + g);
         base += (uint64_t)g + 1;
     }
-    for (uint32_t i = 0; i < m->count; i++)
-        if (ft_varint_get32(&q, end, &p->tfs[i]) || p->tfs[i] == 0) goto bad;
-    if (q != end) goto bad;
+    /* frequencies are decoded on first use (decode_tfs): a conjunction
+     * that skips through a block never needs them */
+    p->tf_q = q;
+    p->tf_end = end;
+    p->tfs_ready = 0;
     if (p->nblocks > 1 && p->docs[m->count - 1] != m->last) goto bad;
     p->n = m->count;
     p->blk = b;
@@ -768,7 +789,13 @@ void ft_postings_close(ft_postings *p)
 uint32_t ft_postings_df(const ft_postings *p) { return p->df; }
 uint64_t ft_postings_cf(const ft_postings *p) { return p->cf; }
 uint32_t ft_postings_doc(const ft_postings *p) { return p->started ? p->doc : FT_DOC_END; }
-uint32_t ft_postings_tf(const ft_postings *p) { return p->doc == FT_DOC_END ? 0 : p->tfs[p->i]; }
+uint32_t ft_postings_tf(const ft_postings *cp)
+{
+    ft_postings *p = (ft_postings *)cp; /* decoding on first use is not a visible change */
+    if (p->doc == FT_DOC_END || p->rc) return 0;
+    if (!p->tfs_ready && decode_tfs(p)) return 0;
+    return p->tfs[p->i];
+}
 
 int ft_postings_status(const ft_postings *p, ft_error *err)
 {
@@ -884,6 +911,7 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
         p->pp = p->pos_base;
         p->pos_i = 0;
     }
+    if (!p->tfs_ready && decode_tfs(p)) return p->rc;
     /* skip the positions of earlier documents */
     while (p->pos_i < p->i) {
         for (uint32_t k = 0; k < p->tfs[p->pos_i]; k++) {
