@@ -327,6 +327,33 @@ Test(badinput, word_a_stemmer_strips_to_nothing_kept_whole)
     ft_analyzer_free(an);
 }
 
+Test(badinput, stem_longer_than_maxlen_word_kept_whole)
+{
+    /* the Turkish stemmer lengthens "ereunnqng" by a byte; a term must never
+     * exceed maxlen (nor so the format's 255 bytes): the word is kept
+     * (found by fuzz_tokenize) */
+    ft_analyzer_opts o;
+    ft_analyzer_opts_default(&o);
+    strcpy(o.lang, "turkish");
+    static const unsigned maxlen[2] = {9, 255};
+    for (int k = 0; k < 2; k++) {
+        o.max_token_bytes = maxlen[k];
+        ft_analyzer *an = NULL;
+        ft_error err = {0};
+        cr_assert_eq(ft_analyzer_new(&o, &an, &err), FT_OK, "%s", err.msg);
+        char word[256];
+        memset(word, 'x', maxlen[k] - 9);
+        strcpy(word + maxlen[k] - 9, "ereunnqng");
+        tu_toks t = {0};
+        cr_assert_eq(tu_analyze(an, word, strlen(word), 0, &t, NULL), 0);
+        cr_assert_eq(t.n, 1);
+        cr_assert_eq(t.v[0].len, maxlen[k], "maxlen %u: a term of %zu bytes", maxlen[k], t.v[0].len);
+        cr_assert(!memcmp(t.v[0].term, word, maxlen[k]));
+        tu_toks_free(&t);
+        ft_analyzer_free(an);
+    }
+}
+
 /* ------------------------------------------------------------ JSON Lines */
 
 Test(badinput, json_missing_fields_wrong_types_duplicates, .timeout = 60)

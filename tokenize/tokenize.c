@@ -321,10 +321,11 @@ static const char *stem_word(ft_analyzer *a, const char *w, size_t len, size_t *
     const sb_symbol *s = sb_stemmer_stem(a->stemmer, (const sb_symbol *)w, (int)len);
     if (!s) { *out_len = len; return w; } /* out of memory inside Snowball: keep the word */
     size_t sl = (size_t)sb_stemmer_length(a->stemmer);
-    /* a stemmer can strip a whole word (Nepali "दी" stems to nothing): an
-     * empty term would be indexed and matched as such, so keep the word */
-    if (sl == 0) { *out_len = len; return w; }
-    if (sl > sizeof a->stem_out) sl = sizeof a->stem_out;
+    /* A stemmer can strip a whole word (Nepali "दी" stems to nothing) or
+     * lengthen one (Turkish "ereunnqng" -> "ereunnqngu"): an empty term, or
+     * one longer than maxlen (so possibly past the format's 255 bytes), is
+     * never indexed; the word itself is, as it fits. */
+    if (sl == 0 || sl > a->maxlen) { *out_len = len; return w; }
     memcpy(a->stem_out, s, sl);
     if (slot && sl <= CACHE_KEY) {
         slot->hash = h;
