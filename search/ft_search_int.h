@@ -24,6 +24,7 @@ typedef struct qnode {
     uint32_t *offs;
     size_t nterms;
     unsigned slop;           /* Q_PHRASE: extra positions allowed (~N) */
+    int field;               /* Q_TERM/Q_PHRASE: 1 = must occur in the title */
     /* Q_BOOL */
     struct qnode **kids;
     occur *occ;

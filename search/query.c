@@ -33,6 +33,7 @@ typedef struct qtok {
     size_t start, len;   /* bytes of the word or of the phrase's inside */
     unsigned slop;
     int prefix;          /* word ended with '*' */
+    int field;           /* 1: title:word or title:"phrase" */
 } qtok;
 
 typedef struct parser {
@@ -66,6 +67,7 @@ static int fail(parser *p, size_t off, const char *fmt, const char *arg)
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 /* Read the next token into p->t. */
+static void lex(parser *p);
 static void lex(parser *p)
 {
     while (p->i < p->n && is_space(p->s[p->i])) p->i++;
@@ -120,6 +122,22 @@ static void lex(parser *p)
     t->len = j - p->i;
     p->i = j;
     const char *w = p->s + t->start;
+    if (t->len >= 6 && !memcmp(w, "title:", 6)) { /* field restriction */
+        if (t->len == 6) {
+            if (p->i < p->n && p->s[p->i] == '"') {
+                lex(p); /* the phrase right after title: */
+                if (p->t.kind == T_PHRASE) p->t.field = 1;
+                return;
+            }
+            fail(p, t->start, "'title:' must be followed by a word or a \"phrase\"", NULL);
+            t->kind = T_END;
+            return;
+        }
+        t->field = 1;
+        t->start += 6;
+        t->len -= 6;
+        w += 6;
+    }
     if (t->len == 3 && !memcmp(w, "AND", 3)) t->kind = T_AND;
     else if (t->len == 2 && !memcmp(w, "OR", 2)) t->kind = T_OR;
     else if (t->len == 3 && !memcmp(w, "NOT", 3)) t->kind = T_NOT;
@@ -233,7 +251,7 @@ static void collect_free(collect *c)
 }
 
 /* A word or the inside of a phrase, analyzed: NULL when it has no terms. */
-static qnode *leaf(parser *p, size_t start, size_t len, int phrase, unsigned slop, int prefix)
+static qnode *leaf(parser *p, size_t start, size_t len, int phrase, unsigned slop, int prefix, int field)
 {
     collect c;
     memset(&c, 0, sizeof c);
@@ -271,6 +289,12 @@ static qnode *leaf(parser *p, size_t start, size_t len, int phrase, unsigned slo
     uint32_t base = c.pos[0];
     for (size_t i = 0; i < c.n; i++) n->offs[i] -= base; /* relative to the first term */
     n->slop = phrase ? slop : 0;
+    n->field = prefix ? 0 : field;
+    if (prefix && field) {
+        ft_qnode_free(n);
+        fail(p, start, "title: does not apply to a prefix* query", NULL);
+        return NULL;
+    }
     return n;
 }
 
@@ -282,10 +306,10 @@ static qnode *parse_primary(parser *p, int depth)
     switch (t.kind) {
     case T_WORD:
         lex(p);
-        return leaf(p, t.start, t.len, 0, 0, t.prefix);
+        return leaf(p, t.start, t.len, 0, 0, t.prefix, t.field);
     case T_PHRASE:
         lex(p);
-        return leaf(p, t.start, t.len, 1, t.slop, 0);
+        return leaf(p, t.start, t.len, 1, t.slop, 0, t.field);
     case T_LPAREN: {
         if (depth >= FT_QUERY_MAX_DEPTH) {
             fail(p, t.start, "the query is nested more than %s levels deep", "64");
@@ -628,6 +652,7 @@ static void describe(const qnode *n, ft_buf *b)
     char t[32];
     switch (n->kind) {
     case Q_TERM:
+        if (n->field) ft_buf_append(b, "title:", 6);
         ft_buf_append(b, n->terms[0], n->lens[0]);
         break;
     case Q_PREFIX:
@@ -635,6 +660,7 @@ static void describe(const qnode *n, ft_buf *b)
         ft_buf_put_u8(b, '*');
         break;
     case Q_PHRASE:
+        if (n->field) ft_buf_append(b, "title:", 6);
         ft_buf_put_u8(b, '"');
         for (size_t i = 0; i < n->nterms; i++) {
             if (i) {

@@ -51,7 +51,7 @@ void ft_search_opts_default(ft_search_opts *o)
 
 /* ------------------------------------------------------------------ iterators */
 
-typedef enum itkind { IT_TERM, IT_OR, IT_AND, IT_PHRASE, IT_REQOPT, IT_EXCL, IT_SYN } itkind;
+typedef enum itkind { IT_TERM, IT_OR, IT_AND, IT_PHRASE, IT_REQOPT, IT_EXCL, IT_SYN, IT_FIELD } itkind;
 
 typedef struct it {
     itkind kind;
@@ -71,10 +71,15 @@ typedef struct it {
     /* IT_PHRASE */
     uint32_t *offs;
     unsigned slop;
+    /* IT_FIELD: the query node whose terms must be in the title */
+    const qnode *qn;
+    struct sctx *c;
 } it;
 
 typedef struct sctx {
     const ft_index *ix;
+    ft_analyzer *an;        /* created on demand for title: checks */
+    ft_docbuf *docbuf;
     const ft_search_opts *o;
     double N, avgdl, b1, bk;
     ft_error *err;
@@ -103,23 +108,20 @@ static inline double kdoc(const sctx *c, uint32_t doc)
 static uint32_t it_next(it *t);
 static uint32_t it_advance(it *t, uint32_t target);
 
-/* phrase: do the children's positions line up on the current document? */
-static int phrase_match(it *t)
+/* Do positions line up as a phrase?  pos[i] (np[i] of them, increasing) are
+ * the positions of the i-th term, offs[i] its offset in the phrase (offs[0]
+ * is 0); with slop 0 every term must be exactly at its offset, otherwise in
+ * order within a window of offs[n-1] + slop positions. */
+static int positions_match(const uint32_t *const *pos, const uint32_t *np, const uint32_t *offs, size_t n,
+                           unsigned slop)
 {
-    size_t n = t->nkids;
-    const uint32_t *pos[FT_QUERY_MAX_LEAVES > 64 ? 64 : FT_QUERY_MAX_LEAVES];
-    uint32_t np[64];
-    if (n > 64) n = 64; /* longer phrases: only the first 64 terms are checked */
-    for (size_t i = 0; i < n; i++)
-        if (ft_postings_positions(t->kids[i]->p, &pos[i], &np[i]) || np[i] == 0) return 0;
-    uint32_t span = t->offs[n - 1] + t->slop;
+    uint32_t span = offs[n - 1] + slop;
     for (uint32_t a = 0; a < np[0]; a++) {
         uint32_t start = pos[0][a];
-        if (t->slop == 0) {
-            size_t i;
+        size_t i;
+        if (slop == 0) {
             for (i = 1; i < n; i++) {
-                uint64_t want = (uint64_t)start + t->offs[i];
-                /* binary search want in pos[i] */
+                uint64_t want = (uint64_t)start + offs[i];
                 uint32_t lo = 0, hi = np[i];
                 while (lo < hi) {
                     uint32_t mid = lo + (hi - lo) / 2;
@@ -128,11 +130,8 @@ static int phrase_match(it *t)
                 }
                 if (lo == np[i] || pos[i][lo] != want) break;
             }
-            if (i == n) return 1;
         } else {
-            /* in order, each after the previous, all within the window */
             uint64_t prev = start;
-            size_t i;
             for (i = 1; i < n; i++) {
                 uint32_t lo = 0, hi = np[i];
                 while (lo < hi) {
@@ -143,10 +142,100 @@ static int phrase_match(it *t)
                 if (lo == np[i] || pos[i][lo] - (uint64_t)start > span) break;
                 prev = pos[i][lo];
             }
-            if (i == n) return 1;
         }
+        if (i == n) return 1;
     }
     return 0;
+}
+
+#define PHRASE_MAX_CHECK 64 /* longer phrases: only the first 64 terms are checked */
+
+/* phrase: do the children's positions line up on the current document? */
+static int phrase_match(it *t)
+{
+    size_t n = t->nkids < PHRASE_MAX_CHECK ? t->nkids : PHRASE_MAX_CHECK;
+    const uint32_t *pos[PHRASE_MAX_CHECK];
+    uint32_t np[PHRASE_MAX_CHECK];
+    for (size_t i = 0; i < n; i++)
+        if (ft_postings_positions(t->kids[i]->p, &pos[i], &np[i]) || np[i] == 0) return 0;
+    return positions_match(pos, np, t->offs, n, t->slop);
+}
+
+/* title: restriction — the document's stored title, analyzed like the
+ * index, must hold the term (or the phrase).  Reading the stored title costs
+ * a store-block decompression per candidate (cached for neighbours), so
+ * title: on a very frequent word is slower than a plain word. */
+typedef struct title_toks {
+    const qnode *qn;
+    uint32_t *pos[PHRASE_MAX_CHECK];
+    uint32_t np[PHRASE_MAX_CHECK], cap[PHRASE_MAX_CHECK];
+    int oom;
+} title_toks;
+
+static int on_title_tok(void *arg, const ft_token *tok)
+{
+    title_toks *tt = arg;
+    const qnode *qn = tt->qn;
+    size_t n = qn->nterms < PHRASE_MAX_CHECK ? qn->nterms : PHRASE_MAX_CHECK;
+    for (size_t i = 0; i < n; i++) {
+        if (qn->lens[i] != tok->len || memcmp(qn->terms[i], tok->term, tok->len)) continue;
+        if (tt->np[i] == tt->cap[i]) {
+            uint32_t cap = tt->cap[i] ? tt->cap[i] * 2 : 8;
+            uint32_t *v = realloc(tt->pos[i], cap * sizeof *v);
+            if (!v) {
+                tt->oom = 1;
+                return 1;
+            }
+            tt->pos[i] = v;
+            tt->cap[i] = cap;
+        }
+        tt->pos[i][tt->np[i]++] = tok->pos;
+    }
+    return 0;
+}
+
+static int title_match(it *t, uint32_t doc)
+{
+    struct sctx *c = t->c;
+    ft_error e;
+    if (!c->an && ft_analyzer_new(ft_index_analyzer_opts(c->ix), &c->an, &e)) {
+        c->rc = e.code;
+        if (c->err) *c->err = e;
+        return 0;
+    }
+    if (!c->docbuf && !(c->docbuf = ft_docbuf_new())) {
+        c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+        return 0;
+    }
+    ft_doc d;
+    int rc = ft_index_doc(c->ix, doc, c->docbuf, &d, &e);
+    if (rc) {
+        if (!c->rc) {
+            c->rc = rc;
+            if (c->err) *c->err = e;
+        }
+        return 0;
+    }
+    title_toks tt;
+    memset(&tt, 0, sizeof tt);
+    tt.qn = t->qn;
+    ft_analyze(c->an, d.title, d.title_len, 0, on_title_tok, &tt, NULL);
+    size_t n = t->qn->nterms < PHRASE_MAX_CHECK ? t->qn->nterms : PHRASE_MAX_CHECK;
+    int ok = !tt.oom;
+    for (size_t i = 0; ok && i < n; i++)
+        if (tt.np[i] == 0) ok = 0;
+    if (ok && n > 1)
+        ok = positions_match((const uint32_t *const *)tt.pos, tt.np, t->qn->offs, n, t->qn->slop);
+    for (size_t i = 0; i < n; i++) free(tt.pos[i]);
+    if (tt.oom && !c->rc) c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+    return ok;
+}
+
+static uint32_t field_find(it *t, uint32_t d)
+{
+    while (d != FT_DOC_END && !t->c->rc && !title_match(t, d)) d = it_next(t->kids[0]);
+    if (t->c->rc) d = FT_DOC_END;
+    return t->doc = d;
 }
 
 /* AND / PHRASE: bring every child to the same document >= d. */
@@ -211,6 +300,8 @@ static uint32_t it_next(it *t)
         return t->doc = it_next(t->kids[0]);
     case IT_EXCL:
         return excl_find(t, it_next(t->kids[0]));
+    case IT_FIELD:
+        return field_find(t, it_next(t->kids[0]));
     }
     return FT_DOC_END;
 }
@@ -234,6 +325,8 @@ static uint32_t it_advance(it *t, uint32_t target)
         return t->doc = it_advance(t->kids[0], target);
     case IT_EXCL:
         return excl_find(t, it_advance(t->kids[0], target));
+    case IT_FIELD:
+        return field_find(t, it_advance(t->kids[0], target));
     }
     return FT_DOC_END;
 }
@@ -276,6 +369,7 @@ static double it_score(it *t, double K)
         return s;
     }
     case IT_EXCL:
+    case IT_FIELD:
         return it_score(t->kids[0], K);
     case IT_SYN: {
         double tf = syn_tf(t);
@@ -430,7 +524,30 @@ static int on_prefix_term(void *pc_, const char *term, size_t len, uint32_t df)
     return push(c, pc->l, t) ? 1 : 0;
 }
 
+static it *build_node(sctx *c, const qnode *n);
+
 static it *build(sctx *c, const qnode *n)
+{
+    it *t = build_node(c, n);
+    if (!t || !n || !n->field || (n->kind != Q_TERM && n->kind != Q_PHRASE)) return t;
+    it **one = malloc(sizeof *one);
+    it *f = one ? new_it(c, IT_FIELD) : NULL;
+    if (!one || !f) {
+        free(one);
+        it_free(t);
+        if (!c->rc) c->rc = ft_error_set(c->err, FT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    one[0] = t;
+    f->kids = one;
+    f->nkids = 1;
+    f->maxs = t->maxs;
+    f->qn = n;
+    f->c = c;
+    return f;
+}
+
+static it *build_node(sctx *c, const qnode *n)
 {
     if (!n || c->rc) return NULL;
     switch (n->kind) {
@@ -813,6 +930,8 @@ static int ctx_init(sctx *c, const ft_index *ix, const ft_search_opts *o, ft_err
 
 static void ctx_free(sctx *c)
 {
+    ft_analyzer_free(c->an);
+    ft_docbuf_free(c->docbuf);
     for (size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
     free(c->owned);
 }
@@ -929,6 +1048,7 @@ static int explain_walk(ft_explanation *e, const sctx *c, it *t, double K, uint3
         return 0;
     }
     case IT_EXCL:
+    case IT_FIELD:
         return explain_walk(e, c, t->kids[0], K, doc);
     case IT_SYN: {
         ft_explain_term *v = realloc(e->terms, (e->n + 1) * sizeof *v);

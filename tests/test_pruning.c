@@ -395,3 +395,51 @@ Test(query, semantics_on_handmade_documents)
     tu_rmrf(dir);
     free(dir);
 }
+
+Test(query, title_field)
+{
+    tu_corpus c = {0};
+    tu_corpus_add(&c, "d0", "Russian soybeans", "trade with china");
+    tu_corpus_add(&c, "d1", "China trade", "russian soybeans are cheap");
+    tu_corpus_add(&c, "d2", "Soybeans of Russia", "nothing else");
+    char *dir = tu_mkdtemp();
+    ft_writer_opts wo;
+    ft_writer_opts_default(&wo);
+    tu_build_index(dir, &c, &wo);
+    ft_index *ix;
+    ft_error err = {0};
+    cr_assert_eq(ft_index_open(dir, &ix, &err), FT_OK);
+    ft_analyzer *an = tu_analyzer("english");
+    expect_tree(an, "title:soybeans china", "(~title:soybean ~china)");
+    expect_tree(an, "title:\"Russian soybeans\"", "title:\"russian soybean\"");
+    expect_error(an, "title:", 6, "query: column 1: 'title:' must be followed by a word or a \"phrase\"");
+    struct { const char *q; const char *ids; } cases[] = {
+        {"title:soybeans", "d0 d2"},
+        {"title:china", "d1"},
+        {"title:\"russian soybeans\"", "d0"},
+        {"\"russian soybeans\"", "d0 d1"},
+        {"+title:trade soybeans", "d1"},
+        {"soybeans -title:russia", "d0 d1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ft_query *q = NULL;
+        cr_assert_eq(ft_query_parse(an, cases[i].q, strlen(cases[i].q), &q, &err), FT_OK, "%s", err.msg);
+        ft_search_opts so;
+        ft_search_opts_default(&so);
+        ft_results r;
+        cr_assert_eq(ft_search(ix, q, &so, &r, &err), FT_OK, "%s", err.msg);
+        int seen[3] = {0};
+        for (size_t h = 0; h < r.n; h++) seen[r.hits[h].doc] = 1;
+        char got[64] = "";
+        for (int d = 0; d < 3; d++)
+            if (seen[d]) snprintf(got + strlen(got), sizeof got - strlen(got), "%sd%d", got[0] ? " " : "", d);
+        cr_assert_str_eq(got, cases[i].ids, "query %s", cases[i].q);
+        ft_results_free(&r);
+        ft_query_free(q);
+    }
+    ft_analyzer_free(an);
+    ft_index_close(ix);
+    tu_corpus_free(&c);
+    tu_rmrf(dir);
+    free(dir);
+}

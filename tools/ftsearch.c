@@ -46,6 +46,7 @@ static void usage(FILE *f)
             "\n"
             "Query syntax (docs/QUERY.md): words match any of them (--all: every one);\n"
             "  \"exact phrase\"  \"near words\"~3  prefix*  +required  -excluded\n"
+            "  title:word  title:\"a phrase\"\n"
             "  a AND b   a OR b   a NOT b   (grouping)\n"
             "Examples:\n"
             "  ftsearch Russia soybeans\n"
