@@ -29,7 +29,8 @@ BA = build/asan
 LIB_OBJS   = $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_OBJS_A = $(LIB_SRCS:%.c=$(BA)/%.o)
 
-.PHONY: all tools deps demo check check-plain check-asan test clean bench-quality bench-index
+.PHONY: all tools deps demo check check-plain check-asan test clean bench-quality bench-index \
+        deps-bench bench bench-smoke
 .DEFAULT_GOAL := all
 
 all: $(addprefix $(B)/,$(TOOLS))
@@ -196,6 +197,29 @@ check-valgrind: deps all
 	$(VALGRIND) ./$(B)/ftsearch -i $(B)/vg-index --queries $(B)/vg-queries.tsv --format trec -k 100 > /dev/null
 	$(VALGRIND) ./$(B)/ftindex check -i $(B)/vg-index > /dev/null
 	@echo "check-valgrind: 5 runs under valgrind, no errors, no definite leaks"
+
+# ---------------------------------------------------------------- benchmarks
+# The peers of bench/peers/ come from Debian packages too.  `make bench` runs ft,
+# SQLite FTS5 and Xapian on the same data and writes bench/RESULTS-auto.md (about
+# 15 minutes with ../shared/corpora); `make bench-smoke` runs every ftbench
+# subcommand and peer script on the bundled sample in well under a minute.
+BENCH_PKGS = python3 python3-xapian sqlite3 zstd
+PYTHON    ?= python3
+
+deps-bench:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(BENCH_PKGS)"
+
+bench: deps-bench all
+	$(PYTHON) bench/run.py
+
+bench-smoke: deps-bench all
+	FT_BENCH_TMP=$${FT_BENCH_TMP:-/tmp/ft-bench-smoke} $(PYTHON) bench/run.py --smoke
+
+bench-quality: all
+	sh bench/quality.sh
+
+bench-index: all
+	sh bench/index-speed.sh
 
 # ---------------------------------------------------------------- demo
 DEMO_INDEX = $(B)/demo-index

@@ -32,7 +32,11 @@
  *         a cold pass (the index files' pages dropped with
  *         posix_fadvise(POSIX_FADV_DONTNEED), residency checked with mincore,
  *         then a fresh open), then W untimed warm-up passes, then R timed
- *         passes.
+ *         passes.  any and all read each line as plain words
+ *         (ft_query_parse_plain, the implicit operator OR or AND); phrase puts
+ *         the line in double quotes and as-written passes it unchanged to
+ *         ft_query_parse (docs/QUERY.md); lines that are not valid queries are
+ *         counted and left out of the figures.
  * eval    scores rankings with tools/eval.c (trec_eval's definitions).
  * codec   re-encodes every posting list of an index in memory under several
  *         layouts (the format's zstd frames of 8 x 128-posting blocks at level
@@ -960,6 +964,15 @@ static int parse_mode(const char *s, int *mode)
     return -1;
 }
 
+/* any and all read the text as plain words (bag of words, whatever characters
+ * it holds); phrase (the text in quotes) and as-written use the query language. */
+static int parse_query(ft_analyzer *an, int mode, const char *text, ft_query **q, ft_error *err)
+{
+    if (mode == MODE_ANY || mode == MODE_ALL)
+        return ft_query_parse_plain(an, text, strlen(text), q, err);
+    return ft_query_parse(an, text, strlen(text), q, err);
+}
+
 static void free_queries(qline *q, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -1049,7 +1062,9 @@ typedef struct qbench {
     const qline *q;
     size_t nq;
     ft_search_opts so;
+    int mode;
     atomic_size_t next;
+    atomic_uint unparsed;
     double *lat;          /* seconds per query of the current pass */
     atomic_uint_fast64_t hits, matches;
     atomic_int failed;
@@ -1076,13 +1091,19 @@ static void *qworker_run(void *arg)
         ft_query *q = NULL;
         ft_results res = {0};
         double t0 = cli_now();
-        int rc = ft_query_parse(w->an, b->q[i].text, strlen(b->q[i].text), &q, &err);
-        if (rc == FT_OK && ft_query_term_count(q) > 0) rc = ft_search(b->ix, q, &b->so, &res, &err);
+        int rc = parse_query(w->an, b->mode, b->q[i].text, &q, &err);
+        if (rc == FT_EINVAL) { /* not a valid query: counted, left out of the latencies */
+            b->lat[i] = -1;
+            atomic_fetch_add(&b->unparsed, 1);
+            if (q) ft_query_free(q);
+            continue;
+        }
+        if (rc == FT_OK) rc = ft_search(b->ix, q, &b->so, &res, &err);
         b->lat[i] = cli_now() - t0;
         hits += res.n;
         matches += res.matches;
         ft_results_free(&res);
-        ft_query_free(q);
+        if (q) ft_query_free(q);
         if (rc != FT_OK) {
             pthread_mutex_lock(&b->mu);
             if (!atomic_load(&b->failed)) {
@@ -1105,6 +1126,7 @@ static void *qworker_run(void *arg)
 static double run_pass(qbench *b, qworker *w, unsigned nthreads)
 {
     atomic_store(&b->next, 0);
+    atomic_store(&b->unparsed, 0);
     atomic_store(&b->hits, 0);
     atomic_store(&b->matches, 0);
     double t0 = cli_now();
@@ -1141,10 +1163,15 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentiles of v[0..n) in seconds (sorted in place). */
+/* Nearest-rank percentiles of v[0..n) in seconds (sorted in place; negative
+ * entries dropped). */
 static void lat_summary(double *v, size_t n, double wall, latstats *s)
 {
     memset(s, 0, sizeof *s);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) /* queries that did not parse are marked -1 */
+        if (v[i] >= 0) v[m++] = v[i];
+    n = m;
     s->n = n;
     if (!n) return;
     qsort(v, n, sizeof *v, cmp_double);
@@ -1219,8 +1246,8 @@ static void lat_print(const char *what, const latstats *s)
 }
 
 /* Write a TREC run of qs against ix (one thread). */
-static int write_run(const ft_index *ix, const qline *qs, size_t nq, const ft_search_opts *so,
-                     const char *path, const char *tag)
+static int write_run(const ft_index *ix, const qline *qs, size_t nq, int mode,
+                     const ft_search_opts *so, const char *path, const char *tag)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -1240,8 +1267,13 @@ static int write_run(const ft_index *ix, const qline *qs, size_t nq, const ft_se
     for (size_t i = 0; i < nq && rc == FT_OK; i++) {
         ft_query *q = NULL;
         ft_results res = {0};
-        rc = ft_query_parse(an, qs[i].text, strlen(qs[i].text), &q, &err);
-        if (rc == FT_OK && ft_query_term_count(q) > 0) rc = ft_search(ix, q, so, &res, &err);
+        rc = parse_query(an, mode, qs[i].text, &q, &err);
+        if (rc == FT_EINVAL) { /* skipped, as in the timed passes */
+            rc = FT_OK;
+            if (q) ft_query_free(q);
+            continue;
+        }
+        if (rc == FT_OK) rc = ft_search(ix, q, so, &res, &err);
         for (size_t k = 0; rc == FT_OK && k < res.n; k++) {
             ft_doc d;
             rc = ft_index_doc(ix, res.hits[k].doc, db, &d, &err);
@@ -1250,7 +1282,7 @@ static int write_run(const ft_index *ix, const qline *qs, size_t nq, const ft_se
                         res.hits[k].score, tag);
         }
         ft_results_free(&res);
-        ft_query_free(q);
+        if (q) ft_query_free(q);
     }
     ft_analyzer_free(an);
     ft_docbuf_free(db);
@@ -1347,6 +1379,7 @@ static int cmd_query(int argc, char **argv)
     ft_search_opts_default(&b.so);
     b.so.k = (unsigned)k;
     b.so.all = mode == MODE_ALL || mode == MODE_PHRASE;
+    b.mode = mode;
     for (unsigned i = 0; i < threads; i++) {
         w[i].b = &b;
         if ((rc = ft_analyzer_new(ft_index_analyzer_opts(ix), &w[i].an, &err)) != FT_OK) {
@@ -1368,6 +1401,7 @@ static int cmd_query(int argc, char **argv)
     }
     double wall = 0;
     uint64_t hits = 0, matches = 0;
+    unsigned unparsed = 0;
     for (unsigned long r = 0; r < repeat; r++) {
         progress(1, "timed pass %lu of %lu ...", r + 1, repeat);
         double s = run_pass(&b, w, (unsigned)threads);
@@ -1376,16 +1410,21 @@ static int cmd_query(int argc, char **argv)
         memcpy(all + r * nq, b.lat, nq * sizeof(double));
         hits = atomic_load(&b.hits);
         matches = atomic_load(&b.matches);
+        unparsed = atomic_load(&b.unparsed);
     }
     progress_clear();
     lat_summary(all, nq * repeat, wall, &ws);
-    if (runfile && write_run(ix, qs, nq, &b.so, runfile, "ft")) goto out;
+    if (runfile && write_run(ix, qs, nq, mode, &b.so, runfile, "ft")) goto out;
 
     char settings[512];
     snprintf(settings, sizeof settings,
              "mode=%s%s k=%lu threads=%lu repeat=%lu warmup=%lu k1=%.2f b=%.2f; latency = parse + "
              "search (no document fetch)",
-             mode_names[mode], mode == MODE_PHRASE ? " (quoted text, all terms required)" : "", k,
+             mode_names[mode],
+             mode == MODE_PHRASE       ? " (the text in double quotes, ft_query_parse)"
+             : mode == MODE_ASWRITTEN ? " (ft_query_parse)"
+                                      : " (plain words, ft_query_parse_plain)",
+             k,
              threads, repeat, warmup, b.so.k1, b.so.b);
     char coldnote[200];
     if (!cold) snprintf(coldnote, sizeof coldnote, "not run (--no-cold)");
@@ -1407,6 +1446,7 @@ static int cmd_query(int argc, char **argv)
         json_object_set_new(o, "warmup", json_integer((json_int_t)warmup));
         json_object_set_new(o, "hits", json_integer((json_int_t)hits));
         json_object_set_new(o, "matches", json_integer((json_int_t)matches));
+        json_object_set_new(o, "unparsed", json_integer(unparsed));
         if (cold) {
             json_t *c = lat_json(&cs);
             json_object_set_new(c, "pages_dropped", json_boolean(dropped));
@@ -1422,8 +1462,11 @@ static int cmd_query(int argc, char **argv)
         printf("index    %s: %u documents, %u segment(s)\n", dir, ft_index_doc_count(ix),
                ft_index_segment_count(ix));
         printf("queries  %s: %zu, mode %s, top %lu; %" PRIu64 " hits, %" PRIu64
-               " matching documents per pass\n",
+               " matching documents (a lower bound where pruning skipped some) per pass\n",
                argv[optind], nq, mode_names[mode], k, hits, matches);
+        if (unparsed)
+            printf("         %u queries are not valid in ft's query language: left out\n",
+                   unparsed);
         printf("\n%-6s %10s %9s %9s %9s %9s %9s %8s\n", "pass", "QPS", "mean ms", "p50 ms",
                "p95 ms", "p99 ms", "max ms", "queries");
         if (cold) lat_print("cold", &cs);
@@ -1479,8 +1522,8 @@ static int load_lines(const char *path, ev_set *s, int qrels)
 
 /* Rank qs with ix and add the results to s, scores rounded as a TREC run
  * prints them (%.6f) so the figures equal those of the run file. */
-static int rank_into(const ft_index *ix, const qline *qs, size_t nq, const ft_search_opts *so,
-                     ev_set *s)
+static int rank_into(const ft_index *ix, const qline *qs, size_t nq, int mode,
+                     const ft_search_opts *so, ev_set *s)
 {
     ft_analyzer *an;
     ft_error err = {0};
@@ -1496,8 +1539,13 @@ static int rank_into(const ft_index *ix, const qline *qs, size_t nq, const ft_se
     for (size_t i = 0; i < nq && rc == FT_OK; i++) {
         ft_query *q = NULL;
         ft_results res = {0};
-        rc = ft_query_parse(an, qs[i].text, strlen(qs[i].text), &q, &err);
-        if (rc == FT_OK && ft_query_term_count(q) > 0) rc = ft_search(ix, q, so, &res, &err);
+        rc = parse_query(an, mode, qs[i].text, &q, &err);
+        if (rc == FT_EINVAL) { /* no results: scores 0 if judged */
+            rc = FT_OK;
+            if (q) ft_query_free(q);
+            continue;
+        }
+        if (rc == FT_OK) rc = ft_search(ix, q, so, &res, &err);
         for (size_t k = 0; rc == FT_OK && k < res.n; k++) {
             ft_doc d;
             rc = ft_index_doc(ix, res.hits[k].doc, db, &d, &err);
@@ -1510,7 +1558,7 @@ static int rank_into(const ft_index *ix, const qline *qs, size_t nq, const ft_se
         }
         progress(0, "ranking: %zu of %zu queries", i + 1, nq);
         ft_results_free(&res);
-        ft_query_free(q);
+        if (q) ft_query_free(q);
     }
     ft_analyzer_free(an);
     ft_docbuf_free(db);
@@ -1597,8 +1645,8 @@ static int cmd_eval(int argc, char **argv)
             goto out;
         }
         if (read_queries(queries, mode, &qs, &nq)) goto out;
-        if (rank_into(ix, qs, nq, &so, s) != CLI_EXIT_OK) goto out;
-        if (run && write_run(ix, qs, nq, &so, run, "ft")) goto out;
+        if (rank_into(ix, qs, nq, mode, &so, s) != CLI_EXIT_OK) goto out;
+        if (run && write_run(ix, qs, nq, mode, &so, run, "ft")) goto out;
         snprintf(settings, sizeof settings, "ft ranking of %s, mode=%s k=%lu k1=%.2f b=%.2f; qrels %s",
                  queries, mode_names[mode], k, so.k1, so.b, qrels);
     } else {

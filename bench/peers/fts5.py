@@ -3,7 +3,7 @@
 
 usage:
   fts5.py index DB JSONL [--with-content] [--batch N]
-  fts5.py run DB QUERIES K OUT.trec [--all] [--cold]
+  fts5.py run DB QUERIES K OUT.trec [--all | --mode any|all|phrase] [--cold] [--repeat R]
 
 index  Builds DB (replacing it) from a JSON Lines file of {"id", "title", "body"}
        documents (plain, or .zst read through `zstd -dc`), with the porter stemmer over
@@ -17,12 +17,15 @@ index  Builds DB (replacing it) from a JSON Lines file of {"id", "title", "body"
        Prints `key value` lines; MB = 10^6 bytes; input bytes = UTF-8 bytes of
        id + title + body.
 run    Runs each query of QUERIES (`qid<TAB>text`, or bare text with qid = line number)
-       as an FTS5 query of its words ("w1" OR "w2" ...; AND with --all), ranked by
-       bm25(), top K, and writes TREC lines `qid Q0 docid rank score fts5` with
-       score = -bm25.  Reports QPS over one timed pass after an untimed warm-up pass
-       (--cold skips the warm-up).
+       as an FTS5 query of its words ("w1" OR "w2" ...; AND with --all or --mode all;
+       one phrase "w1 w2 ..." with --mode phrase), ranked by bm25(), top K, and writes
+       TREC lines `qid Q0 docid rank score fts5` with score = -bm25.  Reports QPS over
+       R timed passes (default 1) after an untimed warm-up pass (--cold skips the
+       warm-up), and the latency of one query (the sqlite3 call and fetching its
+       rows, ids included): mean, p50, p95, p99 (nearest rank) and max in ms.
 """
 import json
+import math
 import os
 import re
 import resource
@@ -156,6 +159,8 @@ WORD = re.compile(r"[^\W_]+")
 
 def fts_query(text, conj):
     terms = WORD.findall(text)
+    if conj == "PHRASE":
+        return '"%s"' % " ".join(terms) if terms else ""
     return (" %s " % conj).join('"%s"' % t for t in terms)
 
 
@@ -177,9 +182,23 @@ def read_queries(path):
 def cmd_run(args):
     conj = "AND" if "--all" in args else "OR"
     cold = "--cold" in args
-    args = [a for a in args if not a.startswith("--")]
-    if len(args) != 4:
-        sys.exit("usage: fts5.py run DB QUERIES K OUT.trec [--all] [--cold]")
+    repeat = 1
+    rest = []
+    i = 0
+    while i < len(args):
+        if args[i] in ("--mode", "--repeat") and i + 1 < len(args):
+            if args[i] == "--repeat":
+                repeat = int(args[i + 1])
+            else:
+                conj = {"any": "OR", "all": "AND", "phrase": "PHRASE"}.get(args[i + 1], "?")
+            i += 2
+            continue
+        rest.append(args[i])
+        i += 1
+    args = [a for a in rest if not a.startswith("--")]
+    if len(args) != 4 or conj == "?" or repeat < 1:
+        sys.exit("usage: fts5.py run DB QUERIES K OUT.trec [--all | --mode any|all|phrase] "
+                 "[--cold] [--repeat R]")
     db_path, qpath, k, out_path = args[0], args[1], int(args[2]), args[3]
     if not os.path.exists(db_path):
         sys.exit("fts5.py: no database %s" % db_path)
@@ -194,16 +213,22 @@ def cmd_run(args):
                "ORDER BY score LIMIT ?2")
     queries = [(qid, fts_query(text, conj)) for qid, text in read_queries(qpath)]
 
-    def one_pass():
+    def one_pass(lat):
         res = []
         for qid, q in queries:
-            res.append((qid, db.execute(sql, (q, k)).fetchall() if q else []))
+            t0 = time.perf_counter()
+            rows = db.execute(sql, (q, k)).fetchall() if q else []
+            lat.append(time.perf_counter() - t0)
+            res.append((qid, rows))
         return res
 
     if not cold:
-        one_pass()
+        one_pass([])
+    lats = []
     t0 = time.perf_counter()
-    results = one_pass()
+    results = one_pass(lats)
+    for _ in range(repeat - 1):
+        one_pass(lats)
     secs = time.perf_counter() - t0
     hits = 0
     with open(out_path, "w", encoding="utf-8") as out:
@@ -212,13 +237,24 @@ def cmd_run(args):
                 out.write("%s Q0 %s %d %.6f fts5\n" % (qid, did, rank, -score))
                 hits += 1
     nq = len(queries)
+    lats.sort()
+    n = len(lats)
+
+    def pct(p):
+        return 1000 * lats[max(0, math.ceil(p / 100 * n) - 1)] if n else 0
+
     print("queries", nq)
-    print("mode", conj)
+    print("mode", {"OR": "any", "AND": "all", "PHRASE": "phrase"}[conj])
     print("k", k)
     print("hits", hits)
+    print("repeat", repeat)
     print("seconds", "%.3f" % secs)
-    print("qps", "%.1f" % (nq / secs if secs else 0))
-    print("ms_per_query", "%.3f" % (1000 * secs / nq if nq else 0))
+    print("qps", "%.1f" % (n / secs if secs else 0))
+    print("ms_per_query", "%.3f" % (1000 * secs / n if n else 0))
+    print("mean_ms", "%.3f" % (1000 * sum(lats) / n if n else 0))
+    for p in (50, 95, 99):
+        print("p%d_ms" % p, "%.3f" % pct(p))
+    print("max_ms", "%.3f" % (1000 * lats[-1] if n else 0))
 
 
 def main(argv):
