@@ -78,6 +78,9 @@ double ft_index_avgdl(const ft_index *ix);
 unsigned ft_index_segment_count(const ft_index *ix);
 const ft_analyzer_opts *ft_index_analyzer_opts(const ft_index *ix);
 
+/* The lengths of all documents, indexed by document number (doc_count of
+ * them); borrowed, valid until ft_index_close.  For scoring loops. */
+const uint32_t *ft_index_lengths(const ft_index *ix);
 /* Length (indexed tokens) of document doc; 0 if out of range. */
 uint32_t ft_index_doc_length(const ft_index *ix, uint32_t doc);
 

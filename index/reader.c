@@ -323,7 +323,7 @@ double ft_index_avgdl(const ft_index *ix) { return ix->avgdl; }
 unsigned ft_index_segment_count(const ft_index *ix) { return ix->nsegs; }
 const ft_analyzer_opts *ft_index_analyzer_opts(const ft_index *ix) { return &ix->an; }
 uint32_t ft_index_doc_length(const ft_index *ix, uint32_t doc) { return doc < ix->ndocs ? ix->lens[doc] : 0; }
-const uint32_t *ft_index_lengths_(const ft_index *ix) { return ix->lens; }
+const uint32_t *ft_index_lengths(const ft_index *ix) { return ix->lens; }
 
 /* ------------------------------------------------------------------ dictionary */
 

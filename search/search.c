@@ -81,6 +81,7 @@ typedef struct sctx {
     ft_analyzer *an;        /* created on demand for title: checks */
     ft_docbuf *docbuf;
     const ft_search_opts *o;
+    const uint32_t *lens;   /* document lengths */
     double N, avgdl, b1, bk;
     ft_error *err;
     int rc;
@@ -102,7 +103,7 @@ static void it_free(it *t)
 
 static inline double kdoc(const sctx *c, uint32_t doc)
 {
-    return c->b1 + c->bk * ft_index_doc_length(c->ix, doc);
+    return c->b1 + c->bk * c->lens[doc];
 }
 
 static uint32_t it_next(it *t);
@@ -808,10 +809,12 @@ static uint64_t run_maxscore(sctx *c, it *root, topk *t)
             }
         }
         if (!skip) {
-            double total = 0; /* canonical order: the same sum as the exhaustive OR */
-            for (size_t i = 0; i < n; i++) total += contrib[i];
             matches++;
-            heap_push(t, d, total);
+            double total = 0; /* canonical order: the same sum as the exhaustive OR */
+            if (!cannot_enter(s, theta)) {
+                for (size_t i = 0; i < n; i++) total += contrib[i];
+                heap_push(t, d, total);
+            }
             double nt = threshold(t);
             if (nt != theta) {
                 theta = nt;
@@ -922,6 +925,7 @@ static int ctx_init(sctx *c, const ft_index *ix, const ft_search_opts *o, ft_err
     c->o = o;
     c->err = err;
     c->N = ft_index_doc_count(ix);
+    c->lens = ft_index_lengths(ix);
     c->avgdl = ft_index_avgdl(ix) > 0 ? ft_index_avgdl(ix) : 1.0;
     c->b1 = o->k1 * (1.0 - o->b);
     c->bk = o->k1 * o->b / c->avgdl;
