@@ -80,8 +80,9 @@ tools: all
 # ---------------------------------------------------------------- tests
 # tests/test_faults.c makes the N-th allocation or system call of the library
 # fail through these wrappers (only calls from statically linked code).
-FAULT_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=asprintf \
+FAULT_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=asprintf \
              -Wl,--wrap=ZSTD_createCCtx,--wrap=ZSTD_createDCtx,--wrap=sb_stemmer_new \
+             -Wl,--wrap=ZSTD_freeCCtx,--wrap=ZSTD_freeDCtx,--wrap=sb_stemmer_delete \
              -Wl,--wrap=open,--wrap=write,--wrap=fsync,--wrap=rename
 TEST_OBJS   = $(TEST_SRCS:%.c=$(B)/%.o)
 TEST_OBJS_A = $(TEST_SRCS:%.c=$(BA)/%.o)
