@@ -29,7 +29,7 @@
 #define FT_MAX_BLOCK 4096
 #define FT_DEFAULT_FRAME 8
 #define FT_MAX_FRAME 256
-#define FT_STORE_BLOCK (64 * 1024)
+#define FT_STORE_BLOCK (16 * 1024)
 #define FT_RAW_MIN 64 /* blocks whose raw size is below this are never compressed */
 #define FT_MANIFEST "MANIFEST"
 #define FT_MANIFEST_MAX (1 << 20)

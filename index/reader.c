@@ -1065,11 +1065,28 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
     } else {
         if (!(buf->valid && buf->seg == s && buf->block == lo)) {
             buf->valid = 0;
-            if (!buf->dctx && !(buf->dctx = ZSTD_createDCtx())) return ft_error_set(err, FT_ENOMEM, "out of memory");
             ft_buf_reset(&buf->raw);
             if (ft_buf_reserve(&buf->raw, raw)) return ft_error_set(err, FT_ENOMEM, "out of memory");
-            size_t got = ZSTD_decompressDCtx(buf->dctx, buf->raw.p, raw, f->p + off, slen);
-            if (ZSTD_isError(got) || got != raw) return ft_corrupt(err, f->path, off, "store block does not decompress");
+            if (!ft_fcache_get(ix->fcache, (uintptr_t)(f->p + off), buf->raw.p, raw)) {
+                /* borrow a decompression context from the index's pool:
+                 * creating one costs more than a small block's decompression */
+                ft_index *mix = (ft_index *)ix;
+                ZSTD_DCtx *dctx = NULL;
+                pthread_mutex_lock(&mix->pool_lock);
+                if (mix->npool) dctx = mix->pool[--mix->npool];
+                pthread_mutex_unlock(&mix->pool_lock);
+                if (!dctx && !(dctx = ZSTD_createDCtx())) return ft_error_set(err, FT_ENOMEM, "out of memory");
+                size_t got = ZSTD_decompressDCtx(dctx, buf->raw.p, raw, f->p + off, slen);
+                pthread_mutex_lock(&mix->pool_lock);
+                if (mix->npool < sizeof mix->pool / sizeof *mix->pool) {
+                    mix->pool[mix->npool++] = dctx;
+                    dctx = NULL;
+                }
+                pthread_mutex_unlock(&mix->pool_lock);
+                ZSTD_freeDCtx(dctx);
+                if (ZSTD_isError(got) || got != raw) return ft_corrupt(err, f->path, off, "store block does not decompress");
+                ft_fcache_put(ix->fcache, (uintptr_t)(f->p + off), buf->raw.p, raw);
+            }
             buf->raw.len = raw;
             buf->valid = 1;
             buf->seg = s;

@@ -1133,6 +1133,8 @@ typedef struct stok {
 
 typedef struct snip_ctx {
     const ft_query *q;
+    ft_analyzer *an;
+    uint8_t first[256];     /* first bytes of the query terms */
     stok *t;
     size_t n, cap;
 } snip_ctx;
@@ -1148,11 +1150,20 @@ static int on_snip_token(void *arg, const ft_token *tok)
         s->cap = cap;
     }
     int m = -1;
-    for (size_t i = 0; i < s->q->npos; i++)
-        if (s->q->pos_lens[i] == tok->len && !memcmp(s->q->pos_terms[i], tok->term, tok->len)) {
-            m = (int)i;
-            break;
-        }
+    const char *term = tok->term;
+    size_t len = tok->len;
+    unsigned char c0 = len ? (unsigned char)term[0] : 0;
+    /* Words arrive unstemmed; Snowball stemmers rewrite endings, never an
+     * ASCII first letter, so only words whose first byte starts some query
+     * term (or is not ASCII) need stemming: most of a document is skipped. */
+    if (len && (s->first[c0] || c0 >= 0x80)) {
+        if (tok->stem) term = ft_analyzer_stem(s->an, term, len, &len);
+        for (size_t i = 0; i < s->q->npos; i++)
+            if (s->q->pos_lens[i] == len && !memcmp(s->q->pos_terms[i], term, len)) {
+                m = (int)i;
+                break;
+            }
+    }
     s->t[s->n++] = (stok){tok->start, tok->end, m};
     return 0;
 }
@@ -1188,11 +1199,16 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
         return rc;
     }
     size_t blen = d.body_len < SNIPPET_SCAN_MAX ? d.body_len : SNIPPET_SCAN_MAX;
-    snip_ctx s = {q, NULL, 0, 0};
+    snip_ctx s;
+    memset(&s, 0, sizeof s);
+    s.q = q;
     unsigned *cnt = calloc(q->npos ? q->npos : 1, sizeof *cnt);
     ft_buf b;
     ft_buf_init(&b);
-    if (!cnt || ft_analyze(an, d.body, blen, 0, on_snip_token, &s, NULL)) {
+    s.an = an;
+    for (size_t i = 0; i < q->npos; i++)
+        if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;
+    if (!cnt || ft_analyze_words(an, d.body, blen, 0, on_snip_token, &s, NULL)) {
         rc = ft_error_set(err, FT_ENOMEM, "out of memory");
         goto out;
     }
