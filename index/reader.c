@@ -912,13 +912,15 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
         p->pos_i = 0;
     }
     if (!p->tfs_ready && decode_tfs(p)) return p->rc;
-    /* skip the positions of earlier documents */
-    while (p->pos_i < p->i) {
-        for (uint32_t k = 0; k < p->tfs[p->pos_i]; k++) {
-            uint32_t g;
-            if (ft_varint_get32(&p->pp, p->pend, &g)) goto bad;
-        }
-        p->pos_i++;
+    /* skip the positions of earlier documents: count varint ends rather
+     * than decoding values */
+    uint64_t skip = 0;
+    while (p->pos_i < p->i) skip += p->tfs[p->pos_i++];
+    if (skip) {
+        const uint8_t *q = p->pp, *e = p->pend;
+        while (skip && q < e) skip -= !(*q++ & 0x80);
+        if (skip) goto bad;
+        p->pp = q;
     }
     uint32_t tf = p->tfs[p->i];
     if (tf > p->pos_cap) {
