@@ -39,6 +39,9 @@ struct ft_query {
     unsigned *pos_qtf;
     size_t npos;
     size_t pos_cap;
+    /* positive prefix* nodes (borrowed from the tree), for snippets */
+    const qnode **prefixes;
+    size_t nprefixes;
 };
 
 void ft_qnode_free(qnode *n);

@@ -497,6 +497,13 @@ static int add_pos_term(ft_query *q, const char *t, size_t len)
 static int gather_positive(ft_query *q, const qnode *n)
 {
     if (!n) return 0;
+    if (n->kind == Q_PREFIX) {
+        const qnode **v = realloc(q->prefixes, (q->nprefixes + 1) * sizeof *v);
+        if (!v) return FT_ENOMEM;
+        q->prefixes = v;
+        q->prefixes[q->nprefixes++] = n;
+        return 0;
+    }
     if (n->kind == Q_TERM || n->kind == Q_PHRASE) {
         for (size_t i = 0; i < n->nterms; i++)
             if (add_pos_term(q, n->terms[i], n->lens[i])) return FT_ENOMEM;
@@ -566,6 +573,7 @@ void ft_query_free(ft_query *q)
     free(q->pos_terms);
     free(q->pos_lens);
     free(q->pos_qtf);
+    free(q->prefixes);
     free(q);
 }
 

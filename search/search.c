@@ -1163,6 +1163,12 @@ static int on_snip_token(void *arg, const ft_token *tok)
                 m = (int)i;
                 break;
             }
+        /* prefix*: the indexed (stemmed) term starts with the prefix; all
+         * prefixes share one highlight slot after the plain terms */
+        for (size_t i = 0; m < 0 && i < s->q->nprefixes; i++) {
+            const qnode *pn = s->q->prefixes[i];
+            if (len >= pn->lens[0] && !memcmp(term, pn->terms[0], pn->lens[0])) m = (int)(s->q->npos + i);
+        }
     }
     s->t[s->n++] = (stok){tok->start, tok->end, m};
     return 0;
@@ -1202,12 +1208,14 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
     snip_ctx s;
     memset(&s, 0, sizeof s);
     s.q = q;
-    unsigned *cnt = calloc(q->npos ? q->npos : 1, sizeof *cnt);
+    unsigned *cnt = calloc(q->npos + q->nprefixes + 1, sizeof *cnt);
     ft_buf b;
     ft_buf_init(&b);
     s.an = an;
     for (size_t i = 0; i < q->npos; i++)
         if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;
+    for (size_t i = 0; i < q->nprefixes; i++)
+        if (q->prefixes[i]->lens[0]) s.first[(unsigned char)q->prefixes[i]->terms[0][0]] = 1;
     if (!cnt || ft_analyze_words(an, d.body, blen, 0, on_snip_token, &s, NULL)) {
         rc = ft_error_set(err, FT_ENOMEM, "out of memory");
         goto out;

@@ -443,3 +443,38 @@ Test(query, title_field)
     tu_rmrf(dir);
     free(dir);
 }
+
+Test(query, snippets_highlight_prefix_and_cjk)
+{
+    tu_corpus c = {0};
+    tu_corpus_add(&c, "d0", "", "Russian soybeans and Russia's pandas; 我在北京大学学习");
+    char *dir = tu_mkdtemp();
+    ft_writer_opts wo;
+    ft_writer_opts_default(&wo);
+    tu_build_index(dir, &c, &wo);
+    ft_index *ix;
+    ft_error err = {0};
+    cr_assert_eq(ft_index_open(dir, &ix, &err), FT_OK);
+    ft_analyzer *an = tu_analyzer("english");
+    struct { const char *q, *want; } cases[] = {
+        {"russ*", "[Russian] soybeans and [Russia's] pandas; 我在北京大学学习"},
+        {"soybeans", "Russian [soybeans] and Russia's pandas; 我在北京大学学习"},
+        {"北京", "Russian soybeans and Russia's pandas; 我在[北京]大学学习"},
+        {"北京大学", "Russian soybeans and Russia's pandas; 我在[北京大学]学习"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ft_query *q = NULL;
+        cr_assert_eq(ft_query_parse(an, cases[i].q, strlen(cases[i].q), &q, &err), FT_OK, "%s", err.msg);
+        ft_snippet_opts so = {30, "[", "]"};
+        char *snip = NULL;
+        cr_assert_eq(ft_snippet(ix, an, q, 0, &so, &snip, &err), FT_OK, "%s", err.msg);
+        cr_assert_str_eq(snip, cases[i].want, "query %s", cases[i].q);
+        free(snip);
+        ft_query_free(q);
+    }
+    ft_analyzer_free(an);
+    ft_index_close(ix);
+    tu_corpus_free(&c);
+    tu_rmrf(dir);
+    free(dir);
+}
