@@ -287,13 +287,15 @@ replay-asan: $(addprefix $(BA)/fuzz/replay-,$(FUZZ_TARGETS))
 
 # ---------------------------------------------------------------- hardening
 # check-long: the bad-input tests too large for every run (a 200 MB document,
-# a million documents; see tests/badinput/README.md), plain build only.
+# a million documents; see tests/badinput/README.md), and 150 writers killed
+# at random points (tests/test_crash.c; `make check` kills 6), plain build only.
 # check-valgrind: the CLI smoke test (build the sample, a query, --json,
 # batch mode, check) under valgrind: any error or definite leak fails it.
 VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
 
 check-long: deps all $(B)/ft_tests
 	FT_LONG=1 FT_BIN=$(CURDIR)/$(B) FT_SRC=$(CURDIR) ./$(B)/ft_tests --filter 'badinput_long/*'
+	FT_CRASH_TRIALS=150 FT_BIN=$(CURDIR)/$(B) FT_SRC=$(CURDIR) ./$(B)/ft_tests --filter 'crash/writer_killed_at_random_points'
 
 check-valgrind: deps all
 	@$(MAKE) --no-print-directory deps DEB_PKGS=valgrind

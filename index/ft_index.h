@@ -17,7 +17,7 @@
 #include "ft_common.h"
 #include "ft_tokenize.h"
 
-#define FT_FORMAT_VERSION 1
+#define FT_FORMAT_VERSION 2
 #define FT_DOC_END UINT32_MAX
 
 /* ------------------------------------------------------------------ writer */
@@ -30,12 +30,27 @@ typedef struct ft_writer_opts {
     int store_level;          /* document store; 0: default (1) */
     unsigned block_postings;  /* postings per block (skip entry); 0: default 128 */
     unsigned frame_blocks;    /* blocks per zstd frame; 0: default 8 */
+    /* Flush a segment when the writer's estimate of its memory (term arena,
+     * posting buffers, term table, document arrays, store block) exceeds this
+     * many bytes; 0: no limit.  Default FT_DEFAULT_MEMORY. */
+    uint64_t memory;
+    uint32_t segment_docs;    /* also flush after this many documents; 0: no limit */
+    /* FT_WRITE_REPLACE: the commit replaces the index.  FT_WRITE_APPEND: the
+     * commit adds the new segments to the existing index; an added document
+     * whose id is already in the index replaces it (so does a later document
+     * of the same writer with the same id). */
+    int mode;
 } ft_writer_opts;
+
+#define FT_DEFAULT_MEMORY (512ull << 20)
+enum { FT_WRITE_REPLACE = 0, FT_WRITE_APPEND = 1 };
 
 void ft_writer_opts_default(ft_writer_opts *o);
 
-/* Start a build that will REPLACE whatever index is in dir (created if
- * missing).  Nothing visible changes until ft_writer_commit(). */
+/* Start a build that will replace (or, with FT_WRITE_APPEND, add to) whatever
+ * index is in dir (created if missing).  Nothing visible changes until
+ * ft_writer_commit().  Takes the index's writer lock (released by
+ * ft_writer_close): a second writer gets FT_EBUSY naming the holder's pid. */
 int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out, ft_error *err);
 
 /* Add one document.  id must be non-empty; title may be empty.  Text need not be
@@ -51,9 +66,20 @@ typedef struct ft_writer_stats {
     uint64_t input_bytes;    /* id + title + body bytes */
     uint64_t invalid_bytes;  /* invalid UTF-8 bytes replaced */
     uint64_t bytes_dict, bytes_postings, bytes_positions, bytes_lengths, bytes_store;
+    uint64_t bytes_ids;
 } ft_writer_stats;
 
 void ft_writer_get_stats(const ft_writer *w, ft_writer_stats *st);
+
+/* Delete the document(s) with this id from the index as it was when the
+ * writer was opened (FT_WRITE_APPEND only); applied at commit.  An id that is
+ * not in the index is not an error. */
+int ft_writer_delete(ft_writer *w, const char *id, size_t id_len, ft_error *err);
+
+/* Documents deleted by the commit (by ft_writer_delete and by replacement). */
+uint64_t ft_writer_deleted(const ft_writer *w);
+/* Segments written so far (flushed when over the memory budget). */
+unsigned ft_writer_segments(const ft_writer *w);
 
 /* Write the segment, fsync, publish atomically.  Afterwards the writer only
  * accepts ft_writer_close(). */
@@ -62,6 +88,24 @@ int ft_writer_commit(ft_writer *w, ft_error *err);
 /* Free the writer; an uncommitted build is discarded (its temporary files are
  * removed).  Accepts NULL. */
 void ft_writer_close(ft_writer *w);
+
+/* ------------------------------------------------------------------ merging */
+
+typedef struct ft_merge_opts {
+    unsigned max_segments; /* > 0: merge until at most this many segments remain */
+    unsigned factor;       /* 0: default 10; with max_segments 0, merge any run of
+                            * this many adjacent segments of the same size class
+                            * (live documents within a power of factor) */
+    int zstd_level, store_level;
+} ft_merge_opts;
+
+void ft_merge_opts_default(ft_merge_opts *o);
+
+/* Merge segments (k-way, streaming: memory is a few arrays of 4 bytes per
+ * merged document plus the largest posting list) and publish the result;
+ * deleted documents are dropped.  Takes the writer lock.  *merges (may be
+ * NULL) receives the number of merges done. */
+int ft_index_merge(const char *dir, const ft_merge_opts *opts, unsigned *merges, ft_error *err);
 
 /* ------------------------------------------------------------------ reader */
 
@@ -72,8 +116,13 @@ typedef struct ft_index ft_index;
 int ft_index_open(const char *dir, ft_index **out, ft_error *err);
 void ft_index_close(ft_index *ix); /* accepts NULL */
 
+/* Live documents (deleted ones are not counted): BM25's N. */
 uint32_t ft_index_doc_count(const ft_index *ix);
-uint64_t ft_index_token_count(const ft_index *ix); /* sum of document lengths */
+/* Document numbers run from 0 to ft_index_doc_limit() - 1; a number can be
+ * that of a deleted document (see ft_index_doc_deleted). */
+uint32_t ft_index_doc_limit(const ft_index *ix);
+int ft_index_doc_deleted(const ft_index *ix, uint32_t doc);
+uint64_t ft_index_token_count(const ft_index *ix); /* sum of live document lengths */
 double ft_index_avgdl(const ft_index *ix);
 unsigned ft_index_segment_count(const ft_index *ix);
 const ft_analyzer_opts *ft_index_analyzer_opts(const ft_index *ix);
@@ -98,6 +147,17 @@ typedef struct ft_doc {
 
 int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, ft_error *err);
 
+/* Sizes of the snapshot, for `ftindex stats`. */
+typedef struct ft_index_stats {
+    unsigned segments;
+    uint32_t docs, deleted;         /* live documents; deleted ones not yet merged away */
+    uint64_t terms;                 /* dictionary entries, summed over segments */
+    uint64_t postings, positions;   /* (term, document) pairs and occurrences, deleted included */
+    uint64_t bytes_dict, bytes_postings, bytes_positions, bytes_lengths, bytes_store, bytes_ids,
+        bytes_deletes;
+} ft_index_stats;
+int ft_index_get_stats(const ft_index *ix, ft_index_stats *st, ft_error *err);
+
 /* Verify every checksum and structural invariant; reports the first problem. */
 int ft_index_check(const char *dir, ft_error *err);
 
@@ -108,7 +168,9 @@ int ft_index_check(const char *dir, ft_error *err);
 typedef struct ft_postings ft_postings;
 
 /* Opens a cursor; a term absent from the index yields a cursor with df 0 that
- * is immediately exhausted.  The term is an analyzed term (bytes). */
+ * is immediately exhausted.  The term is an analyzed term (bytes).  Deleted
+ * documents are skipped, and df counts live documents only; cf includes the
+ * occurrences in deleted documents until they are merged away. */
 int ft_postings_open(const ft_index *ix, const char *term, size_t len, ft_postings **out,
                      ft_error *err);
 void ft_postings_close(ft_postings *p);

@@ -16,12 +16,17 @@
 #define MAGIC_POS "FTPO"  /* positions */
 #define MAGIC_LEN "FTLN"  /* document lengths */
 #define MAGIC_STO "FTST"  /* document store */
+#define MAGIC_IDS "FTID"  /* sorted document ids */
+#define MAGIC_DEL "FTDL"  /* deletions of one segment, one generation */
+#define MAGIC_IDS_END "FTIE"
+#define MAGIC_DEL_END "FTDE"
 #define MAGIC_TID_END "FTTE"
 #define MAGIC_STO_END "FTSE"
 
 #define TID_FOOTER 32       /* u64 nterms, u64 nblocks, u64 index_off, u32 per_block, magic */
 #define TID_INDEX_ENTRY 24  /* u64 block_off, u64 pst_off, u64 pos_off */
 #define STO_FOOTER 20       /* u64 index_off, u32 nblocks, u32 ndocs, magic */
+#define IDS_FOOTER 20       /* u64 count, u64 table_off, magic */
 #define STO_INDEX_ENTRY 20  /* u64 off, u32 stored_len, u32 raw_len (0: not compressed), u32 first_doc */
 
 #define FT_TERMS_PER_BLOCK 32
@@ -32,10 +37,56 @@
 #define FT_STORE_BLOCK (16 * 1024)
 #define FT_RAW_MIN 64 /* blocks whose raw size is below this are never compressed */
 #define FT_MANIFEST "MANIFEST"
-#define FT_MANIFEST_MAX (1 << 20)
+#define FT_MANIFEST_MAX (16 << 20)
+#define FT_LOCK "LOCK"
 
-static const char *const ft_seg_exts[] = {"tid", "pst", "pos", "len", "sto"};
-#define FT_SEG_NFILES 5
+static const char *const ft_seg_exts[] = {"tid", "pst", "pos", "len", "sto", "ids"};
+#define FT_SEG_NFILES 6
+
+/* The writer lock (lock.c): flock on the index directory itself, with the
+ * holder's pid written to dir/LOCK for the message a second writer gets. */
+int ft_lock_acquire(const char *dir, int *fd, ft_error *err);
+void ft_lock_release(const char *dir, int fd);
+
+/* Remove *.tmp files and seg-* files that the current MANIFEST does not name
+ * (leftovers of a writer that died).  Call with the lock held. */
+void ft_remove_unreferenced(const char *dir);
+
+/* ---- reader internals used by the writer and the merger (reader.c) ---- */
+
+/* Open a snapshot from manifest text instead of dir/MANIFEST. */
+int ft_index_open_text_(const char *dir, const char *text, size_t len, ft_index **out, ft_error *err);
+/* The segments of a snapshot. */
+typedef struct ft_seg_desc {
+    const char *name;
+    uint32_t ndocs, base, ndeleted, block, frame;
+    uint64_t tokens;
+    const char *file[FT_SEG_NFILES]; /* base names */
+    uint64_t size[FT_SEG_NFILES], xxh[FT_SEG_NFILES];
+    const char *del_file;            /* NULL: no deletions */
+    uint64_t del_size, del_xxh;
+} ft_seg_desc;
+void ft_index_segment_(const ft_index *ix, unsigned i, ft_seg_desc *d);
+/* Deletion bitmap of segment i (bit d of byte d/8: local document d is
+ * deleted), NULL when none. */
+const uint8_t *ft_index_del_bits_(const ft_index *ix, unsigned i);
+/* Correction list of segment i: calls fn for each (term, deleted documents
+ * holding it) in term order. */
+typedef int (*ft_corr_fn)(void *ctx, const uint8_t *term, size_t len, uint32_t count);
+int ft_index_corrections_(const ft_index *ix, unsigned i, ft_corr_fn fn, void *ctx);
+/* Local documents of segment i with this id (increasing), up to max; returns
+ * the number found. */
+uint32_t ft_index_find_id_(const ft_index *ix, unsigned i, const char *id, size_t len, uint32_t *docs,
+                           uint32_t max);
+/* Iterate the ids file of segment i in sorted order. */
+typedef int (*ft_id_fn)(void *ctx, const char *id, size_t len, uint32_t doc);
+int ft_index_ids_(const ft_index *ix, unsigned i, ft_id_fn fn, void *ctx, ft_error *err);
+/* ft_index_terms restricted to segments [first, end). */
+int ft_index_terms_range_(const ft_index *ix, unsigned first, unsigned end, ft_term_fn fn, void *ctx,
+                          ft_error *err);
+/* ft_postings_open restricted to segments [first, end). */
+int ft_postings_open_range_(const ft_index *ix, unsigned first, unsigned end, const char *term, size_t len,
+                            ft_postings **out, ft_error *err);
 
 /* decompressed-frame cache (fcache.c); every function accepts NULL */
 typedef struct ft_fcache ft_fcache;

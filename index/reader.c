@@ -46,13 +46,24 @@ typedef struct segment {
     const uint8_t *sto_index;
     uint32_t sto_nblocks;
     uint64_t sto_data_end;
+    const uint8_t *ids_table;   /* ndocs u64 offsets of the sorted id records */
+    uint64_t ids_data_end;
+    /* deletions (docs/FORMAT.md, .dNNNNNN): none when del.path is NULL */
+    mfile del;
+    const uint8_t *del_bits;
+    uint32_t ndeleted;
+    uint64_t del_tokens;        /* lengths of the deleted documents */
+    uint32_t *corr_off;         /* offsets of the correction entries in del */
+    uint64_t ncorr;
 } segment;
 
 struct ft_index {
     char *dir;
     ft_analyzer_opts an;
-    uint32_t ndocs;
+    uint32_t ndocs;             /* document numbers, deleted ones included */
     uint64_t tokens;
+    uint32_t nlive;             /* live documents */
+    uint64_t live_tokens;
     double avgdl;
     segment *segs;
     unsigned nsegs;
@@ -65,7 +76,7 @@ struct ft_index {
     ft_fcache *fcache;          /* decompressed frames shared by queries (fcache.c) */
 };
 
-enum { F_TID, F_PST, F_POS, F_LEN, F_STO };
+enum { F_TID, F_PST, F_POS, F_LEN, F_STO, F_IDS };
 
 /* ------------------------------------------------------------------ open */
 
@@ -75,6 +86,9 @@ static void unmap_segment(segment *s)
         if (s->f[i].p) munmap((void *)s->f[i].p, s->f[i].size);
         free(s->f[i].path);
     }
+    if (s->del.p) munmap((void *)s->del.p, s->del.size);
+    free(s->del.path);
+    free(s->corr_off);
 }
 
 void ft_index_close(ft_index *ix)
@@ -124,9 +138,66 @@ static int check_header(const mfile *m, const char *magic, ft_error *err)
     return FT_OK;
 }
 
+/* Map and verify a deletion file (docs/FORMAT.md, .dNNNNNN): it is small
+ * and read whole, so its checksum is verified here. */
+static int open_deletions(segment *s, const uint32_t *lens, ft_error *err)
+{
+    mfile *m = &s->del;
+    int rc = map_file(m, err);
+    if (rc) return rc;
+    if ((rc = check_header(m, MAGIC_DEL, err))) return rc;
+    if (XXH64(m->p, m->size, 0) != m->xxh)
+        return ft_error_set(err, FT_ECORRUPT, "%s: checksum mismatch (file damaged)", m->path);
+    size_t nbytes = ((size_t)s->ndocs + 7) / 8;
+    if (m->size < FT_HDR_SIZE + 8 + nbytes + 8 + 4) return ft_corrupt(err, m->path, 0, "file too short");
+    if (ft_get_u32le(m->p + FT_HDR_SIZE) != s->ndocs)
+        return ft_corrupt(err, m->path, FT_HDR_SIZE, "document count disagrees with the manifest");
+    s->ndeleted = ft_get_u32le(m->p + FT_HDR_SIZE + 4);
+    s->del_bits = m->p + FT_HDR_SIZE + 8;
+    uint32_t cnt = 0;
+    s->del_tokens = 0;
+    for (uint32_t d = 0; d < s->ndocs; d++)
+        if (s->del_bits[d >> 3] >> (d & 7) & 1) {
+            cnt++;
+            s->del_tokens += lens[d];
+        }
+    if (cnt != s->ndeleted || (s->ndocs & 7 && s->del_bits[nbytes - 1] >> (s->ndocs & 7)))
+        return ft_corrupt(err, m->path, FT_HDR_SIZE + 4, "deleted count disagrees with the bitmap");
+    const uint8_t *q = s->del_bits + nbytes, *end = m->p + m->size - 4;
+    if (memcmp(end, MAGIC_DEL_END, 4)) return ft_corrupt(err, m->path, m->size - 4, "bad footer magic");
+    s->ncorr = ft_get_u64le(q);
+    q += 8;
+    if (s->ncorr > (uint64_t)(end - q) / 2) return ft_corrupt(err, m->path, (uint64_t)(q - m->p) - 8, "bad correction count");
+    s->corr_off = malloc((s->ncorr ? s->ncorr : 1) * sizeof *s->corr_off);
+    if (!s->corr_off) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    const uint8_t *prev = NULL;
+    uint64_t prev_len = 0;
+    for (uint64_t i = 0; i < s->ncorr; i++) {
+        uint64_t len, c;
+        const uint8_t *start = q;
+        if (ft_varint_get(&q, end, &len) || len == 0 || len > (uint64_t)(end - q)) goto bad;
+        const uint8_t *t = q;
+        q += len;
+        if (ft_varint_get(&q, end, &c) || c == 0 || c > s->ndeleted) goto bad;
+        if (prev) {
+            size_t n = prev_len < len ? prev_len : len;
+            int cmp = memcmp(prev, t, n);
+            if (cmp > 0 || (cmp == 0 && prev_len >= len)) goto bad;
+        }
+        prev = t;
+        prev_len = len;
+        s->corr_off[i] = (uint32_t)(start - m->p);
+        continue;
+    bad:
+        return ft_corrupt(err, m->path, (uint64_t)(start - m->p), "bad df correction entry");
+    }
+    if (q != end) return ft_corrupt(err, m->path, (uint64_t)(q - m->p), "trailing bytes after the corrections");
+    return FT_OK;
+}
+
 static int open_segment(ft_index *ix, segment *s, ft_error *err)
 {
-    static const char *const magic[] = {MAGIC_TID, MAGIC_PST, MAGIC_POS, MAGIC_LEN, MAGIC_STO};
+    static const char *const magic[] = {MAGIC_TID, MAGIC_PST, MAGIC_POS, MAGIC_LEN, MAGIC_STO, MAGIC_IDS};
     int rc;
     for (int i = 0; i < FT_SEG_NFILES; i++) {
         if (!s->f[i].path) return ft_error_set(err, FT_ECORRUPT, "%s/MANIFEST: segment %s lacks its .%s file",
@@ -177,7 +248,30 @@ static int open_segment(ft_index *ix, segment *s, ft_error *err)
     /* the array was filled little-endian; convert in place on big-endian hosts */
     for (uint32_t i = 0; i < s->ndocs; i++)
         ix->lens[s->base + i] = ft_get_u32le((const uint8_t *)&ix->lens[s->base + i]);
+    /* ids */
+    const mfile *di = &s->f[F_IDS];
+    if (di->size < FT_HDR_SIZE + IDS_FOOTER) return ft_corrupt(err, di->path, 0, "file too short for its footer");
+    const uint8_t *idf = di->p + di->size - IDS_FOOTER;
+    if (memcmp(idf + 16, MAGIC_IDS_END, 4)) return ft_corrupt(err, di->path, di->size - 4, "bad footer magic");
+    uint64_t icount = ft_get_u64le(idf), itab = ft_get_u64le(idf + 8);
+    if (icount != s->ndocs || itab < FT_HDR_SIZE || itab > di->size - IDS_FOOTER ||
+        di->size - IDS_FOOTER - itab != icount * 8)
+        return ft_corrupt(err, di->path, di->size - IDS_FOOTER, "inconsistent id table footer");
+    s->ids_table = di->p + itab;
+    s->ids_data_end = itab;
+    if (s->del.path) return open_deletions(s, ix->lens + s->base, err);
     return FT_OK;
+}
+
+/* The last space-separated field of line is exactly 16 lowercase hex digits
+ * (as written), so that no other spelling of a checksum is accepted. */
+static int hex_field_ok(const char *line)
+{
+    const char *sp = strrchr(line, ' ');
+    if (!sp || strlen(sp + 1) != 16) return 0;
+    for (const char *q = sp + 1; *q; q++)
+        if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f'))) return 0;
+    return 1;
 }
 
 /* Parse MANIFEST (docs/FORMAT.md §Manifest). */
@@ -190,7 +284,7 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
     size_t body_len = last ? (size_t)(last - text) + 1 : 0;
     char *ck = last ? last + 1 : text;
     unsigned long long want;
-    if (sscanf(ck, "checksum %16llx", &want) != 1)
+    if (sscanf(ck, "checksum %16llx", &want) != 1 || !hex_field_ok(ck))
         return ft_corrupt(err, path, body_len, "missing checksum line");
     if (XXH64(text, body_len, 0) != want) return ft_corrupt(err, path, body_len, "manifest checksum mismatch");
     if (last) *last = 0;
@@ -237,7 +331,7 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
             cur->tokens = b;
             cur->block = (uint32_t)c;
             cur->frame = (uint32_t)fr;
-        } else if (sscanf(line, "file %63s %llu %llx", name, &a, &b) == 3) {
+        } else if (sscanf(line, "file %63s %llu %llx", name, &a, &b) == 3 && hex_field_ok(line)) {
             if (!cur) return ft_error_set(err, FT_ECORRUPT, "%s:%u: file line before any segment", path, lineno);
             size_t nl = strlen(cur->name);
             int k = -1;
@@ -252,6 +346,17 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
             }
             cur->f[k].size = (size_t)a;
             cur->f[k].xxh = b;
+        } else if (sscanf(line, "deletes %63s %llu %llx", name, &a, &b) == 3 && hex_field_ok(line)) {
+            size_t nl = cur ? strlen(cur->name) : 0;
+            if (!cur || cur->del.path || strncmp(name, cur->name, nl) || strncmp(name + nl, ".d", 2) ||
+                strchr(name, '/'))
+                return ft_error_set(err, FT_ECORRUPT, "%s:%u: unexpected deletion file '%s'", path, lineno, name);
+            if (asprintf(&cur->del.path, "%s/%s", ix->dir, name) < 0) {
+                cur->del.path = NULL;
+                return ft_error_set(err, FT_ENOMEM, "out of memory");
+            }
+            cur->del.size = (size_t)a;
+            cur->del.xxh = b;
         } else {
             return ft_error_set(err, FT_ECORRUPT, "%s:%u: unrecognised line", path, lineno);
         }
@@ -268,7 +373,9 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
     return FT_OK;
 }
 
-int ft_index_open(const char *dir, ft_index **out, ft_error *err)
+/* Open the snapshot described by manifest text (a private copy is parsed). */
+static int open_text(const char *dir, const char *mtext, size_t len, const char *path, ft_index **out,
+                     ft_error *err)
 {
     *out = NULL;
     ft_index *ix = calloc(1, sizeof *ix);
@@ -282,43 +389,78 @@ int ft_index_open(const char *dir, ft_index **out, ft_error *err)
         long v = mb && *mb ? strtol(mb, NULL, 10) : 64;
         if (v > 0 && v < (1L << 20)) ix->fcache = ft_fcache_new((size_t)v << 20);
     }
-    char *path = NULL, *text = NULL;
-    size_t len;
     int rc;
-    if (asprintf(&path, "%s/%s", dir, FT_MANIFEST) < 0) {
-        path = NULL;
-        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
-        goto fail;
-    }
-    struct stat st;
-    if (stat(dir, &st) < 0) {
-        rc = ft_error_errno(err, errno, "%s", dir);
-        goto fail;
-    }
-    if ((rc = ft_read_file(path, FT_MANIFEST_MAX, &text, &len, err))) {
-        if (rc == FT_ENOTFOUND)
-            ft_error_set(err, FT_ENOTFOUND, "%s is not an ft index (no MANIFEST)", dir);
-        goto fail;
-    }
+    char *text = malloc(len + 1);
+    if (!text) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
+    memcpy(text, mtext, len);
+    text[len] = 0;
     if ((rc = parse_manifest(ix, text, len, path, err))) goto fail;
     ix->lens = malloc(((size_t)ix->ndocs + 1) * sizeof *ix->lens);
     if (!ix->lens) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
-    for (unsigned i = 0; i < ix->nsegs; i++)
+    ix->nlive = ix->ndocs;
+    ix->live_tokens = ix->tokens;
+    for (unsigned i = 0; i < ix->nsegs; i++) {
         if ((rc = open_segment(ix, &ix->segs[i], err))) goto fail;
-    ix->avgdl = ix->ndocs ? (double)ix->tokens / ix->ndocs : 0.0;
-    free(path);
+        ix->nlive -= ix->segs[i].ndeleted;
+        ix->live_tokens -= ix->segs[i].del_tokens;
+    }
+    ix->avgdl = ix->nlive ? (double)ix->live_tokens / ix->nlive : 0.0;
     free(text);
     *out = ix;
     return FT_OK;
 fail:
-    free(path);
     free(text);
     ft_index_close(ix);
     return rc;
 }
 
-uint32_t ft_index_doc_count(const ft_index *ix) { return ix->ndocs; }
-uint64_t ft_index_token_count(const ft_index *ix) { return ix->tokens; }
+int ft_index_open_text_(const char *dir, const char *text, size_t len, ft_index **out, ft_error *err)
+{
+    return open_text(dir, text, len, "MANIFEST (new)", out, err);
+}
+
+int ft_index_open(const char *dir, ft_index **out, ft_error *err)
+{
+    *out = NULL;
+    char *path = NULL, *text = NULL;
+    size_t len;
+    int rc;
+    if (asprintf(&path, "%s/%s", dir, FT_MANIFEST) < 0) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        rc = ft_error_errno(err, errno, "%s", dir);
+        goto out;
+    }
+    /* A writer that commits between our reading MANIFEST and opening its files
+     * may delete files of the previous commit: read the new MANIFEST and
+     * try again (a few times; a commit takes much longer than an open). */
+    for (int attempt = 0;; attempt++) {
+        if ((rc = ft_read_file(path, FT_MANIFEST_MAX, &text, &len, err))) {
+            if (rc == FT_ENOTFOUND)
+                ft_error_set(err, FT_ENOTFOUND, "%s is not an ft index (no MANIFEST)", dir);
+            goto out;
+        }
+        rc = open_text(dir, text, len, path, out, err);
+        if (rc == FT_OK || attempt == 8) break;
+        char *again = NULL;
+        size_t alen;
+        ft_error e2;
+        int changed = ft_read_file(path, FT_MANIFEST_MAX, &again, &alen, &e2) == FT_OK &&
+                      (alen != len || memcmp(again, text, len));
+        free(again);
+        free(text);
+        text = NULL;
+        if (!changed) break;
+    }
+out:
+    free(path);
+    free(text);
+    return rc;
+}
+
+uint32_t ft_index_doc_count(const ft_index *ix) { return ix->nlive; }
+uint32_t ft_index_doc_limit(const ft_index *ix) { return ix->ndocs; }
+uint64_t ft_index_token_count(const ft_index *ix) { return ix->live_tokens; }
 double ft_index_avgdl(const ft_index *ix) { return ix->avgdl; }
 unsigned ft_index_segment_count(const ft_index *ix) { return ix->nsegs; }
 const ft_analyzer_opts *ft_index_analyzer_opts(const ft_index *ix) { return &ix->an; }
@@ -709,7 +851,57 @@ bad:
     return p->rc = ft_corrupt(&p->err, path, off, "bad posting block");
 }
 
+static int seg_deleted(const segment *s, uint32_t local)
+{
+    return s->del_bits && (s->del_bits[local >> 3] >> (local & 7) & 1);
+}
+
+int ft_index_doc_deleted(const ft_index *ix, uint32_t doc)
+{
+    for (unsigned i = 0; i < ix->nsegs; i++)
+        if (doc >= ix->segs[i].base && doc < ix->segs[i].base + ix->segs[i].ndocs)
+            return seg_deleted(&ix->segs[i], doc - ix->segs[i].base);
+    return 0;
+}
+
+/* Deleted documents of segment s holding term (its df correction). */
+static uint32_t seg_correction(const segment *s, const uint8_t *term, size_t len)
+{
+    uint64_t lo = 0, hi = s->ncorr;
+    const uint8_t *end = s->del.p + s->del.size - 4;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        const uint8_t *q = s->del.p + s->corr_off[mid];
+        uint64_t tl = 0, c = 0;
+        ft_varint_get(&q, end, &tl); /* validated at open */
+        int cmp = cmp_bytes(q, tl, term, len);
+        if (cmp == 0) {
+            q += tl;
+            ft_varint_get(&q, end, &c);
+            return (uint32_t)c;
+        }
+        if (cmp < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+static int postings_open(const ft_index *ix, unsigned first, unsigned last, const char *term, size_t len,
+                         ft_postings **out, ft_error *err);
+
 int ft_postings_open(const ft_index *ix, const char *term, size_t len, ft_postings **out, ft_error *err)
+{
+    return postings_open(ix, 0, ix->nsegs, term, len, out, err);
+}
+
+int ft_postings_open_range_(const ft_index *ix, unsigned first, unsigned end, const char *term, size_t len,
+                            ft_postings **out, ft_error *err)
+{
+    return postings_open(ix, first, end, term, len, out, err);
+}
+
+static int postings_open(const ft_index *ix, unsigned first, unsigned last, const char *term, size_t len,
+                         ft_postings **out, ft_error *err)
 {
     *out = NULL;
     ft_postings *p = calloc(1, sizeof *p);
@@ -723,15 +915,17 @@ int ft_postings_open(const ft_index *ix, const char *term, size_t len, ft_postin
         p->st = calloc(ix->nsegs, sizeof *p->st);
         if (!p->st) { ft_postings_close(p); return ft_error_set(err, FT_ENOMEM, "out of memory"); }
     }
-    for (unsigned i = 0; i < ix->nsegs; i++) {
+    for (unsigned i = first; i < last && i < ix->nsegs; i++) {
         term_info ti;
         int rc = seg_lookup(&ix->segs[i], (const uint8_t *)term, len, &ti, err);
         if (rc < 0) { ft_postings_close(p); return rc; }
         if (rc == 1) {
+            uint32_t gone = ix->segs[i].ncorr ? seg_correction(&ix->segs[i], (const uint8_t *)term, len) : 0;
+            if (gone >= ti.df) continue; /* every document holding it is deleted */
             p->st[p->nst].s = &ix->segs[i];
             p->st[p->nst].ti = ti;
             p->nst++;
-            p->df += ti.df;
+            p->df += ti.df - gone;
             p->cf += ti.cf;
         }
     }
@@ -811,7 +1005,7 @@ static int ensure_segment(ft_postings *p)
     return 1;
 }
 
-uint32_t ft_postings_next(ft_postings *p)
+static uint32_t postings_next_raw(ft_postings *p)
 {
     if (p->rc) return FT_DOC_END;
     if (p->started && p->doc == FT_DOC_END) return FT_DOC_END;
@@ -840,7 +1034,30 @@ uint32_t ft_postings_next(ft_postings *p)
     }
 }
 
+/* The cursor's current document is deleted. */
+static int cur_deleted(const ft_postings *p)
+{
+    return p->doc != FT_DOC_END && p->st[p->cur].s->del_bits && seg_deleted(p->st[p->cur].s, p->docs[p->i]);
+}
+
+uint32_t ft_postings_next(ft_postings *p)
+{
+    uint32_t d;
+    do d = postings_next_raw(p);
+    while (d != FT_DOC_END && cur_deleted(p));
+    return d;
+}
+
+static uint32_t postings_advance_raw(ft_postings *p, uint32_t target);
+
 uint32_t ft_postings_advance(ft_postings *p, uint32_t target)
+{
+    uint32_t d = postings_advance_raw(p, target);
+    while (d != FT_DOC_END && cur_deleted(p)) d = postings_next_raw(p);
+    return d;
+}
+
+static uint32_t postings_advance_raw(ft_postings *p, uint32_t target)
 {
     if (p->rc) return FT_DOC_END;
     if (p->started && (p->doc == FT_DOC_END || p->doc >= target)) return p->doc;
@@ -968,15 +1185,22 @@ void ft_postings_list_info(const ft_postings *p, uint32_t *max_tf, uint32_t *min
 
 int ft_index_terms(const ft_index *ix, ft_term_fn fn, void *ctx, ft_error *err)
 {
-    unsigned n = ix->nsegs;
-    if (n == 0) return FT_OK;
+    return ft_index_terms_range_(ix, 0, ix->nsegs, fn, ctx, err);
+}
+
+int ft_index_terms_range_(const ft_index *ix, unsigned first, unsigned end, ft_term_fn fn, void *ctx,
+                          ft_error *err)
+{
+    if (end > ix->nsegs) end = ix->nsegs;
+    if (first >= end) return FT_OK;
+    unsigned n = end - first;
     tid_iter *its = calloc(n, sizeof *its);
     int *live = calloc(n, sizeof *live);
     int rc = FT_OK;
     if (!its || !live) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
     for (unsigned i = 0; i < n; i++) {
-        its[i].s = &ix->segs[i];
-        if (ix->segs[i].nblocks == 0) continue;
+        its[i].s = &ix->segs[first + i];
+        if (ix->segs[first + i].nblocks == 0) continue;
         if ((rc = tid_seek_block(&its[i], 0, err))) goto out;
         int r = tid_next(&its[i], err);
         if (r < 0) { rc = r; goto out; }
@@ -1133,11 +1357,12 @@ static int check_term(const ft_index *ix, const segment *s, const tid_iter *it, 
     p.doc = FT_DOC_END;
     ft_buf_init(&p.dbuf);
     ft_buf_init(&p.pbuf);
-    uint32_t count = 0, prev = 0;
+    uint32_t count = 0, prev = 0, deleted = 0;
     uint64_t cf = 0;
     int rc = FT_OK;
     uint32_t d;
-    while ((d = ft_postings_next(&p)) != FT_DOC_END) {
+    while ((d = postings_next_raw(&p)) != FT_DOC_END) {
+        deleted += seg_deleted(s, d - s->base);
         if (count && d <= prev) {
             rc = ft_corrupt(err, s->f[F_PST].path, it->ti.pst_off, "document numbers not increasing");
             break;
@@ -1161,6 +1386,8 @@ static int check_term(const ft_index *ix, const segment *s, const tid_iter *it, 
     }
     if (!rc && (count != it->ti.df || cf != it->ti.cf))
         rc = ft_corrupt(err, s->f[F_TID].path, 0, "document or occurrence count disagrees with the postings");
+    if (!rc && s->del_bits && deleted != seg_correction(s, it->term, it->len))
+        rc = ft_corrupt(err, s->del.path, 0, "df correction disagrees with the deleted documents' postings");
     p.st = NULL; /* on the stack */
     postings_release(&p);
     return rc;
@@ -1176,6 +1403,35 @@ int ft_index_check(const char *dir, ft_error *err)
         for (int k = 0; k < FT_SEG_NFILES && !rc; k++)
             if (XXH64(s->f[k].p, s->f[k].size, 0) != s->f[k].xxh)
                 rc = ft_error_set(err, FT_ECORRUPT, "%s: checksum mismatch (file damaged)", s->f[k].path);
+        if (rc) break;
+        /* ids: sorted, every document exactly once */
+        const mfile *di = &s->f[F_IDS];
+        uint8_t *seen_doc = calloc((size_t)s->ndocs / 8 + 1, 1);
+        if (!seen_doc) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        const uint8_t *pid = NULL;
+        uint64_t pid_len = 0;
+        for (uint32_t k = 0; k < s->ndocs && !rc; k++) {
+            uint64_t off = ft_get_u64le(s->ids_table + (size_t)k * 8), len, doc;
+            const uint8_t *q = di->p + (off < s->ids_data_end ? off : 0), *end = di->p + s->ids_data_end;
+            if (off < FT_HDR_SIZE || off >= s->ids_data_end || ft_varint_get(&q, end, &len) || len == 0 ||
+                len > (uint64_t)(end - q)) {
+                rc = ft_corrupt(err, di->path, off, "bad id record");
+                break;
+            }
+            const uint8_t *id = q;
+            q += len;
+            if (ft_varint_get(&q, end, &doc) || doc >= s->ndocs || (seen_doc[doc >> 3] >> (doc & 7) & 1) ||
+                (pid && cmp_bytes(pid, pid_len, id, len) > 0)) {
+                rc = ft_corrupt(err, di->path, off, "id records not sorted or a document listed twice");
+                break;
+            }
+            seen_doc[doc >> 3] |= (uint8_t)(1u << (doc & 7));
+            pid = id;
+            pid_len = len;
+        }
+        free(seen_doc);
+        if (!rc && s->del.path && XXH64(s->del.p, s->del.size, 0) != s->del.xxh)
+            rc = ft_error_set(err, FT_ECORRUPT, "%s: checksum mismatch (file damaged)", s->del.path);
         if (rc) break;
         /* dictionary order and postings */
         tid_iter it;
@@ -1289,4 +1545,131 @@ out:
     free(its);
     free(live);
     return rc;
+}
+
+/* ------------------------------------------------------------------ internals for the writer */
+
+void ft_index_segment_(const ft_index *ix, unsigned i, ft_seg_desc *d)
+{
+    const segment *s = &ix->segs[i];
+    memset(d, 0, sizeof *d);
+    d->name = s->name;
+    d->ndocs = s->ndocs;
+    d->base = s->base;
+    d->ndeleted = s->ndeleted;
+    d->block = s->block;
+    d->frame = s->frame;
+    d->tokens = s->tokens;
+    for (int k = 0; k < FT_SEG_NFILES; k++) {
+        const char *slash = strrchr(s->f[k].path, '/');
+        d->file[k] = slash ? slash + 1 : s->f[k].path;
+        d->size[k] = s->f[k].size;
+        d->xxh[k] = s->f[k].xxh;
+    }
+    if (s->del.path) {
+        const char *slash = strrchr(s->del.path, '/');
+        d->del_file = slash ? slash + 1 : s->del.path;
+        d->del_size = s->del.size;
+        d->del_xxh = s->del.xxh;
+    }
+}
+
+const uint8_t *ft_index_del_bits_(const ft_index *ix, unsigned i) { return ix->segs[i].del_bits; }
+
+int ft_index_corrections_(const ft_index *ix, unsigned i, ft_corr_fn fn, void *ctx)
+{
+    const segment *s = &ix->segs[i];
+    const uint8_t *end = s->del.p ? s->del.p + s->del.size - 4 : NULL;
+    for (uint64_t k = 0; k < s->ncorr; k++) {
+        const uint8_t *q = s->del.p + s->corr_off[k];
+        uint64_t tl = 0, c = 0;
+        ft_varint_get(&q, end, &tl); /* validated at open */
+        const uint8_t *t = q;
+        q += tl;
+        ft_varint_get(&q, end, &c);
+        int r = fn(ctx, t, tl, (uint32_t)c);
+        if (r) return r;
+    }
+    return 0;
+}
+
+/* Decode id record k of segment s; 0 or -1 when damaged. */
+static int id_record(const segment *s, uint64_t k, const uint8_t **id, uint64_t *len, uint64_t *doc)
+{
+    uint64_t off = ft_get_u64le(s->ids_table + k * 8);
+    if (off < FT_HDR_SIZE || off >= s->ids_data_end) return -1;
+    const uint8_t *q = s->f[F_IDS].p + off, *end = s->f[F_IDS].p + s->ids_data_end;
+    if (ft_varint_get(&q, end, len) || *len > (uint64_t)(end - q)) return -1;
+    *id = q;
+    q += *len;
+    if (ft_varint_get(&q, end, doc) || *doc >= s->ndocs) return -1;
+    return 0;
+}
+
+uint32_t ft_index_find_id_(const ft_index *ix, unsigned i, const char *id, size_t len, uint32_t *docs, uint32_t max)
+{
+    const segment *s = &ix->segs[i];
+    uint64_t lo = 0, hi = s->ndocs;
+    while (lo < hi) { /* first record >= id */
+        uint64_t mid = lo + (hi - lo) / 2, l, d;
+        const uint8_t *t;
+        if (id_record(s, mid, &t, &l, &d)) return 0;
+        if (cmp_bytes(t, l, (const uint8_t *)id, len) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    uint32_t n = 0;
+    for (uint64_t k = lo; k < s->ndocs && n < max; k++) {
+        uint64_t l, d;
+        const uint8_t *t;
+        if (id_record(s, k, &t, &l, &d) || cmp_bytes(t, l, (const uint8_t *)id, len)) break;
+        docs[n++] = (uint32_t)d;
+    }
+    return n;
+}
+
+int ft_index_ids_(const ft_index *ix, unsigned i, ft_id_fn fn, void *ctx, ft_error *err)
+{
+    const segment *s = &ix->segs[i];
+    for (uint64_t k = 0; k < s->ndocs; k++) {
+        uint64_t l, d;
+        const uint8_t *t;
+        if (id_record(s, k, &t, &l, &d))
+            return ft_corrupt(err, s->f[F_IDS].path, ft_get_u64le(s->ids_table + k * 8), "bad id record");
+        int r = fn(ctx, (const char *)t, l, (uint32_t)d);
+        if (r) return r;
+    }
+    return FT_OK;
+}
+
+int ft_index_get_stats(const ft_index *ix, ft_index_stats *st, ft_error *err)
+{
+    memset(st, 0, sizeof *st);
+    st->segments = ix->nsegs;
+    st->docs = ix->nlive;
+    for (unsigned i = 0; i < ix->nsegs; i++) {
+        const segment *s = &ix->segs[i];
+        st->deleted += s->ndeleted;
+        st->terms += s->nterms;
+        st->bytes_dict += s->f[F_TID].size;
+        st->bytes_postings += s->f[F_PST].size;
+        st->bytes_positions += s->f[F_POS].size;
+        st->bytes_lengths += s->f[F_LEN].size;
+        st->bytes_store += s->f[F_STO].size;
+        st->bytes_ids += s->f[F_IDS].size;
+        st->bytes_deletes += s->del.size;
+        /* postings and positions: df and cf of every dictionary entry */
+        tid_iter it;
+        memset(&it, 0, sizeof it);
+        it.s = s;
+        for (uint64_t b = 0; b < s->nblocks; b++) {
+            int rc = tid_seek_block(&it, b, err), r;
+            if (rc) return rc;
+            while ((r = tid_next(&it, err)) == 1) {
+                st->postings += it.ti.df;
+                st->positions += it.ti.cf;
+            }
+            if (r < 0) return r;
+        }
+    }
+    return FT_OK;
 }

@@ -164,13 +164,45 @@ typedef struct occ {
     uint32_t pos, next;
 } occ;
 
+/* A segment to name in the next MANIFEST: a flushed one, or one of the index
+ * the writer started from. */
+typedef struct mseg {
+    char name[32];
+    uint32_t ndocs, block, frame, ndeleted;
+    uint64_t tokens;
+    char file[FT_SEG_NFILES][48];
+    uint64_t size[FT_SEG_NFILES], xxh[FT_SEG_NFILES];
+    char del[48];             /* deletion file; "" when none */
+    uint64_t del_size, del_xxh;
+} mseg;
+
 struct ft_writer {
     char *dir;
     ft_writer_opts opts;
     ft_analyzer *an;
     unsigned block, frame;
     char segname[32];
-    uint32_t seg_no;
+    uint32_t seg_no;          /* next number for a segment or deletion file */
+    int lockfd;
+    int seg_open;             /* the store file of a segment is open */
+    ft_index *base;           /* FT_WRITE_APPEND: the index as opened */
+
+    /* memory accounting (bytes of the growable structures) */
+    uint64_t post_bytes;      /* capacities of the posting buffers */
+
+    /* ids of the open segment: idoff[d]..idoff[d]+idlen[d] in idbytes */
+    ft_buf idbytes;
+    uint32_t *idoff, *idlen;
+    size_t ids_cap;
+    uint64_t seg_tokens;
+
+    /* segments flushed by this writer */
+    mseg *segs;
+    unsigned nsegs, segs_cap;
+    uint64_t terms_flushed;
+    /* ids to delete at commit: varint length + bytes each */
+    ft_buf delids;
+    uint64_t deleted;
 
     /* dictionary */
     term_ent *terms;
@@ -215,10 +247,11 @@ void ft_writer_opts_default(ft_writer_opts *o)
     o->store_level = 1;
     o->block_postings = FT_DEFAULT_BLOCK;
     o->frame_blocks = FT_DEFAULT_FRAME;
+    o->memory = FT_DEFAULT_MEMORY;
 }
 
-/* Highest segment number in use in dir (from file names), so a new segment
- * never overwrites a file of the live index. */
+/* Highest number in use in dir's file names (segments seg-N.*, deletion
+ * files seg-M.dN), so a new file never overwrites one of the live index. */
 static uint32_t scan_max_segment(const char *dir)
 {
     uint32_t mx = 0;
@@ -226,39 +259,24 @@ static uint32_t scan_max_segment(const char *dir)
     if (!d) return 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        unsigned v;
-        if (sscanf(e->d_name, "seg-%u.", &v) == 1 && v > mx) mx = v;
+        unsigned v, g;
+        int n = sscanf(e->d_name, "seg-%u.d%u", &v, &g);
+        if (n >= 1 && v > mx) mx = v;
+        if (n == 2 && g > mx) mx = g;
     }
     closedir(d);
     return mx;
 }
 
-/* Delete leftovers of writers that died: *.tmp files. */
-static void remove_temporaries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n > 4 && !strcmp(e->d_name + n - 4, ".tmp") &&
-            (!strncmp(e->d_name, "seg-", 4) || !strncmp(e->d_name, FT_MANIFEST, 8))) {
-            char *p;
-            if (asprintf(&p, "%s/%s", dir, e->d_name) >= 0) {
-                unlink(p);
-                free(p);
-            }
-        }
-    }
-    closedir(d);
-}
-
-int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out, ft_error *err)
+/* A writer without lock or directory handling (ft_writer_open and the merger
+ * add those). */
+static int writer_new(const char *dir, const ft_writer_opts *opts, ft_writer **out, ft_error *err)
 {
     *out = NULL;
     ft_writer *w = calloc(1, sizeof *w);
     if (!w) return ft_error_set(err, FT_ENOMEM, "out of memory");
     int rc;
+    w->lockfd = -1;
     if (opts) w->opts = *opts;
     else ft_writer_opts_default(&w->opts);
     if (w->opts.zstd_level == 0) w->opts.zstd_level = 1;
@@ -281,22 +299,7 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
     rc = ft_analyzer_new(&w->opts.analyzer, &w->an, err);
     if (rc) goto fail;
     w->opts.analyzer = *ft_analyzer_options(w->an);
-
-    struct stat st;
-    if (stat(dir, &st) < 0) {
-        if (errno != ENOENT || mkdir(dir, 0755) < 0) {
-            rc = ft_error_errno(err, errno, "cannot create index directory %s", dir);
-            goto fail;
-        }
-    } else if (!S_ISDIR(st.st_mode)) {
-        rc = ft_error_set(err, FT_EINVAL, "%s exists and is not a directory", dir);
-        goto fail;
-    }
-    remove_temporaries(dir);
-
-    /* segment number: past every segment named in the directory */
     w->seg_no = scan_max_segment(dir) + 1;
-    snprintf(w->segname, sizeof w->segname, "seg-%06u", w->seg_no);
 
     w->table_mask = 4096 - 1;
     w->table = calloc(w->table_mask + 1, sizeof *w->table);
@@ -311,17 +314,70 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
     ft_buf_init(&w->sto_block);
     ft_buf_init(&w->sto_index);
     ft_buf_init(&w->scratch);
-
-    char name[48];
-    snprintf(name, sizeof name, "%s.sto", w->segname);
-    rc = wfile_open(&w->sto, dir, name, err);
-    if (rc) goto fail;
-    wfile_header(&w->sto, MAGIC_STO, err);
+    ft_buf_init(&w->idbytes);
+    ft_buf_init(&w->delids);
     *out = w;
     return FT_OK;
 fail:
     ft_writer_close(w);
     return rc;
+}
+
+int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out, ft_error *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        if (errno != ENOENT || mkdir(dir, 0755) < 0)
+            return ft_error_errno(err, errno, "cannot create index directory %s", dir);
+    } else if (!S_ISDIR(st.st_mode)) {
+        return ft_error_set(err, FT_EINVAL, "%s exists and is not a directory", dir);
+    }
+    int lockfd, rc;
+    if ((rc = ft_lock_acquire(dir, &lockfd, err))) return rc;
+    ft_remove_unreferenced(dir);
+    ft_writer_opts o;
+    if (opts) o = *opts;
+    else ft_writer_opts_default(&o);
+    ft_index *base = NULL;
+    if (o.mode == FT_WRITE_APPEND) {
+        rc = ft_index_open(dir, &base, err);
+        if (rc == FT_ENOTFOUND) {
+            base = NULL;
+        } else if (rc) {
+            ft_lock_release(dir, lockfd);
+            return rc;
+        } else {
+            o.analyzer = *ft_index_analyzer_opts(base); /* the index's analysis, whatever was asked */
+        }
+    }
+    ft_writer *w;
+    if ((rc = writer_new(dir, &o, &w, err))) {
+        ft_index_close(base);
+        ft_lock_release(dir, lockfd);
+        return rc;
+    }
+    w->lockfd = lockfd;
+    w->base = base;
+    *out = w;
+    return FT_OK;
+}
+
+/* Start a new segment: its store file is written as documents arrive. */
+static int segment_begin(ft_writer *w, ft_error *err)
+{
+    snprintf(w->segname, sizeof w->segname, "seg-%06u", w->seg_no++);
+    char name[48];
+    snprintf(name, sizeof name, "%s.sto", w->segname);
+    int rc = wfile_open(&w->sto, w->dir, name, err);
+    if (rc) return rc;
+    wfile_header(&w->sto, MAGIC_STO, err);
+    w->sto_first_doc = 0;
+    w->sto_nblocks = 0;
+    ft_buf_reset(&w->sto_index);
+    ft_buf_reset(&w->sto_block);
+    w->seg_open = 1;
+    return w->sto.rc;
 }
 
 static uint32_t intern_term(ft_writer *w, const char *t, size_t len, uint64_t h)
@@ -482,6 +538,67 @@ static int invert_tokens(ft_writer *w)
 }
 
 static int flush_store(ft_writer *w, ft_error *err);
+static int segment_flush(ft_writer *w, ft_error *err);
+
+/* Bytes held by the structures that grow with the open segment; the budget
+ * compares against this.  Not counted, and documented as the constant on
+ * top: the word cache (8 MiB), the zstd contexts, and the per-document
+ * scratch arrays, which grow with the largest document (about 40 bytes per
+ * token of it). */
+static uint64_t writer_memory(const ft_writer *w)
+{
+    return w->post_bytes + w->arena.cap + (uint64_t)w->terms_cap * sizeof(term_ent) +
+           ((uint64_t)w->table_mask + 1) * sizeof *w->table + (uint64_t)w->lens_cap * 4 +
+           (uint64_t)w->ids_cap * 8 + w->idbytes.cap + w->sto_block.cap + w->sto_index.cap;
+}
+
+/* Append one record to the store block (fields made valid UTF-8). */
+static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, ft_error *err)
+{
+    for (int k = 0; k < 3; k++) {
+        const char *f = fv[k];
+        size_t fl = flv[k];
+        ft_buf_reset(&w->scratch);
+        if (ft_utf8_sanitize(f, fl, &w->scratch)) {
+            f = (const char *)w->scratch.p;
+            fl = w->scratch.len;
+        }
+        ft_buf_put_varint(&w->sto_block, fl);
+        ft_buf_append(&w->sto_block, f, fl);
+    }
+    if (w->sto_block.failed || w->scratch.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    /* the id, for the sorted id file */
+    if (w->ndocs >= w->ids_cap) {
+        size_t cap = w->ids_cap ? w->ids_cap * 2 : 1024;
+        uint32_t *a = realloc(w->idoff, cap * sizeof *a);
+        if (a) w->idoff = a;
+        uint32_t *b = a ? realloc(w->idlen, cap * sizeof *b) : NULL;
+        if (!b) return ft_error_set(err, FT_ENOMEM, "out of memory");
+        w->idlen = b;
+        w->ids_cap = cap;
+    }
+    if (w->idbytes.len + flv[0] > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "too many id bytes in one segment");
+    w->idoff[w->ndocs] = (uint32_t)w->idbytes.len;
+    w->idlen[w->ndocs] = (uint32_t)flv[0];
+    ft_buf_append(&w->idbytes, fv[0], flv[0]);
+    if (w->idbytes.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return FT_OK;
+}
+
+/* Record one document's length (after its store record). */
+static int add_length(ft_writer *w, uint32_t len)
+{
+    if (w->ndocs == w->lens_cap) {
+        size_t cap = w->lens_cap ? w->lens_cap * 2 : 1024;
+        uint32_t *p = realloc(w->lens, cap * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        w->lens = p;
+        w->lens_cap = cap;
+    }
+    w->lens[w->ndocs++] = len;
+    w->seg_tokens += len;
+    return FT_OK;
+}
 
 static int writer_fail(ft_writer *w, int rc, const ft_error *e)
 {
@@ -502,6 +619,10 @@ int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title
     if (w->committed) return ft_error_set(err, FT_EINVAL, "writer already committed");
     if (id_len == 0) return ft_error_set(err, FT_EINVAL, "document has an empty id");
     if (w->ndocs >= UINT32_MAX - 2) return ft_error_set(err, FT_EINVAL, "too many documents in one segment");
+    if (!w->seg_open) {
+        int r = segment_begin(w, err);
+        if (r) return writer_fail(w, r, err);
+    }
     w->cur_doc = (uint32_t)w->ndocs;
     w->cur_len = 0;
     w->nslots = 0;
@@ -524,7 +645,9 @@ int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title
         doc_slot *s = &w->slots[i];
         term_ent *e = &w->terms[s->term];
         ft_buf *b = &e->post;
+        size_t cap0 = b->cap;
         if (ft_buf_reserve(b, 20 + (size_t)s->tf * 5)) goto nomem;
+        w->post_bytes += b->cap - cap0;
         b->len += ft_varint_put(b->p + b->len, (uint64_t)w->cur_doc + 1 - s->prev_plus1);
         b->len += ft_varint_put(b->p + b->len, s->tf);
         uint32_t prev = 0;
@@ -537,34 +660,21 @@ int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title
         w->st.postings++;
     }
 
-    /* lengths */
-    if (w->ndocs == w->lens_cap) {
-        size_t cap = w->lens_cap ? w->lens_cap * 2 : 1024;
-        uint32_t *p = realloc(w->lens, cap * sizeof *p);
-        if (!p) goto nomem;
-        w->lens = p;
-        w->lens_cap = cap;
-    }
-    w->lens[w->ndocs++] = w->cur_len;
+    /* store record (ids, titles and bodies stored as valid UTF-8), length */
+    const char *f[3] = {id, title, body};
+    size_t fl[3] = {id_len, title_len, body_len};
+    if (store_record(w, f, fl, err)) goto nomem;
+    if (add_length(w, w->cur_len)) goto nomem;
     w->st.docs++;
     w->st.tokens += w->cur_len;
     w->st.input_bytes += id_len + title_len + body_len;
-
-    /* store record (ids, titles and bodies stored as valid UTF-8) */
-    const char *f[3] = {id, title, body};
-    size_t fl[3] = {id_len, title_len, body_len};
-    for (int k = 0; k < 3; k++) {
-        ft_buf_reset(&w->scratch);
-        if (ft_utf8_sanitize(f[k], fl[k], &w->scratch)) {
-            f[k] = (const char *)w->scratch.p;
-            fl[k] = w->scratch.len;
-        }
-        ft_buf_put_varint(&w->sto_block, fl[k]);
-        ft_buf_append(&w->sto_block, f[k], fl[k]);
-    }
-    if (w->sto_block.failed || w->scratch.failed) goto nomem;
     if (w->sto_block.len >= FT_STORE_BLOCK) {
         rc = flush_store(w, err);
+        if (rc) return writer_fail(w, rc, err);
+    }
+    if ((w->opts.memory && writer_memory(w) > w->opts.memory) ||
+        (w->opts.segment_docs && w->ndocs >= w->opts.segment_docs)) {
+        rc = segment_flush(w, err);
         if (rc) return writer_fail(w, rc, err);
     }
     return FT_OK;
@@ -728,78 +838,105 @@ static void put_varint_file(wfile *f, uint64_t v, ft_error *err)
     wfile_write(f, t, ft_varint_put(t, v), err);
 }
 
-static int write_postings(ft_writer *w, wfile *tid, wfile *pst, wfile *pos, ft_error *err)
-{
-    int rc = FT_OK;
-    uint32_t *order = malloc((w->nterms ? w->nterms : 1) * sizeof *order);
+/* The dictionary being written: terms arrive in order with their in-memory
+ * posting streams (docs/FORMAT.md, .tid). */
+typedef struct dict_w {
+    wfile *tid, *pst, *pos;
     enc_state es;
-    memset(&es, 0, sizeof es);
-    es.docs = malloc(w->block * sizeof *es.docs);
-    es.tfs = malloc(w->block * sizeof *es.tfs);
-    es.pstart = malloc(w->block * sizeof *es.pstart);
-    es.pend = malloc(w->block * sizeof *es.pend);
     ft_buf index;
-    ft_buf_init(&index);
-    if (!order || !es.docs || !es.tfs || !es.pstart || !es.pend) {
-        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < w->nterms; i++) order[i] = (uint32_t)i;
-    qsort_r(order, w->nterms, sizeof *order, cmp_terms, w);
+    uint8_t prev[512];
+    uint32_t prev_len;
+    uint64_t nterms, nblocks;
+} dict_w;
 
-    const uint8_t *prev = NULL;
-    uint32_t prev_len = 0;
-    uint64_t nblocks = 0;
-    for (size_t i = 0; i < w->nterms; i++) {
-        const term_ent *e = &w->terms[order[i]];
-        const uint8_t *t = w->arena.p + e->off;
-        uint64_t pst_off = pst->off, pos_off = pos->off, pl = 0, ql = 0;
-        if (i % FT_TERMS_PER_BLOCK == 0) {
-            ft_buf_put_u64le(&index, tid->off);
-            ft_buf_put_u64le(&index, pst_off);
-            ft_buf_put_u64le(&index, pos_off);
-            nblocks++;
-            prev = NULL;
-            prev_len = 0;
-        }
-        rc = encode_term(w, &es, e, pst, pos, &pl, &ql, err);
-        if (rc) goto out;
-        uint32_t shared = 0;
-        if (prev)
-            while (shared < prev_len && shared < e->len && prev[shared] == t[shared]) shared++;
-        put_varint_file(tid, shared, err);
-        put_varint_file(tid, e->len - shared, err);
-        wfile_write(tid, t + shared, e->len - shared, err);
-        put_varint_file(tid, e->df, err);
-        put_varint_file(tid, e->cf - e->df, err);
-        put_varint_file(tid, pl, err);
-        put_varint_file(tid, ql, err);
-        prev = t;
-        prev_len = e->len;
-        if (tid->rc) { rc = tid->rc; goto out; }
+static int dict_init(ft_writer *w, dict_w *d, wfile *files, ft_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->tid = &files[0];
+    d->pst = &files[1];
+    d->pos = &files[2];
+    d->es.docs = malloc(w->block * sizeof *d->es.docs);
+    d->es.tfs = malloc(w->block * sizeof *d->es.tfs);
+    d->es.pstart = malloc(w->block * sizeof *d->es.pstart);
+    d->es.pend = malloc(w->block * sizeof *d->es.pend);
+    ft_buf_init(&d->index);
+    if (!d->es.docs || !d->es.tfs || !d->es.pstart || !d->es.pend) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return FT_OK;
+}
+
+static void dict_free(dict_w *d)
+{
+    free(d->es.docs);
+    free(d->es.tfs);
+    free(d->es.pstart);
+    free(d->es.pend);
+    ft_buf_free(&d->es.draw);
+    ft_buf_free(&d->es.praw);
+    ft_buf_free(&d->es.cbuf);
+    ft_buf_free(&d->es.skip);
+    ft_buf_free(&d->es.frames);
+    ft_buf_free(&d->es.data);
+    ft_buf_free(&d->index);
+}
+
+static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, const term_ent *e, ft_error *err)
+{
+    wfile *tid = d->tid;
+    uint64_t pl = 0, ql = 0;
+    if (len > sizeof d->prev) return ft_error_set(err, FT_EINVAL, "term longer than %zu bytes", sizeof d->prev);
+    if (d->nterms % FT_TERMS_PER_BLOCK == 0) {
+        ft_buf_put_u64le(&d->index, tid->off);
+        ft_buf_put_u64le(&d->index, d->pst->off);
+        ft_buf_put_u64le(&d->index, d->pos->off);
+        d->nblocks++;
+        d->prev_len = 0;
     }
-    if (index.failed) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
+    int rc = encode_term(w, &d->es, e, d->pst, d->pos, &pl, &ql, err);
+    if (rc) return rc;
+    uint32_t shared = 0;
+    while (shared < d->prev_len && shared < len && d->prev[shared] == t[shared]) shared++;
+    put_varint_file(tid, shared, err);
+    put_varint_file(tid, len - shared, err);
+    wfile_write(tid, t + shared, len - shared, err);
+    put_varint_file(tid, e->df, err);
+    put_varint_file(tid, e->cf - e->df, err);
+    put_varint_file(tid, pl, err);
+    put_varint_file(tid, ql, err);
+    memcpy(d->prev, t, len);
+    d->prev_len = len;
+    d->nterms++;
+    return tid->rc;
+}
+
+static int dict_finish(dict_w *d, ft_error *err)
+{
+    wfile *tid = d->tid;
+    if (d->index.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
     uint64_t index_off = tid->off;
-    wfile_write(tid, index.p, index.len, err);
-    wfile_u64(tid, w->nterms, err);
-    wfile_u64(tid, nblocks, err);
+    wfile_write(tid, d->index.p, d->index.len, err);
+    wfile_u64(tid, d->nterms, err);
+    wfile_u64(tid, d->nblocks, err);
     wfile_u64(tid, index_off, err);
     wfile_u32(tid, FT_TERMS_PER_BLOCK, err);
     wfile_write(tid, MAGIC_TID_END, 4, err);
-    rc = tid->rc ? tid->rc : pst->rc ? pst->rc : pos->rc;
-out:
+    return tid->rc ? tid->rc : d->pst->rc ? d->pst->rc : d->pos->rc;
+}
+
+/* The in-memory terms, sorted, into the dictionary. */
+static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
+{
+    uint32_t *order = malloc((w->nterms ? w->nterms : 1) * sizeof *order);
+    if (!order) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < w->nterms; i++) order[i] = (uint32_t)i;
+    qsort_r(order, w->nterms, sizeof *order, cmp_terms, w);
+    int rc = FT_OK;
+    for (size_t i = 0; i < w->nterms && !rc; i++) {
+        term_ent *e = &w->terms[order[i]];
+        rc = dict_add(w, d, w->arena.p + e->off, e->len, e, err);
+        /* the stream is no longer needed: give its memory back now */
+        ft_buf_free(&e->post);
+    }
     free(order);
-    free(es.docs);
-    free(es.tfs);
-    free(es.pstart);
-    free(es.pend);
-    ft_buf_free(&es.draw);
-    ft_buf_free(&es.praw);
-    ft_buf_free(&es.cbuf);
-    ft_buf_free(&es.skip);
-    ft_buf_free(&es.frames);
-    ft_buf_free(&es.data);
-    ft_buf_free(&index);
     return rc;
 }
 
@@ -829,81 +966,555 @@ static int write_lengths(ft_writer *w, wfile *len, ft_error *err)
     return rc;
 }
 
+static int cmp_ids(const void *a, const void *b, void *ctx)
+{
+    const ft_writer *w = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint32_t lx = w->idlen[x], ly = w->idlen[y];
+    int c = memcmp(w->idbytes.p + w->idoff[x], w->idbytes.p + w->idoff[y], lx < ly ? lx : ly);
+    if (c) return c;
+    if (lx != ly) return lx < ly ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* .ids: the documents' ids sorted (then by document), for lookups by id. */
+static int write_ids(ft_writer *w, wfile *f, ft_error *err)
+{
+    uint32_t *order = malloc((w->ndocs ? w->ndocs : 1) * sizeof *order);
+    uint64_t *offs = malloc((w->ndocs ? w->ndocs : 1) * sizeof *offs);
+    if (!order || !offs) {
+        free(order);
+        free(offs);
+        return ft_error_set(err, FT_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < w->ndocs; i++) order[i] = (uint32_t)i;
+    qsort_r(order, w->ndocs, sizeof *order, cmp_ids, w);
+    for (size_t i = 0; i < w->ndocs; i++) {
+        uint32_t d = order[i];
+        offs[i] = f->off;
+        put_varint_file(f, w->idlen[d], err);
+        wfile_write(f, w->idbytes.p + w->idoff[d], w->idlen[d], err);
+        put_varint_file(f, d, err);
+    }
+    uint64_t table = f->off;
+    for (size_t i = 0; i < w->ndocs; i++) wfile_u64(f, offs[i], err);
+    wfile_u64(f, w->ndocs, err);
+    wfile_u64(f, table, err);
+    wfile_write(f, MAGIC_IDS_END, 4, err);
+    free(order);
+    free(offs);
+    return f->rc;
+}
+
 static void hex64(char out[17], uint64_t v) { snprintf(out, 17, "%016llx", (unsigned long long)v); }
 
-/* *published is set once MANIFEST has been renamed into place (the commit
- * point); an error after that leaves the new index live. */
-static int publish(ft_writer *w, wfile *files, int *published, ft_error *err)
+/* Create a file under its temporary name with data, fsync it, rename it into
+ * place; its size and XXH64 are returned. */
+static int write_small_file(const char *dir, const char *name, const ft_buf *data, uint64_t *size, uint64_t *xxh,
+                            ft_error *err)
 {
+    wfile f;
+    int rc = wfile_open(&f, dir, name, err);
+    if (!rc) {
+        wfile_write(&f, data->p, data->len, err);
+        rc = wfile_finish(&f, err);
+    }
+    if (!rc && rename(f.path, f.final) < 0) rc = ft_error_errno(err, errno, "cannot rename %s", f.path);
+    if (!rc) {
+        *size = f.off;
+        *xxh = XXH64_digest(f.h);
+        free(f.path);
+        f.path = NULL; /* in place: keep it */
+    }
+    wfile_discard(&f);
+    return rc;
+}
+
+/* Free what the in-memory inversion holds, so the next segment starts small. */
+static void reset_inversion(ft_writer *w)
+{
+    for (size_t i = 0; i < w->nterms; i++) ft_buf_free(&w->terms[i].post);
+    w->terms_flushed += w->nterms;
+    free(w->terms);
+    w->terms = NULL;
+    w->nterms = w->terms_cap = 0;
+    free(w->table);
+    w->table_mask = 4096 - 1;
+    w->table = calloc(w->table_mask + 1, sizeof *w->table);
+    ft_buf_free(&w->arena);
+    memset(w->wcache, 0, ((size_t)1 << WC_BITS) * sizeof *w->wcache);
+    w->post_bytes = 0;
+    free(w->lens);
+    w->lens = NULL;
+    w->ndocs = w->lens_cap = 0;
+    free(w->idoff);
+    free(w->idlen);
+    w->idoff = w->idlen = NULL;
+    w->ids_cap = 0;
+    ft_buf_free(&w->idbytes);
+    ft_buf_free(&w->sto_block);
+    ft_buf_free(&w->sto_index);
+    ft_buf_free(&w->scratch);
+    w->seg_tokens = 0;
+    w->seg_open = 0;
+}
+
+typedef int (*terms_fn)(ft_writer *w, dict_w *d, void *ctx, ft_error *err);
+
+/* Write the open segment: the store (already streamed) gets its index, the
+ * dictionary and postings come from terms() (the in-memory inversion by
+ * default), then lengths and ids.  Files are fsynced and renamed to their
+ * final names, but stay unreferenced until a MANIFEST names them. */
+static int segment_write(ft_writer *w, terms_fn terms, void *ctx, ft_error *err)
+{
+    wfile files[FT_SEG_NFILES];
+    memset(files, 0, sizeof files);
+    for (int i = 0; i < FT_SEG_NFILES; i++) files[i].fd = -1;
+    dict_w d;
+    memset(&d, 0, sizeof d);
+    int rc = FT_OK;
+    if (!w->seg_open && (rc = segment_begin(w, err))) goto fail;
+    if ((rc = flush_store(w, err))) goto fail;
+    uint64_t idx_off = w->sto.off;
+    wfile_write(&w->sto, w->sto_index.p, w->sto_index.len, err);
+    wfile_u64(&w->sto, idx_off, err);
+    wfile_u32(&w->sto, w->sto_nblocks, err);
+    wfile_u32(&w->sto, (uint32_t)w->ndocs, err);
+    wfile_write(&w->sto, MAGIC_STO_END, 4, err);
+    if ((rc = wfile_finish(&w->sto, err))) goto fail;
+    files[4] = w->sto; /* ownership moves to files[] */
+    memset(&w->sto, 0, sizeof w->sto);
+    w->sto.fd = -1;
+
+    static const char *const magic[] = {MAGIC_TID, MAGIC_PST, MAGIC_POS, MAGIC_LEN, NULL, MAGIC_IDS};
+    for (int i = 0; i < FT_SEG_NFILES; i++) {
+        if (i == 4) continue;
+        char name[48];
+        snprintf(name, sizeof name, "%s.%s", w->segname, ft_seg_exts[i]);
+        if ((rc = wfile_open(&files[i], w->dir, name, err))) goto fail;
+        wfile_header(&files[i], magic[i], err);
+    }
+    if ((rc = dict_init(w, &d, files, err))) goto fail;
+    if ((rc = terms ? terms(w, &d, ctx, err) : write_postings(w, &d, err))) goto fail;
+    if ((rc = dict_finish(&d, err))) goto fail;
+    if ((rc = write_lengths(w, &files[3], err))) goto fail;
+    if ((rc = write_ids(w, &files[5], err))) goto fail;
+    for (int i = 0; i < FT_SEG_NFILES; i++)
+        if (i != 4 && (rc = wfile_finish(&files[i], err))) goto fail;
+    for (int i = 0; i < FT_SEG_NFILES; i++)
+        if (rename(files[i].path, files[i].final) < 0) {
+            rc = ft_error_errno(err, errno, "cannot rename %s", files[i].path);
+            for (int k = 0; k < i; k++) unlink(files[k].final);
+            goto fail;
+        }
+    if ((rc = ft_fsync_dir(w->dir, err))) goto fail_named;
+    if (w->nsegs == w->segs_cap) {
+        unsigned cap = w->segs_cap ? w->segs_cap * 2 : 8;
+        mseg *p = realloc(w->segs, cap * sizeof *p);
+        if (!p) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail_named; }
+        w->segs = p;
+        w->segs_cap = cap;
+    }
+    mseg *m = &w->segs[w->nsegs++];
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", w->segname);
+    m->ndocs = (uint32_t)w->ndocs;
+    m->tokens = w->seg_tokens;
+    m->block = w->block;
+    m->frame = w->frame;
+    for (int i = 0; i < FT_SEG_NFILES; i++) {
+        snprintf(m->file[i], sizeof m->file[i], "%s.%s", w->segname, ft_seg_exts[i]);
+        m->size[i] = files[i].off;
+        m->xxh[i] = XXH64_digest(files[i].h);
+    }
+    w->st.bytes_dict += files[0].off;
+    w->st.bytes_postings += files[1].off;
+    w->st.bytes_positions += files[2].off;
+    w->st.bytes_lengths += files[3].off;
+    w->st.bytes_store += files[4].off;
+    w->st.bytes_ids += files[5].off;
+    for (int i = 0; i < FT_SEG_NFILES; i++) {
+        free(files[i].path);
+        files[i].path = NULL; /* renamed: nothing to unlink */
+        wfile_discard(&files[i]);
+    }
+    dict_free(&d);
+    return FT_OK;
+fail_named:
+    for (int i = 0; i < FT_SEG_NFILES; i++) unlink(files[i].final);
+fail:
+    for (int i = 0; i < FT_SEG_NFILES; i++) wfile_discard(&files[i]);
+    dict_free(&d);
+    return rc;
+}
+
+static int segment_flush(ft_writer *w, ft_error *err)
+{
+    int rc = segment_write(w, NULL, NULL, err);
+    if (!rc) reset_inversion(w);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ manifest */
+
+static void mseg_from_desc(mseg *m, const ft_seg_desc *d)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", d->name);
+    m->ndocs = d->ndocs;
+    m->tokens = d->tokens;
+    m->block = d->block;
+    m->frame = d->frame;
+    m->ndeleted = d->ndeleted;
+    for (int i = 0; i < FT_SEG_NFILES; i++) {
+        snprintf(m->file[i], sizeof m->file[i], "%s", d->file[i]);
+        m->size[i] = d->size[i];
+        m->xxh[i] = d->xxh[i];
+    }
+    if (d->del_file) {
+        snprintf(m->del, sizeof m->del, "%s", d->del_file);
+        m->del_size = d->del_size;
+        m->del_xxh = d->del_xxh;
+    }
+}
+
+/* MANIFEST text naming segs (docs/FORMAT.md, MANIFEST).  Segments whose
+ * every document is deleted are left out. */
+static int manifest_text(const ft_analyzer_opts *ao, const mseg *segs, unsigned n, ft_buf *m, ft_error *err)
+{
+    char line[512], an[256], hx[17], hy[17];
+    uint64_t docs = 0, tokens = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (!(segs[i].ndocs && segs[i].ndeleted == segs[i].ndocs)) {
+            docs += segs[i].ndocs;
+            tokens += segs[i].tokens;
+        }
+    if (docs >= UINT32_MAX) return ft_error_set(err, FT_EINVAL, "more than %u documents in one index", UINT32_MAX - 1);
+    ft_analyzer_opts_format(ao, an, sizeof an);
+    ft_buf_reset(m);
+    snprintf(line, sizeof line, "ft-index %d\nanalyzer %s\ndocs %llu\ntokens %llu\n", FT_FORMAT_VERSION, an,
+             (unsigned long long)docs, (unsigned long long)tokens);
+    ft_buf_append(m, line, strlen(line));
+    for (unsigned i = 0; i < n; i++) {
+        const mseg *s = &segs[i];
+        if (s->ndocs && s->ndeleted == s->ndocs) continue;
+        snprintf(line, sizeof line, "segment %s docs %u tokens %llu block %u frame %u\n", s->name, s->ndocs,
+                 (unsigned long long)s->tokens, s->block, s->frame);
+        ft_buf_append(m, line, strlen(line));
+        for (int k = 0; k < FT_SEG_NFILES; k++) {
+            hex64(hx, s->xxh[k]);
+            snprintf(line, sizeof line, "file %s %llu %s\n", s->file[k], (unsigned long long)s->size[k], hx);
+            ft_buf_append(m, line, strlen(line));
+        }
+        if (s->del[0]) {
+            hex64(hy, s->del_xxh);
+            snprintf(line, sizeof line, "deletes %s %llu %s\n", s->del, (unsigned long long)s->del_size, hy);
+            ft_buf_append(m, line, strlen(line));
+        }
+    }
+    hex64(hx, XXH64(m->p, m->len, 0));
+    snprintf(line, sizeof line, "checksum %s\n", hx);
+    ft_buf_append(m, line, strlen(line));
+    if (m->failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return FT_OK;
+}
+
+/* Write MANIFEST.tmp, fsync, rename over MANIFEST (the commit point), fsync
+ * the directory, then remove the files no longer named.  *published is set
+ * once MANIFEST has been renamed into place: an error after that leaves the
+ * new index live (its files must then be kept). */
+static int publish_manifest(const char *dir, const ft_buf *m, int *published, ft_error *err)
+{
+    char *tmp = NULL, *final = NULL;
     int rc;
     *published = 0;
-    /* rename segment files into place, then make the renames durable */
-    for (int i = 0; i < FT_SEG_NFILES; i++)
-        if (rename(files[i].path, files[i].final) < 0)
-            return ft_error_errno(err, errno, "cannot rename %s", files[i].path);
-    if ((rc = ft_fsync_dir(w->dir, err))) return rc;
-
-    ft_buf m;
-    ft_buf_init(&m);
-    char line[512], an[256], hx[17];
-    ft_analyzer_opts_format(&w->opts.analyzer, an, sizeof an);
-    snprintf(line, sizeof line, "ft-index %d\nanalyzer %s\ndocs %zu\ntokens %llu\n", FT_FORMAT_VERSION,
-             an, w->ndocs, (unsigned long long)w->st.tokens);
-    ft_buf_append(&m, line, strlen(line));
-    snprintf(line, sizeof line, "segment %s docs %zu tokens %llu block %u frame %u\n", w->segname,
-             w->ndocs, (unsigned long long)w->st.tokens, w->block, w->frame);
-    ft_buf_append(&m, line, strlen(line));
-    for (int i = 0; i < FT_SEG_NFILES; i++) {
-        hex64(hx, XXH64_digest(files[i].h));
-        snprintf(line, sizeof line, "file %s.%s %llu %s\n", w->segname, ft_seg_exts[i],
-                 (unsigned long long)files[i].off, hx);
-        ft_buf_append(&m, line, strlen(line));
-    }
-    if (m.failed) { ft_buf_free(&m); return ft_error_set(err, FT_ENOMEM, "out of memory"); }
-    hex64(hx, XXH64(m.p, m.len, 0));
-    snprintf(line, sizeof line, "checksum %s\n", hx);
-    ft_buf_append(&m, line, strlen(line));
-
-    char *tmp = NULL, *final = NULL;
-    if (asprintf(&tmp, "%s/%s.tmp", w->dir, FT_MANIFEST) < 0) tmp = NULL;
-    if (asprintf(&final, "%s/%s", w->dir, FT_MANIFEST) < 0) final = NULL;
-    if (!tmp || !final || m.failed) {
+    if (asprintf(&tmp, "%s/%s.tmp", dir, FT_MANIFEST) < 0) tmp = NULL;
+    if (asprintf(&final, "%s/%s", dir, FT_MANIFEST) < 0) final = NULL;
+    if (!tmp || !final) {
         rc = ft_error_set(err, FT_ENOMEM, "out of memory");
         goto out;
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) { rc = ft_error_errno(err, errno, "cannot create %s", tmp); goto out; }
-    rc = ft_write_all(fd, m.p, m.len, tmp, err);
+    rc = ft_write_all(fd, m->p, m->len, tmp, err);
     if (!rc && fsync(fd) < 0) rc = ft_error_errno(err, errno, "cannot fsync %s", tmp);
     if (close(fd) < 0 && !rc) rc = ft_error_errno(err, errno, "cannot close %s", tmp);
     if (!rc && rename(tmp, final) < 0) rc = ft_error_errno(err, errno, "cannot rename %s", tmp);
     if (rc) { unlink(tmp); goto out; }
     *published = 1;
-    rc = ft_fsync_dir(w->dir, err);
+    rc = ft_fsync_dir(dir, err);
+    /* on failure the rename may not survive a crash and the old MANIFEST may
+     * come back: keep its files too (the next writer removes what no manifest
+     * names) */
+    if (!rc) ft_remove_unreferenced(dir);
 out:
     free(tmp);
     free(final);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ deletions */
+
+/* Per segment: the deletion bitmap being built and the terms of the newly
+ * deleted documents (each document's distinct terms, for the df corrections). */
+typedef struct seg_del {
+    uint8_t *bits;
+    uint32_t ndocs, ndeleted, added;
+    ft_buf terms;           /* varint len + bytes, per (document, distinct term) */
+    uint32_t *docs;         /* newly deleted local documents */
+    size_t ndocs_new, docs_cap;
+} seg_del;
+
+static int mark_deleted(seg_del *sd, uint32_t d)
+{
+    if (sd->bits[d >> 3] >> (d & 7) & 1) return 0;
+    sd->bits[d >> 3] |= (uint8_t)(1u << (d & 7));
+    sd->ndeleted++;
+    if (sd->ndocs_new == sd->docs_cap) {
+        size_t cap = sd->docs_cap ? sd->docs_cap * 2 : 64;
+        uint32_t *p = realloc(sd->docs, cap * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        sd->docs = p;
+        sd->docs_cap = cap;
+    }
+    sd->docs[sd->ndocs_new++] = d;
+    return 0;
+}
+
+typedef struct del_ctx {
+    ft_writer *w;
+    const ft_index *view;
+    seg_del *sd;
+    unsigned seg;          /* the new segment whose ids are being walked */
+    const char *prev;      /* previous id of that walk */
+    size_t prev_len;
+    uint32_t prev_doc;
+    uint32_t *found;
+    int rc;
+} del_ctx;
+
+#define FIND_MAX 4096
+
+/* Delete every document with this id in segments [0, upto). */
+static int delete_id_before(del_ctx *c, unsigned upto, const char *id, size_t len)
+{
+    for (unsigned i = 0; i < upto; i++) {
+        uint32_t n = ft_index_find_id_(c->view, i, id, len, c->found, FIND_MAX);
+        for (uint32_t k = 0; k < n; k++)
+            if (mark_deleted(&c->sd[i], c->found[k])) return FT_ENOMEM;
+    }
+    return 0;
+}
+
+static int replace_cb(void *ctx, const char *id, size_t len, uint32_t doc)
+{
+    del_ctx *c = ctx;
+    if (c->prev && c->prev_len == len && !memcmp(c->prev, id, len)) {
+        /* the same id twice in this segment: the later document wins */
+        if (mark_deleted(&c->sd[c->seg], c->prev_doc)) return c->rc = FT_ENOMEM;
+    } else if (delete_id_before(c, c->seg, id, len)) {
+        return c->rc = FT_ENOMEM;
+    }
+    c->prev = id;
+    c->prev_len = len;
+    c->prev_doc = doc;
+    return 0;
+}
+
+typedef struct term_rec {
+    const uint8_t *t;
+    uint32_t len, count;
+} term_rec;
+
+static int cmp_term_rec(const void *a, const void *b)
+{
+    const term_rec *x = a, *y = b;
+    int c = memcmp(x->t, y->t, x->len < y->len ? x->len : y->len);
+    if (c) return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+typedef struct doc_terms {
+    term_rec *v;
+    size_t n, cap;
+    ft_buf bytes;
+} doc_terms;
+
+static int collect_term(void *ctx, const ft_token *tok)
+{
+    doc_terms *dt = ctx;
+    if (dt->n == dt->cap) {
+        size_t cap = dt->cap ? dt->cap * 2 : 256;
+        term_rec *p = realloc(dt->v, cap * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        dt->v = p;
+        dt->cap = cap;
+    }
+    dt->v[dt->n].t = (const uint8_t *)(uintptr_t)dt->bytes.len; /* offset until the bytes stop moving */
+    dt->v[dt->n].len = (uint32_t)tok->len;
+    dt->v[dt->n].count = 1;
+    dt->n++;
+    ft_buf_append(&dt->bytes, tok->term, tok->len);
+    return dt->bytes.failed ? FT_ENOMEM : 0;
+}
+
+static int add_corr(void *ctx, const uint8_t *term, size_t len, uint32_t count)
+{
+    doc_terms *all = ctx;
+    size_t n0 = all->n;
+    ft_token tok;
+    memset(&tok, 0, sizeof tok);
+    tok.term = (const char *)term;
+    tok.len = len;
+    if (collect_term(all, &tok)) return FT_ENOMEM;
+    all->v[n0].count = count;
+    return 0;
+}
+
+/* Write segment i's new deletion file: bitmap plus df corrections, the old
+ * corrections merged with the distinct terms of the newly deleted documents
+ * (found by analyzing their stored text again, as the writer did). */
+static int write_deletions(ft_writer *w, const ft_index *view, unsigned i, seg_del *sd, mseg *m, ft_error *err)
+{
+    doc_terms all, one;
+    memset(&all, 0, sizeof all);
+    memset(&one, 0, sizeof one);
+    ft_buf_init(&all.bytes);
+    ft_buf_init(&one.bytes);
+    ft_buf out;
+    ft_buf_init(&out);
+    ft_docbuf *db = ft_docbuf_new();
+    int rc = db ? FT_OK : ft_error_set(err, FT_ENOMEM, "out of memory");
+    if (!rc && ft_index_corrections_(view, i, add_corr, &all)) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+    ft_seg_desc desc;
+    ft_index_segment_(view, i, &desc);
+    for (size_t k = 0; k < sd->ndocs_new && !rc; k++) {
+        ft_doc doc;
+        if ((rc = ft_index_doc(view, desc.base + sd->docs[k], db, &doc, err))) break;
+        one.n = 0;
+        ft_buf_reset(&one.bytes);
+        ft_analyze_stats s1;
+        rc = ft_analyze(w->an, doc.title, doc.title_len, 0, collect_term, &one, &s1);
+        if (!rc) rc = ft_analyze(w->an, doc.body, doc.body_len, s1.next_pos + 1, collect_term, &one, NULL);
+        if (rc) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); break; }
+        for (size_t t = 0; t < one.n; t++) one.v[t].t = one.bytes.p + (uintptr_t)one.v[t].t;
+        qsort(one.v, one.n, sizeof *one.v, cmp_term_rec);
+        for (size_t t = 0; t < one.n && !rc; t++) {
+            if (t && !cmp_term_rec(&one.v[t - 1], &one.v[t])) continue; /* distinct terms only */
+            if (add_corr(&all, one.v[t].t, one.v[t].len, 1)) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        }
+    }
+    if (!rc) {
+        for (size_t t = 0; t < all.n; t++) all.v[t].t = all.bytes.p + (uintptr_t)all.v[t].t;
+        qsort(all.v, all.n, sizeof *all.v, cmp_term_rec);
+        size_t nuniq = 0;
+        for (size_t t = 0; t < all.n; t++) {
+            if (nuniq && !cmp_term_rec(&all.v[nuniq - 1], &all.v[t])) all.v[nuniq - 1].count += all.v[t].count;
+            else all.v[nuniq++] = all.v[t];
+        }
+        ft_buf_append(&out, MAGIC_DEL, 4);
+        ft_buf_put_u32le(&out, FT_FORMAT_VERSION);
+        ft_buf_put_u32le(&out, sd->ndocs);
+        ft_buf_put_u32le(&out, sd->ndeleted);
+        ft_buf_append(&out, sd->bits, ((size_t)sd->ndocs + 7) / 8);
+        ft_buf_put_u64le(&out, nuniq);
+        for (size_t t = 0; t < nuniq; t++) {
+            ft_buf_put_varint(&out, all.v[t].len);
+            ft_buf_append(&out, all.v[t].t, all.v[t].len);
+            ft_buf_put_varint(&out, all.v[t].count);
+        }
+        ft_buf_append(&out, MAGIC_DEL_END, 4);
+        if (out.failed) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+    }
+    if (!rc) {
+        snprintf(m->del, sizeof m->del, "%s.d%06u", m->name, w->seg_no++);
+        rc = write_small_file(w->dir, m->del, &out, &m->del_size, &m->del_xxh, err);
+        m->ndeleted = sd->ndeleted;
+    }
+    ft_docbuf_free(db);
+    free(all.v);
+    free(one.v);
+    ft_buf_free(&all.bytes);
+    ft_buf_free(&one.bytes);
+    ft_buf_free(&out);
+    return rc;
+}
+
+/* Apply ft_writer_delete ids and replacements by id over segs (the index the
+ * writer started from, then its new segments), writing new deletion files. */
+static int apply_deletions(ft_writer *w, mseg *segs, unsigned n, unsigned nbase, ft_error *err)
+{
+    ft_buf m;
+    ft_buf_init(&m);
+    int rc = manifest_text(&w->opts.analyzer, segs, n, &m, err);
+    ft_index *view = NULL;
+    seg_del *sd = calloc(n ? n : 1, sizeof *sd);
+    del_ctx c;
+    memset(&c, 0, sizeof c);
+    c.found = malloc(FIND_MAX * sizeof *c.found);
+    if (!rc && (!sd || !c.found)) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+    if (!rc) rc = ft_index_open_text_(w->dir, (const char *)m.p, m.len, &view, err);
+    /* manifest_text drops fully deleted segments; none are among these yet
+     * (they are dropped from the final manifest only) */
+    if (!rc && ft_index_segment_count(view) != n)
+        rc = ft_error_set(err, FT_EINVAL, "internal error: segment count of the deletion view");
+    for (unsigned i = 0; i < n && !rc; i++) {
+        sd[i].ndocs = segs[i].ndocs;
+        sd[i].bits = calloc(((size_t)segs[i].ndocs + 7) / 8 + 1, 1);
+        if (!sd[i].bits) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); break; }
+        const uint8_t *old = ft_index_del_bits_(view, i);
+        if (old) memcpy(sd[i].bits, old, ((size_t)segs[i].ndocs + 7) / 8);
+        sd[i].ndeleted = segs[i].ndeleted;
+    }
+    c.w = w;
+    c.view = view;
+    c.sd = sd;
+    const uint8_t *q = w->delids.p, *end = q + w->delids.len;
+    while (!rc && q < end) {
+        uint64_t len = 0;
+        ft_varint_get(&q, end, &len);
+        if (delete_id_before(&c, nbase, (const char *)q, len)) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        q += len;
+    }
+    for (unsigned i = nbase; i < n && !rc; i++) {
+        c.seg = i;
+        c.prev = NULL;
+        rc = ft_index_ids_(view, i, replace_cb, &c, err);
+        if (c.rc) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+    }
+    for (unsigned i = 0; i < n && !rc; i++) {
+        if (!sd[i].ndocs_new) continue;
+        w->deleted += sd[i].ndocs_new;
+        rc = write_deletions(w, view, i, &sd[i], &segs[i], err);
+    }
+    for (unsigned i = 0; i < n && sd; i++) {
+        free(sd[i].bits);
+        free(sd[i].docs);
+        ft_buf_free(&sd[i].terms);
+    }
+    free(sd);
+    free(c.found);
+    ft_index_close(view);
     ft_buf_free(&m);
     return rc;
 }
 
-/* After a build is published, segments of the replaced index are garbage. */
-static void remove_old_segments(ft_writer *w)
+/* ------------------------------------------------------------------ commit */
+
+int ft_writer_delete(ft_writer *w, const char *id, size_t id_len, ft_error *err)
 {
-    DIR *d = opendir(w->dir);
-    if (!d) return;
-    struct dirent *e;
-    size_t sl = strlen(w->segname);
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "seg-", 4) || !strncmp(e->d_name, w->segname, sl)) continue;
-        char *p;
-        if (asprintf(&p, "%s/%s", w->dir, e->d_name) >= 0) {
-            unlink(p);
-            free(p);
-        }
-    }
-    closedir(d);
+    if (w->committed) return ft_error_set(err, FT_EINVAL, "writer already committed");
+    if (w->opts.mode != FT_WRITE_APPEND)
+        return ft_error_set(err, FT_EINVAL, "deleting needs a writer opened to add to the index");
+    if (id_len == 0) return ft_error_set(err, FT_EINVAL, "empty id");
+    ft_buf_put_varint(&w->delids, id_len);
+    ft_buf_append(&w->delids, id, id_len);
+    if (w->delids.failed) return writer_fail(w, ft_error_set(err, FT_ENOMEM, "out of memory"), err);
+    return FT_OK;
 }
+
+uint64_t ft_writer_deleted(const ft_writer *w) { return w->deleted; }
+unsigned ft_writer_segments(const ft_writer *w) { return w->nsegs; }
 
 int ft_writer_commit(ft_writer *w, ft_error *err)
 {
@@ -912,72 +1523,36 @@ int ft_writer_commit(ft_writer *w, ft_error *err)
         return w->rc;
     }
     if (w->committed) return ft_error_set(err, FT_EINVAL, "writer already committed");
-    wfile files[FT_SEG_NFILES];
-    memset(files, 0, sizeof files);
-    for (int i = 0; i < FT_SEG_NFILES; i++) files[i].fd = -1;
-    int rc = flush_store(w, err);
-    if (rc) goto fail;
-    /* store index + footer */
-    uint64_t idx_off = w->sto.off;
-    wfile_write(&w->sto, w->sto_index.p, w->sto_index.len, err);
-    wfile_u64(&w->sto, idx_off, err);
-    wfile_u32(&w->sto, w->sto_nblocks, err);
-    wfile_u32(&w->sto, (uint32_t)w->ndocs, err);
-    wfile_write(&w->sto, MAGIC_STO_END, 4, err);
-    if ((rc = wfile_finish(&w->sto, err))) goto fail;
-
-    static const char *const magic[] = {MAGIC_TID, MAGIC_PST, MAGIC_POS, MAGIC_LEN};
-    for (int i = 0; i < 4; i++) {
-        char name[48];
-        snprintf(name, sizeof name, "%s.%s", w->segname, ft_seg_exts[i]);
-        if ((rc = wfile_open(&files[i], w->dir, name, err))) goto fail;
-        wfile_header(&files[i], magic[i], err);
+    int rc = FT_OK;
+    mseg *all = NULL;
+    ft_buf m;
+    ft_buf_init(&m);
+    /* the open segment; a replacing build of no documents still writes one
+     * (empty) segment, so the result is an index */
+    if (w->ndocs || w->seg_open || (w->nsegs == 0 && w->opts.mode == FT_WRITE_REPLACE))
+        if ((rc = segment_flush(w, err))) goto fail;
+    unsigned nbase = w->base ? ft_index_segment_count(w->base) : 0, n = nbase + w->nsegs;
+    all = calloc(n ? n : 1, sizeof *all);
+    if (!all) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
+    for (unsigned i = 0; i < nbase; i++) {
+        ft_seg_desc d;
+        ft_index_segment_(w->base, i, &d);
+        mseg_from_desc(&all[i], &d);
     }
-    files[4] = w->sto; /* ownership moves to files[] */
-    memset(&w->sto, 0, sizeof w->sto);
-    w->sto.fd = -1;
-
-    if ((rc = write_postings(w, &files[0], &files[1], &files[2], err))) goto fail;
-    if ((rc = write_lengths(w, &files[3], err))) goto fail;
-    for (int i = 0; i < 4; i++)
-        if ((rc = wfile_finish(&files[i], err))) goto fail;
-    w->st.terms = w->nterms;
-    w->st.bytes_dict = files[0].off;
-    w->st.bytes_postings = files[1].off;
-    w->st.bytes_positions = files[2].off;
-    w->st.bytes_lengths = files[3].off;
-    w->st.bytes_store = files[4].off;
+    if (w->nsegs) memcpy(all + nbase, w->segs, w->nsegs * sizeof *all);
+    if (w->opts.mode == FT_WRITE_APPEND && (w->nsegs || w->delids.len))
+        if ((rc = apply_deletions(w, all, n, nbase, err))) goto fail;
+    if ((rc = manifest_text(&w->opts.analyzer, all, n, &m, err))) goto fail;
     int published;
-    if ((rc = publish(w, files, &published, err))) {
-        if (!published) {
-            for (int i = 0; i < FT_SEG_NFILES; i++) unlink(files[i].final);
-            goto fail;
-        }
-        /* MANIFEST is in place but the directory could not be synced: the
-         * new index is live, yet the rename may not survive a crash, so keep
-         * the new segment and the old ones (the old MANIFEST may come back)
-         * and report the error.  The next writer removes what no manifest
-         * names. */
-        w->committed = 1;
-        for (int i = 0; i < FT_SEG_NFILES; i++) {
-            free(files[i].path);
-            files[i].path = NULL;
-            wfile_discard(&files[i]);
-        }
-        if (err) w->err = *err;
-        w->rc = rc;
-        return rc;
-    }
-    w->committed = 1;
-    remove_old_segments(w);
-    for (int i = 0; i < FT_SEG_NFILES; i++) {
-        free(files[i].path);
-        files[i].path = NULL; /* published: do not unlink */
-        wfile_discard(&files[i]);
-    }
+    rc = publish_manifest(w->dir, &m, &published, err);
+    if (published) w->committed = 1; /* the new files are live: keep them */
+    if (rc) goto fail;
+    free(all);
+    ft_buf_free(&m);
     return FT_OK;
 fail:
-    for (int i = 0; i < FT_SEG_NFILES; i++) wfile_discard(&files[i]);
+    free(all);
+    ft_buf_free(&m);
     if (err) w->err = *err;
     w->rc = rc;
     return rc;
@@ -986,13 +1561,22 @@ fail:
 void ft_writer_get_stats(const ft_writer *w, ft_writer_stats *st)
 {
     *st = w->st;
-    st->terms = w->nterms;
+    st->terms = w->terms_flushed + w->nterms;
 }
 
 void ft_writer_close(ft_writer *w)
 {
     if (!w) return;
     wfile_discard(&w->sto);
+    if (!w->committed) /* flushed segments of a build that is abandoned */
+        for (unsigned i = 0; i < w->nsegs; i++)
+            for (int k = 0; k < FT_SEG_NFILES; k++) {
+                char *p;
+                if (asprintf(&p, "%s/%s", w->dir, w->segs[i].file[k]) >= 0) {
+                    unlink(p);
+                    free(p);
+                }
+            }
     for (size_t i = 0; i < w->nterms; i++) ft_buf_free(&w->terms[i].post);
     free(w->terms);
     free(w->table);
@@ -1003,12 +1587,261 @@ void ft_writer_close(ft_writer *w)
     free(w->slots);
     free(w->occs);
     free(w->lens);
+    free(w->idoff);
+    free(w->idlen);
+    ft_buf_free(&w->idbytes);
+    ft_buf_free(&w->delids);
+    free(w->segs);
     ft_buf_free(&w->sto_block);
     ft_buf_free(&w->sto_index);
     ft_buf_free(&w->scratch);
     ZSTD_freeCCtx(w->cctx);
     ZSTD_freeCCtx(w->cctx_store);
     ft_analyzer_free(w->an);
+    ft_index_close(w->base);
+    if (w->lockfd >= 0) ft_lock_release(w->dir, w->lockfd);
     free(w->dir);
     free(w);
+}
+
+/* ------------------------------------------------------------------ merging
+ *
+ * Segments are merged in runs of adjacent segments, so the merged documents
+ * keep their order and the result is simply the run's live documents
+ * renumbered from 0.  Terms are merged k-way over the run's dictionaries
+ * (ft_index_terms_range_), and each term's posting lists are concatenated
+ * through one cursor over the run, deleted documents skipped.  Memory: the
+ * document number map and lengths (4 bytes a document each), the ids of the
+ * run (for the sorted id file), one term's postings at a time and one store
+ * block. */
+
+void ft_merge_opts_default(ft_merge_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->factor = 10;
+}
+
+typedef struct merge_ctx {
+    ft_writer *w;
+    const ft_index *ix;
+    unsigned a, b;
+    uint32_t base_a;
+    const uint32_t *map;    /* old document - base_a -> new document */
+    dict_w *d;
+    term_ent e;
+    ft_error *err;
+    int rc;
+} merge_ctx;
+
+static int merge_term(void *ctx, const char *term, size_t len, uint32_t df_all)
+{
+    merge_ctx *m = ctx;
+    ft_postings *p = NULL;
+    int rc = ft_postings_open_range_(m->ix, m->a, m->b, term, len, &p, m->err);
+    if (rc) return m->rc = rc;
+    term_ent *e = &m->e;
+    ft_buf_reset(&e->post);
+    e->df = 0;
+    e->cf = 0;
+    uint32_t prev_plus1 = 0, d;
+    while ((d = ft_postings_next(p)) != FT_DOC_END) {
+        uint32_t nd = m->map[d - m->base_a];
+        uint32_t tf = ft_postings_tf(p), n;
+        const uint32_t *pos;
+        if ((rc = ft_postings_positions(p, &pos, &n))) break;
+        ft_buf *b = &e->post;
+        if (ft_buf_reserve(b, 20 + (size_t)n * 5)) { rc = FT_ENOMEM; break; }
+        b->len += ft_varint_put(b->p + b->len, (uint64_t)nd + 1 - prev_plus1);
+        b->len += ft_varint_put(b->p + b->len, tf);
+        uint32_t prev = 0;
+        for (uint32_t k = 0; k < n; k++) {
+            b->len += ft_varint_put(b->p + b->len, pos[k] - prev);
+            prev = pos[k];
+        }
+        prev_plus1 = nd + 1;
+        e->df++;
+        e->cf += tf;
+    }
+    if (!rc) rc = ft_postings_status(p, m->err);
+    else if (rc == FT_ENOMEM) ft_error_set(m->err, FT_ENOMEM, "out of memory");
+    else ft_postings_status(p, m->err);
+    ft_postings_close(p);
+    if (!rc && e->df) rc = dict_add(m->w, m->d, (const uint8_t *)term, (uint32_t)len, e, m->err);
+    (void)df_all;
+    return rc ? (m->rc = rc) : 0;
+}
+
+static int merge_terms(ft_writer *w, dict_w *d, void *ctx, ft_error *err)
+{
+    merge_ctx *m = ctx;
+    m->d = d;
+    m->err = err;
+    int rc = ft_index_terms_range_(m->ix, m->a, m->b, merge_term, m, err);
+    return m->rc ? m->rc : rc;
+}
+
+/* Merge segments [a, b) of ix into one and publish. */
+static int merge_run(const char *dir, const ft_index *ix, unsigned a, unsigned b, const ft_merge_opts *mo,
+                     ft_error *err)
+{
+    ft_writer_opts wo;
+    ft_writer_opts_default(&wo);
+    wo.analyzer = *ft_index_analyzer_opts(ix);
+    wo.zstd_level = mo->zstd_level;
+    wo.store_level = mo->store_level;
+    wo.memory = 0;
+    ft_writer *w = NULL;
+    int rc = writer_new(dir, &wo, &w, err);
+    if (rc) return rc;
+    unsigned n = ft_index_segment_count(ix);
+    ft_seg_desc first, last;
+    ft_index_segment_(ix, a, &first);
+    ft_index_segment_(ix, b - 1, &last);
+    uint32_t base_a = first.base, end = last.base + last.ndocs;
+    uint32_t *map = malloc(((size_t)(end - base_a) + 1) * sizeof *map);
+    ft_docbuf *db = ft_docbuf_new();
+    mseg *all = calloc(n, sizeof *all);
+    ft_buf m;
+    ft_buf_init(&m);
+    merge_ctx mc;
+    memset(&mc, 0, sizeof mc);
+    ft_buf_init(&mc.e.post);
+    if (!map || !db || !all) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
+    if ((rc = segment_begin(w, err))) goto out;
+    for (unsigned i = a; i < b && !rc; i++) {
+        ft_seg_desc sd;
+        ft_index_segment_(ix, i, &sd);
+        const uint8_t *bits = ft_index_del_bits_(ix, i);
+        for (uint32_t l = 0; l < sd.ndocs; l++) {
+            uint32_t g = sd.base + l;
+            if (bits && (bits[l >> 3] >> (l & 7) & 1)) {
+                map[g - base_a] = UINT32_MAX;
+                continue;
+            }
+            map[g - base_a] = (uint32_t)w->ndocs;
+            ft_doc doc;
+            if ((rc = ft_index_doc(ix, g, db, &doc, err))) break;
+            const char *f[3] = {doc.id, doc.title, doc.body};
+            size_t fl[3] = {doc.id_len, doc.title_len, doc.body_len};
+            if ((rc = store_record(w, f, fl, err))) break;
+            if (add_length(w, ft_index_doc_length(ix, g))) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); break; }
+            if (w->sto_block.len >= FT_STORE_BLOCK && (rc = flush_store(w, err))) break;
+        }
+    }
+    if (rc) goto out;
+    mc.w = w;
+    mc.ix = ix;
+    mc.a = a;
+    mc.b = b;
+    mc.base_a = base_a;
+    mc.map = map;
+    if ((rc = segment_write(w, merge_terms, &mc, err))) goto out;
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (i == a && w->segs[0].ndocs) all[k++] = w->segs[0]; /* an all-deleted run leaves nothing */
+        if (i >= a && i < b) continue;
+        ft_seg_desc sd;
+        ft_index_segment_(ix, i, &sd);
+        mseg_from_desc(&all[k++], &sd);
+    }
+    if ((rc = manifest_text(ft_index_analyzer_opts(ix), all, k, &m, err))) goto out;
+    int published;
+    rc = publish_manifest(dir, &m, &published, err);
+    if (published) w->committed = 1; /* the merged segment is live: keep it */
+out:
+    ft_buf_free(&mc.e.post);
+    ft_buf_free(&m);
+    free(all);
+    free(map);
+    ft_docbuf_free(db);
+    ft_writer_close(w);
+    return rc;
+}
+
+/* Choose the next run to merge: [*a, *b), or return 0 when none. */
+static int choose_run(const ft_index *ix, const ft_merge_opts *mo, unsigned *a, unsigned *b)
+{
+    unsigned n = ft_index_segment_count(ix);
+    if (n == 0) return 0;
+    uint64_t *live = malloc(n * sizeof *live);
+    if (!live) return 0;
+    for (unsigned i = 0; i < n; i++) {
+        ft_seg_desc d;
+        ft_index_segment_(ix, i, &d);
+        live[i] = d.ndocs - d.ndeleted;
+    }
+    int found = 0;
+    if (mo->max_segments) {
+        if (n > mo->max_segments) { /* the cheapest window that brings n down to the limit */
+            unsigned len = n - mo->max_segments + 1;
+            uint64_t best = UINT64_MAX;
+            for (unsigned s = 0; s + len <= n; s++) {
+                uint64_t sum = 0;
+                for (unsigned i = s; i < s + len; i++) sum += live[i];
+                if (sum < best) {
+                    best = sum;
+                    *a = s;
+                    *b = s + len;
+                }
+            }
+            found = 1;
+        } else { /* an explicit merge also drops deleted documents */
+            for (unsigned i = 0; i < n && !found; i++) {
+                ft_seg_desc d;
+                ft_index_segment_(ix, i, &d);
+                if (d.ndeleted) {
+                    *a = i;
+                    *b = i + 1;
+                    found = 1;
+                }
+            }
+        }
+    } else {
+        unsigned f = mo->factor >= 2 ? mo->factor : 10;
+        /* the first f adjacent segments of similar size (largest < f times
+         * the smallest): each merge makes a segment about f times larger,
+         * which then stops matching its smaller neighbours, so every size
+         * class holds fewer than f segments: O(f log_f N) segments in all */
+        for (unsigned st = 0; st + f <= n && !found; st++) {
+            uint64_t mn = UINT64_MAX, mx = 0;
+            unsigned e = st;
+            for (; e < n && e < st + f; e++) {
+                uint64_t x = live[e] ? live[e] : 1;
+                uint64_t nmn = x < mn ? x : mn, nmx = x > mx ? x : mx;
+                if (nmx >= (uint64_t)f * nmn) break;
+                mn = nmn;
+                mx = nmx;
+            }
+            if (e == st + f) {
+                *a = st;
+                *b = e;
+                found = 1;
+            }
+        }
+    }
+    free(live);
+    return found;
+}
+
+int ft_index_merge(const char *dir, const ft_merge_opts *opts, unsigned *merges, ft_error *err)
+{
+    ft_merge_opts mo;
+    if (opts) mo = *opts;
+    else ft_merge_opts_default(&mo);
+    if (merges) *merges = 0;
+    int lockfd, rc;
+    if ((rc = ft_lock_acquire(dir, &lockfd, err))) return rc;
+    ft_remove_unreferenced(dir);
+    for (;;) {
+        ft_index *ix = NULL;
+        if ((rc = ft_index_open(dir, &ix, err))) break;
+        unsigned a, b;
+        int more = choose_run(ix, &mo, &a, &b);
+        if (more) rc = merge_run(dir, ix, a, b, &mo, err);
+        ft_index_close(ix);
+        if (!more || rc) break;
+        if (merges) (*merges)++;
+    }
+    ft_lock_release(dir, lockfd);
+    return rc;
 }

@@ -2,8 +2,13 @@
  * ftindex — build and check ft indexes.
  *
  *   ftindex build [-o DIR] [--lang NAME] [--stopwords] [--fields ID,TITLE,BODY]
- *                 [--quiet] [PATH...]
+ *                 [--memory SIZE] [-j N] [--quiet] [PATH...]
+ *   ftindex add [-i DIR] [--memory SIZE] [--quiet] PATH...
+ *   ftindex delete [-i DIR] ID...
+ *   ftindex merge [-i DIR] [--max-segments N]
  *   ftindex check [-i DIR]
+ *   ftindex stats [-i DIR] [--json]
+ *   ftindex dump [-i DIR] [TERM]
  *
  * A build always produces a complete new index that replaces the old one in a
  * single atomic step (ft_writer_commit renames a new MANIFEST into place).
@@ -28,8 +33,15 @@
  * requires from a single thread.  One producer and a FIFO queue keep the
  * document order, and so the document numbers, deterministic.
  *
+ * Memory: the writer flushes a segment whenever its estimate of the memory
+ * it holds passes --memory; after the commit, build and add run the merge
+ * policy (10 adjacent segments of similar sizes are merged into one), so the
+ * number of segments stays logarithmic in the number of documents.  `add`
+ * is a build that keeps the index and replaces documents by id; `delete`
+ * and `merge` change it in place; all of them hold the index's writer lock.
+ *
  * Output: warnings and the summary go to stderr; stdout is left for data
- * (`ftindex check` prints its verdict there).
+ * (`ftindex check`, `stats` and `dump` print there).
  */
 #include "cli.h"
 #include "ft_common.h"
@@ -59,8 +71,13 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: ftindex build [-o DIR] [--lang NAME] [--stopwords] [--fields ID,TITLE,BODY]\n"
-            "                     [--quiet] [PATH...]\n"
+            "                     [--memory SIZE] [-j N] [--quiet] [PATH...]\n"
+            "       ftindex add [-i DIR] [--memory SIZE] [--fields ID,TITLE,BODY] [--quiet] PATH...\n"
+            "       ftindex delete [-i DIR] ID...\n"
+            "       ftindex merge [-i DIR] [--max-segments N]\n"
             "       ftindex check [-i DIR]\n"
+            "       ftindex stats [-i DIR] [--json]\n"
+            "       ftindex dump [-i DIR] [TERM]\n"
             "       ftindex --help | --version\n"
             "\n"
             "build   Index PATHs (default: the current directory) into DIR, replacing any\n"
@@ -72,7 +89,20 @@ static void usage(FILE *f)
             "      --lang NAME      stemming language, or 'none' (default: english)\n"
             "      --stopwords      drop common words (english only)\n"
             "      --fields I,T,B   JSON keys of the id, title and body (default: id,title,body)\n"
+            "      --memory SIZE    flush a segment when the in-memory index passes SIZE\n"
+            "                       bytes (suffix K, M or G; default 512M)\n"
+            "  -j, --jobs N         threads (default: the number of cores)\n"
             "  -q, --quiet          no progress line and no summary\n"
+            "\n"
+            "add     Add the documents of PATHs to the index as new segments; a document\n"
+            "        whose id is already in the index replaces it.\n"
+            "delete  Delete the documents with these ids.\n"
+            "merge   Merge segments (default: into one), dropping deleted documents.\n"
+            "      --max-segments N keep at most N segments\n"
+            "stats   Documents, terms, postings, segments, bytes per component, bits per\n"
+            "        posting and position, compression ratios (--json: one JSON object).\n"
+            "dump    Without TERM: every term and its document frequency.  With TERM:\n"
+            "        its postings (document, id, frequency, positions).\n"
             "\n"
             "check   Verify every checksum and structure of an index.\n"
             "  -i, --index DIR      index directory (default: $FT_INDEX, else the nearest\n"
@@ -837,37 +867,80 @@ static int parse_fields(char *buf, const char **f)
     return 0;
 }
 
-static int cmd_build(int argc, char **argv)
+/* "512M", "2G", "65536": bytes.  Returns 0 or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-') return -1;
+    uint64_t mul = 1;
+    if (*end == 'k' || *end == 'K') mul = 1ull << 10;
+    else if (*end == 'm' || *end == 'M') mul = 1ull << 20;
+    else if (*end == 'g' || *end == 'G') mul = 1ull << 30;
+    else if (*end) return -1;
+    if (mul > 1 && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB")) return -1;
+    if (v > UINT64_MAX / mul) return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static int cmd_build_mode(int argc, char **argv, int add)
 {
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
+        {"index", required_argument, NULL, 'i'},
         {"lang", required_argument, NULL, 'L'},
         {"stopwords", no_argument, NULL, 'S'},
         {"fields", required_argument, NULL, 'F'},
+        {"memory", required_argument, NULL, 'M'},
+        {"segment-docs", required_argument, NULL, 'D'},
+        {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    const char *sub = add ? "add" : "build";
     const char *out_opt = NULL, *lang = NULL, *fields_opt = NULL;
     int stopwords = 0, quiet = 0, c;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    uint64_t memory = FT_DEFAULT_MEMORY;
+    unsigned long segment_docs = 0, jobs = 0;
+    while ((c = getopt_long(argc, argv, "o:i:j:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': out_opt = optarg; break;
+        case 'o':
+        case 'i': out_opt = optarg; break;
         case 'L': lang = optarg; break;
         case 'S': stopwords = 1; break;
         case 'F': fields_opt = optarg; break;
+        case 'M':
+            if (parse_size(optarg, &memory) || memory < (1u << 16))
+                return cli_usage_error(sub, "--memory wants a size of at least 64K, such as 512M (got '%s')",
+                                       optarg);
+            break;
+        case 'D':
+            if (cli_parse_ulong(optarg, &segment_docs) || segment_docs == 0 || segment_docs > UINT32_MAX)
+                return cli_usage_error(sub, "--segment-docs wants a positive number (got '%s')", optarg);
+            break;
+        case 'j':
+            if (cli_parse_ulong(optarg, &jobs) || jobs == 0 || jobs > 256)
+                return cli_usage_error(sub, "-j wants a number of threads from 1 to 256 (got '%s')", optarg);
+            break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         default:
-            fprintf(stderr, "Try 'ftindex build --help' for more information.\n");
+            fprintf(stderr, "Try 'ftindex %s --help' for more information.\n", sub);
             return CLI_EXIT_USAGE;
         }
     }
+    if (add && optind >= argc) return cli_usage_error(sub, "nothing to add: give files or directories");
 
     ft_writer_opts wo;
     ft_writer_opts_default(&wo);
     if (lang && check_lang(lang, wo.analyzer.lang)) return CLI_EXIT_USAGE;
     if (stopwords) wo.analyzer.stopwords = 1;
+    wo.memory = memory;
+    wo.segment_docs = (uint32_t)segment_docs;
+    if (add) wo.mode = FT_WRITE_APPEND;
 
     build b;
     memset(&b, 0, sizeof b);
@@ -981,9 +1054,25 @@ static int cmd_build(int argc, char **argv)
         goto out;
     }
     status = CLI_EXIT_OK;
+    unsigned flushed = ft_writer_segments(b.w), merges = 0;
+    uint64_t replaced = ft_writer_deleted(b.w);
+    ft_writer_stats ws;
+    ft_writer_get_stats(b.w, &ws);
+    ft_writer_close(b.w); /* releases the lock for the merge */
+    b.w = NULL;
+    ft_merge_opts mo;
+    ft_merge_opts_default(&mo);
+    rc = ft_index_merge(dir, &mo, &merges, &err);
+    if (rc != FT_OK) {
+        cli_msg("cannot merge segments of %s: %s (the index is complete; run 'ftindex merge' later)", dir,
+                err.msg[0] ? err.msg : ft_strerror(rc));
+        status = CLI_EXIT_ERROR;
+    }
     if (!quiet) {
-        ft_writer_stats ws;
-        ft_writer_get_stats(b.w, &ws);
+        if (flushed > 1 || merges || replaced)
+            fprintf(stderr, "%u segment%s written, %u merge%s, %" PRIu64 " document%s replaced\n", flushed,
+                    flushed == 1 ? "" : "s", merges, merges == 1 ? "" : "s", replaced,
+                    replaced == 1 ? "" : "s");
         uint64_t total = ws.bytes_dict + ws.bytes_postings + ws.bytes_positions +
                          ws.bytes_lengths + ws.bytes_store;
         fprintf(stderr,
@@ -1072,6 +1161,304 @@ out:
     return status;
 }
 
+static int cmd_build(int argc, char **argv) { return cmd_build_mode(argc, argv, 0); }
+static int cmd_add(int argc, char **argv) { return cmd_build_mode(argc, argv, 1); }
+
+/* ---------------------------------------------------------------- delete, merge */
+
+/* Options shared by the commands that only take -i DIR (and a few flags). */
+typedef struct simple_opts {
+    const char *index;
+    unsigned long max_segments;
+    int json, quiet;
+} simple_opts;
+
+static int parse_simple(const char *sub, int argc, char **argv, simple_opts *so)
+{
+    static const struct option opts[] = {
+        {"index", required_argument, NULL, 'i'},
+        {"max-segments", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'J'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(so, 0, sizeof *so);
+    so->max_segments = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "i:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': so->index = optarg; break;
+        case 'n':
+            if (strcmp(sub, "merge") || cli_parse_ulong(optarg, &so->max_segments) || so->max_segments == 0 ||
+                so->max_segments > 100000)
+                return cli_usage_error(sub, "--max-segments wants a positive number (got '%s')", optarg);
+            break;
+        case 'J':
+            if (strcmp(sub, "stats")) return cli_usage_error(sub, "--json is an option of stats");
+            so->json = 1;
+            break;
+        case 'q': so->quiet = 1; break;
+        case 'h': usage(stdout); return CLI_EXIT_OK + 100;
+        default:
+            fprintf(stderr, "Try 'ftindex %s --help' for more information.\n", sub);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+static int cmd_delete(int argc, char **argv)
+{
+    simple_opts so;
+    int r = parse_simple("delete", argc, argv, &so);
+    if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
+    if (optind >= argc) return cli_usage_error("delete", "give the ids of the documents to delete");
+    char *dir = cli_index_for_read(so.index);
+    if (!dir) return CLI_EXIT_ERROR;
+    ft_writer_opts wo;
+    ft_writer_opts_default(&wo);
+    wo.mode = FT_WRITE_APPEND;
+    ft_writer *w = NULL;
+    ft_error err = {0};
+    int status = CLI_EXIT_ERROR;
+    int rc = ft_writer_open(dir, &wo, &w, &err);
+    if (rc != FT_OK) {
+        cli_msg("cannot open index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        goto out;
+    }
+    for (int i = optind; i < argc; i++)
+        if ((rc = ft_writer_delete(w, argv[i], strlen(argv[i]), &err))) {
+            cli_msg("%s: %s", argv[i], err.msg[0] ? err.msg : ft_strerror(rc));
+            goto out;
+        }
+    if ((rc = ft_writer_commit(w, &err))) {
+        cli_msg("cannot write index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        goto out;
+    }
+    uint64_t n = ft_writer_deleted(w);
+    if (!so.quiet) fprintf(stderr, "deleted %" PRIu64 " document%s\n", n, n == 1 ? "" : "s");
+    status = CLI_EXIT_OK;
+out:
+    ft_writer_close(w);
+    free(dir);
+    return status;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    simple_opts so;
+    int r = parse_simple("merge", argc, argv, &so);
+    if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
+    if (optind < argc) return cli_usage_error("merge", "unexpected argument '%s'", argv[optind]);
+    char *dir = cli_index_for_read(so.index);
+    if (!dir) return CLI_EXIT_ERROR;
+    ft_merge_opts mo;
+    ft_merge_opts_default(&mo);
+    mo.max_segments = (unsigned)so.max_segments;
+    ft_error err = {0};
+    unsigned merges = 0;
+    double t0 = cli_now();
+    int rc = ft_index_merge(dir, &mo, &merges, &err);
+    if (rc != FT_OK) {
+        cli_msg("cannot merge %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        free(dir);
+        return CLI_EXIT_ERROR;
+    }
+    if (!so.quiet) fprintf(stderr, "%u merge%s in %.2f s\n", merges, merges == 1 ? "" : "s", cli_now() - t0);
+    free(dir);
+    return CLI_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- stats, dump */
+
+static unsigned varint_len(uint64_t v)
+{
+    unsigned n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+typedef struct walk {
+    const ft_index *ix;
+    uint64_t gap_bytes, tf_bytes, pos_bytes, postings, positions;
+    int rc;
+    ft_error *err;
+} walk;
+
+static int walk_term(void *ctx, const char *term, size_t len, uint32_t df)
+{
+    walk *wk = ctx;
+    ft_postings *p;
+    if ((wk->rc = ft_postings_open(wk->ix, term, len, &p, wk->err))) return 1;
+    uint32_t d, prev_plus1 = 0;
+    while ((d = ft_postings_next(p)) != FT_DOC_END) {
+        wk->gap_bytes += varint_len(d - prev_plus1);
+        prev_plus1 = d + 1;
+        wk->tf_bytes += varint_len(ft_postings_tf(p));
+        wk->postings++;
+        const uint32_t *pos;
+        uint32_t n, prev = 0;
+        if ((wk->rc = ft_postings_positions(p, &pos, &n))) break;
+        for (uint32_t k = 0; k < n; k++) {
+            wk->pos_bytes += varint_len(pos[k] - prev);
+            prev = pos[k];
+        }
+        wk->positions += n;
+    }
+    if (!wk->rc) wk->rc = ft_postings_status(p, wk->err);
+    ft_postings_close(p);
+    (void)df;
+    return wk->rc != 0;
+}
+
+static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+
+static int cmd_stats(int argc, char **argv)
+{
+    simple_opts so;
+    int r = parse_simple("stats", argc, argv, &so);
+    if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
+    if (optind < argc) return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
+    char *dir = cli_index_for_read(so.index);
+    if (!dir) return CLI_EXIT_ERROR;
+    ft_error err = {0};
+    ft_index *ix = NULL;
+    int status = CLI_EXIT_ERROR;
+    ft_index_stats st;
+    walk wk;
+    memset(&wk, 0, sizeof wk);
+    int rc = ft_index_open(dir, &ix, &err);
+    if (!rc) rc = ft_index_get_stats(ix, &st, &err);
+    wk.ix = ix;
+    wk.err = &err;
+    if (!rc) rc = ft_index_terms(ix, walk_term, &wk, &err);
+    if (!rc) rc = wk.rc;
+    /* the store's raw size: every live document's fields */
+    uint64_t store_raw = 0;
+    ft_docbuf *db = ft_docbuf_new();
+    for (uint32_t d = 0; !rc && d < ft_index_doc_limit(ix); d++) {
+        if (ft_index_doc_deleted(ix, d)) continue;
+        ft_doc doc;
+        if ((rc = ft_index_doc(ix, d, db, &doc, &err))) break;
+        store_raw += varint_len(doc.id_len) + doc.id_len + varint_len(doc.title_len) + doc.title_len +
+                     varint_len(doc.body_len) + doc.body_len;
+    }
+    ft_docbuf_free(db);
+    if (rc) {
+        cli_msg("cannot read index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        goto out;
+    }
+    uint64_t total = st.bytes_dict + st.bytes_postings + st.bytes_positions + st.bytes_lengths + st.bytes_store +
+                     st.bytes_ids + st.bytes_deletes;
+    double raw_post = (double)(wk.gap_bytes + wk.tf_bytes), raw_pos = (double)wk.pos_bytes;
+    if (so.json) {
+        printf("{\"documents\":%" PRIu32 ",\"deleted\":%" PRIu32 ",\"segments\":%u,\"terms\":%" PRIu64
+               ",\"postings\":%" PRIu64 ",\"positions\":%" PRIu64
+               ",\"bytes\":{\"total\":%" PRIu64 ",\"dictionary\":%" PRIu64 ",\"postings\":%" PRIu64
+               ",\"positions\":%" PRIu64 ",\"lengths\":%" PRIu64 ",\"store\":%" PRIu64 ",\"ids\":%" PRIu64
+               ",\"deletions\":%" PRIu64 "},"
+               "\"bits\":{\"doc_gap_varint\":%.4f,\"frequency_varint\":%.4f,\"position_varint\":%.4f,"
+               "\"posting_stored\":%.4f,\"position_stored\":%.4f},"
+               "\"compression\":{\"postings\":%.4f,\"positions\":%.4f,\"store\":%.4f}}\n",
+               st.docs, st.deleted, st.segments, st.terms, wk.postings, wk.positions, total,
+               st.bytes_dict, st.bytes_postings, st.bytes_positions, st.bytes_lengths, st.bytes_store,
+               st.bytes_ids, st.bytes_deletes, ratio(8.0 * wk.gap_bytes, wk.postings),
+               ratio(8.0 * wk.tf_bytes, wk.postings), ratio(8.0 * raw_pos, wk.positions),
+               ratio(8.0 * st.bytes_postings, wk.postings), ratio(8.0 * st.bytes_positions, wk.positions),
+               ratio(raw_post, st.bytes_postings), ratio(raw_pos, st.bytes_positions),
+               ratio((double)store_raw, st.bytes_store));
+    } else {
+        printf("documents     %" PRIu32 " live, %" PRIu32 " deleted (not yet merged away)\n", st.docs, st.deleted);
+        printf("segments      %u\n", st.segments);
+        printf("terms         %" PRIu64 " dictionary entries (summed over segments)\n", st.terms);
+        printf("postings      %" PRIu64 " live (term, document) pairs, %" PRIu64 " positions\n", wk.postings,
+               wk.positions);
+        printf("bytes         %" PRIu64 " total\n", total);
+        printf("  dictionary  %" PRIu64 "\n  postings    %" PRIu64 "\n  positions   %" PRIu64
+               "\n  lengths     %" PRIu64 "\n  store       %" PRIu64 "\n  ids         %" PRIu64
+               "\n  deletions   %" PRIu64 "\n",
+               st.bytes_dict, st.bytes_postings, st.bytes_positions, st.bytes_lengths, st.bytes_store,
+               st.bytes_ids, st.bytes_deletes);
+        printf("bits, as varints before zstd: %.2f per doc-id gap, %.2f per frequency, %.2f per position\n",
+               ratio(8.0 * wk.gap_bytes, wk.postings), ratio(8.0 * wk.tf_bytes, wk.postings),
+               ratio(8.0 * raw_pos, wk.positions));
+        printf("bits, as stored: %.2f per posting (gap + frequency + skip data), %.2f per position\n",
+               ratio(8.0 * st.bytes_postings, wk.postings), ratio(8.0 * st.bytes_positions, wk.positions));
+        printf("compression (varint or raw bytes / stored bytes): postings %.2f, positions %.2f, store %.2f\n",
+               ratio(raw_post, st.bytes_postings), ratio(raw_pos, st.bytes_positions),
+               ratio((double)store_raw, st.bytes_store));
+    }
+    status = CLI_EXIT_OK;
+out:
+    ft_index_close(ix);
+    free(dir);
+    return status;
+}
+
+static int dump_term_line(void *ctx, const char *term, size_t len, uint32_t df)
+{
+    (void)ctx;
+    printf("%.*s\t%" PRIu32 "\n", (int)len, term, df);
+    return 0;
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+    simple_opts so;
+    int r = parse_simple("dump", argc, argv, &so);
+    if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
+    if (argc - optind > 1) return cli_usage_error("dump", "unexpected argument '%s'", argv[optind + 1]);
+    char *dir = cli_index_for_read(so.index);
+    if (!dir) return CLI_EXIT_ERROR;
+    ft_error err = {0};
+    ft_index *ix = NULL;
+    ft_postings *p = NULL;
+    ft_docbuf *db = NULL;
+    int status = CLI_EXIT_ERROR;
+    int rc = ft_index_open(dir, &ix, &err);
+    if (rc) goto fail;
+    if (optind == argc) {
+        if ((rc = ft_index_terms(ix, dump_term_line, NULL, &err))) goto fail;
+        status = CLI_EXIT_OK;
+        goto out;
+    }
+    const char *term = argv[optind];
+    if ((rc = ft_postings_open(ix, term, strlen(term), &p, &err))) goto fail;
+    printf("term %s: df %" PRIu32 ", cf %" PRIu64 "\n", term, ft_postings_df(p), ft_postings_cf(p));
+    if (ft_postings_df(p) == 0) {
+        cli_msg("term '%s' is not in the index (dump takes an analyzed term: lower case, stemmed)", term);
+        goto out;
+    }
+    printf("doc\tid\ttf\tpositions\n");
+    db = ft_docbuf_new();
+    uint32_t d;
+    while ((d = ft_postings_next(p)) != FT_DOC_END) {
+        ft_doc doc;
+        if ((rc = ft_index_doc(ix, d, db, &doc, &err))) goto fail;
+        printf("%" PRIu32 "\t%.*s\t%" PRIu32 "\t", d, (int)doc.id_len, doc.id, ft_postings_tf(p));
+        const uint32_t *pos;
+        uint32_t n;
+        if ((rc = ft_postings_positions(p, &pos, &n))) break;
+        for (uint32_t k = 0; k < n; k++) printf(k ? ",%" PRIu32 : "%" PRIu32, pos[k]);
+        putchar('\n');
+    }
+    if ((rc = ft_postings_status(p, &err))) goto fail;
+    status = CLI_EXIT_OK;
+    goto out;
+fail:
+    cli_msg("cannot read index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+out:
+    ft_docbuf_free(db);
+    ft_postings_close(p);
+    ft_index_close(ix);
+    free(dir);
+    return status;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -1090,13 +1477,20 @@ int main(int argc, char **argv)
         printf("ftindex %s\n", FT_VERSION_STRING);
         return CLI_EXIT_OK;
     }
-    int (*fn)(int, char **) = !strcmp(cmd, "build") ? cmd_build
-                              : !strcmp(cmd, "check") ? cmd_check
-                                                      : NULL;
+    int (*fn)(int, char **) = !strcmp(cmd, "build")    ? cmd_build
+                              : !strcmp(cmd, "add")    ? cmd_add
+                              : !strcmp(cmd, "delete") ? cmd_delete
+                              : !strcmp(cmd, "merge")  ? cmd_merge
+                              : !strcmp(cmd, "check")  ? cmd_check
+                              : !strcmp(cmd, "stats")  ? cmd_stats
+                              : !strcmp(cmd, "dump")   ? cmd_dump
+                                                       : NULL;
     if (!fn) {
         if (cmd[0] == '-')
-            return cli_usage_error(NULL, "expected a command (build or check) before '%s'", cmd);
-        return cli_usage_error(NULL, "unknown command '%s' (expected build or check)", cmd);
+            return cli_usage_error(NULL, "expected a command (build, add, delete, merge, check, stats or dump) "
+                                         "before '%s'", cmd);
+        return cli_usage_error(NULL, "unknown command '%s' (expected build, add, delete, merge, check, stats or dump)",
+                               cmd);
     }
     /* getopt prefixes its messages with argv[0] of what it parses. */
     argv[1] = (char *)"ftindex";
