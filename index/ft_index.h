@@ -58,6 +58,21 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
 int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title,
                   size_t title_len, const char *body, size_t body_len, ft_error *err);
 
+/* Parallel builds: a document's analysis, done by any thread with its own
+ * analyzer (of ft_writer_analyzer_opts), then added in document order by the
+ * writer's thread with ft_writer_add_tokens.  The index is identical to one
+ * built with ft_writer_add. */
+typedef struct ft_tokens ft_tokens;
+ft_tokens *ft_tokens_new(void);
+void ft_tokens_free(ft_tokens *t); /* accepts NULL */
+int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t title_len, const char *body,
+                      size_t body_len, ft_error *err);
+int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, const char *id, size_t id_len, const char *title,
+                         size_t title_len, const char *body, size_t body_len, ft_error *err);
+/* The analyzer options the writer indexes with (for FT_WRITE_APPEND, the
+ * existing index's). */
+const ft_analyzer_opts *ft_writer_analyzer_opts(const ft_writer *w);
+
 typedef struct ft_writer_stats {
     uint64_t docs;
     uint64_t tokens;

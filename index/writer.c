@@ -609,8 +609,98 @@ static int writer_fail(ft_writer *w, int rc, const ft_error *e)
     return rc;
 }
 
+/* ------------------------------------------------------------------ analysis outside the writer
+ *
+ * For parallel builds: threads analyze documents (tokenize, fold, stem: the
+ * larger part of the work) into ft_tokens, each with its own analyzer, and
+ * one thread hands them to the writer in document order.  The tokens are the
+ * final terms, so the writer's lookups give the same term numbers, in the
+ * same order, as ft_writer_add: the index is the same byte for byte. */
+
+struct ft_tokens {
+    ptok *ptoks;
+    size_t n, cap;
+    ft_buf bytes;
+    uint64_t invalid_bytes;
+    ft_analyzer *an;
+};
+
+ft_tokens *ft_tokens_new(void)
+{
+    ft_tokens *t = calloc(1, sizeof *t);
+    if (t) ft_buf_init(&t->bytes);
+    return t;
+}
+
+void ft_tokens_free(ft_tokens *t)
+{
+    if (!t) return;
+    free(t->ptoks);
+    ft_buf_free(&t->bytes);
+    free(t);
+}
+
+static int collect_final(void *ctx, const ft_token *tok)
+{
+    ft_tokens *t = ctx;
+    const char *term = tok->term;
+    size_t len = tok->len;
+    if (tok->stem) term = ft_analyzer_stem(t->an, tok->term, tok->len, &len);
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        if (cap > UINT32_MAX) return FT_ENOMEM;
+        ptok *p = realloc(t->ptoks, cap * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        t->ptoks = p;
+        t->cap = cap;
+    }
+    if (t->bytes.len + len > UINT32_MAX) return FT_ENOMEM;
+    ptok *pt = &t->ptoks[t->n++];
+    pt->h = XXH3_64bits(term, len);
+    pt->off = (uint32_t)t->bytes.len;
+    pt->len = (uint16_t)len;
+    pt->stem = 0;
+    pt->pos = tok->pos;
+    pt->term = 0;
+    ft_buf_append(&t->bytes, term, len);
+    return t->bytes.failed ? FT_ENOMEM : 0;
+}
+
+int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t title_len, const char *body,
+                      size_t body_len, ft_error *err)
+{
+    t->n = 0;
+    t->invalid_bytes = 0;
+    ft_buf_reset(&t->bytes);
+    t->an = an;
+    ft_analyze_stats s1, s2;
+    int rc = ft_analyze_words(an, title, title_len, 0, collect_final, t, &s1);
+    if (!rc) rc = ft_analyze_words(an, body, body_len, s1.next_pos + 1, collect_final, t, &s2);
+    t->an = NULL;
+    if (rc) return ft_error_set(err, FT_ENOMEM, "out of memory analyzing a document");
+    t->invalid_bytes = s1.invalid_bytes + s2.invalid_bytes;
+    return FT_OK;
+}
+
+const ft_analyzer_opts *ft_writer_analyzer_opts(const ft_writer *w) { return &w->opts.analyzer; }
+
+static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
+                      size_t title_len, const char *body, size_t body_len, ft_error *err);
+
 int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title,
                   size_t title_len, const char *body, size_t body_len, ft_error *err)
+{
+    return writer_add(w, NULL, id, id_len, title, title_len, body, body_len, err);
+}
+
+int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, const char *id, size_t id_len, const char *title,
+                         size_t title_len, const char *body, size_t body_len, ft_error *err)
+{
+    return writer_add(w, t, id, id_len, title, title_len, body, body_len, err);
+}
+
+static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
+                      size_t title_len, const char *body, size_t body_len, ft_error *err)
 {
     if (w->rc) {
         if (err) *err = w->err;
@@ -630,15 +720,33 @@ int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title
     w->nptok = 0;
     ft_buf_reset(&w->tokbytes);
 
-    ft_analyze_stats s1, s2;
-    int rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
-    if (!rc) rc = ft_analyze_words(w->an, body, body_len, s1.next_pos + 1, collect_token, w, &s2);
+    int rc;
+    if (pre) { /* analyzed by the caller: take its tokens */
+        rc = 0;
+        if (pre->n > w->ptok_cap) {
+            ptok *p = realloc(w->ptoks, pre->n * sizeof *p);
+            if (!p) rc = FT_ENOMEM;
+            else {
+                w->ptoks = p;
+                w->ptok_cap = pre->n;
+            }
+        }
+        if (!rc && pre->n) memcpy(w->ptoks, pre->ptoks, pre->n * sizeof *w->ptoks);
+        w->nptok = pre->n;
+        ft_buf_append(&w->tokbytes, pre->bytes.p, pre->bytes.len);
+        if (w->tokbytes.failed) rc = FT_ENOMEM;
+        w->st.invalid_bytes += pre->invalid_bytes;
+    } else {
+        ft_analyze_stats s1, s2;
+        rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
+        if (!rc) rc = ft_analyze_words(w->an, body, body_len, s1.next_pos + 1, collect_token, w, &s2);
+        if (!rc) w->st.invalid_bytes += s1.invalid_bytes + s2.invalid_bytes;
+    }
     if (!rc) rc = invert_tokens(w);
     if (rc) {
         ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
         return writer_fail(w, FT_ENOMEM, err);
     }
-    w->st.invalid_bytes += s1.invalid_bytes + s2.invalid_bytes;
 
     /* append this document to each term's posting stream */
     for (size_t i = 0; i < w->nslots; i++) {

@@ -11,6 +11,7 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,4 +472,147 @@ Test(lock, second_writer_is_refused_with_the_holders_pid)
     free(lock);
     tu_rmrf(dir);
     free(dir);
+}
+
+/* ---------------------------------------------------------------- ftindex */
+
+static void run_tool(tu_run *r, const char *tool, ...)
+{
+    const char *bin = tu_env_or_skip("FT_BIN");
+    char *argv[64];
+    size_t n = 0;
+    argv[n++] = tu_join(bin, tool);
+    va_list ap;
+    va_start(ap, tool);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && n < 63) argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    tu_run_prog(r, argv);
+    free(argv[0]);
+}
+
+/* A JSON Lines file of documents [from, to) of c (ids and words are plain). */
+static void write_jsonl(const char *path, const tu_corpus *c, size_t from, size_t to)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (size_t i = from; i < to; i++) {
+        fprintf(f, "{\"id\":\"%s\",\"title\":\"", c->docs[i].id);
+        for (int k = 0; k < 2; k++) {
+            const char *t = k ? c->docs[i].body : c->docs[i].title;
+            for (; *t; t++)
+                if (*t == '"' || *t == '\\') fprintf(f, "\\%c", *t);
+                else if ((unsigned char)*t < 0x20) fputc(' ', f);
+                else fputc(*t, f);
+            fputs(k ? "\"}\n" : "\",\"body\":\"", f);
+        }
+    }
+    fclose(f);
+}
+
+Test(ftindex, jobs_build_the_same_index_byte_for_byte, .timeout = 120)
+{
+    tu_corpus c;
+    tu_corpus_gen(&c, 3000, 2000, SEED + 9);
+    char *tmp = tu_mkdtemp();
+    char *in = tu_join(tmp, "docs.jsonl"), *a = tu_join(tmp, "j1"), *b = tu_join(tmp, "j3");
+    write_jsonl(in, &c, 0, c.n);
+    tu_run r;
+    run_tool(&r, "ftindex", "build", "-q", "-j", "1", "--memory", "2M", "-o", a, in, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "build", "-q", "-j", "3", "--memory", "2M", "-o", b, in, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    tu_run_free(&r);
+    size_t na, nb;
+    char **la = tu_list_dir(a, &na), **lb = tu_list_dir(b, &nb);
+    cr_assert_eq(na, nb);
+    cr_assert_gt(na, 7, "expected several segments");
+    for (size_t i = 0; i < na; i++) {
+        cr_assert_str_eq(la[i], lb[i]);
+        char *pa = tu_join(a, la[i]), *pb = tu_join(b, lb[i]);
+        size_t sa, sb;
+        char *da = tu_read_file(pa, &sa), *db = tu_read_file(pb, &sb);
+        cr_assert(sa == sb && !memcmp(da, db, sa), "%s differs between -j 1 and -j 3", la[i]);
+        free(da);
+        free(db);
+        free(pa);
+        free(pb);
+    }
+    tu_free_list(la, na);
+    tu_free_list(lb, nb);
+    tu_corpus_free(&c);
+    tu_rmrf(tmp);
+    free(in);
+    free(a);
+    free(b);
+    free(tmp);
+}
+
+Test(ftindex, add_delete_merge_stats_dump, .timeout = 120)
+{
+    tu_corpus c = {0};
+    tu_corpus_add(&c, "a", "alpha", "one two three");
+    tu_corpus_add(&c, "b", "beta", "two three four");
+    tu_corpus_add(&c, "a", "alpha again", "five six");
+    tu_corpus_add(&c, "c", "gamma", "three");
+    char *tmp = tu_mkdtemp();
+    char *in1 = tu_join(tmp, "1.jsonl"), *in2 = tu_join(tmp, "2.jsonl"), *ix = tu_join(tmp, "ix");
+    write_jsonl(in1, &c, 0, 2);
+    write_jsonl(in2, &c, 2, 4);
+    tu_run r;
+    run_tool(&r, "ftindex", "build", "-q", "--lang", "none", "-o", ix, in1, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "add", "-i", ix, in2, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.err, "1 document replaced"), "%s", r.err);
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "dump", "-i", ix, "three", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_str_eq(r.out, "term three: df 2, cf 3\ndoc\tid\ttf\tpositions\n1\tb\t1\t3\n3\tc\t1\t2\n");
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "delete", "-i", ix, "c", "nope", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_str_eq(r.err, "deleted 1 document\n");
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "stats", "-i", ix, "--json", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "\"documents\":2,\"deleted\":2,\"segments\":2,"), "%s", r.out);
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "merge", "-i", ix, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "stats", "-i", ix, "--json", NULL);
+    cr_assert(strstr(r.out, "\"documents\":2,\"deleted\":0,\"segments\":1,\"terms\":8,\"postings\":8,"), "%s", r.out);
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "dump", "-i", ix, NULL);
+    cr_assert_str_eq(r.out, "again\t1\nalpha\t1\nbeta\t1\nfive\t1\nfour\t1\nsix\t1\nthree\t1\ntwo\t1\n");
+    tu_run_free(&r);
+    run_tool(&r, "ftindex", "check", "-i", ix, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_str_eq(r.out, "ok: 2 documents, 1 segment\n");
+    tu_run_free(&r);
+
+    /* a second writer is refused with the holder's pid */
+    ft_writer_opts wo;
+    opts_none(&wo);
+    wo.mode = FT_WRITE_APPEND;
+    ft_writer *w = NULL;
+    ft_error err = {0};
+    cr_assert_eq(ft_writer_open(ix, &wo, &w, &err), FT_OK, "%s", err.msg);
+    run_tool(&r, "ftindex", "delete", "-i", ix, "a", NULL);
+    cr_assert_eq(r.status, 1);
+    char pid[64];
+    snprintf(pid, sizeof pid, "locked by another writer (process %ld)", (long)getpid());
+    cr_assert(strstr(r.err, pid), "%s", r.err);
+    tu_run_free(&r);
+    ft_writer_close(w);
+    tu_corpus_free(&c);
+    tu_rmrf(tmp);
+    free(in1);
+    free(in2);
+    free(ix);
+    free(tmp);
 }

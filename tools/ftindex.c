@@ -126,7 +126,15 @@ typedef struct batch {
     size_t n, docs_cap;
     char *data;
     size_t used, cap;
+    /* -j N > 1: analysis done by a worker thread */
+    ft_tokens **toks;              /* per document */
+    size_t toks_cap;
+    int state;                     /* BATCH_QUEUED, _ANALYZING, _ANALYZED */
+    int arc;                       /* analysis status */
+    char amsg[FT_ERRMSG_MAX];
 } batch;
+
+enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED };
 
 #define BATCH_BYTES (1u << 20)       /* hand a batch over at this size ... */
 #define BATCH_DOCS 1024              /* ... or this many documents */
@@ -158,6 +166,10 @@ typedef struct build {
     size_t text_cap;
     unsigned long skipped_lines, skipped_files;
     int failed;                          /* a fatal error (message printed) */
+
+    unsigned max_depth;                  /* batches queued at most */
+    unsigned nworkers;                   /* analysis threads (-j N: N - 1) */
+    int workers_failed;
 
     /* consumer only */
     ft_writer *w;
@@ -210,6 +222,8 @@ static int should_stop(build *b) { return cli_interrupted || atomic_load(&b->sto
 static void batch_free(batch *bt)
 {
     if (!bt) return;
+    for (size_t i = 0; i < bt->toks_cap; i++) ft_tokens_free(bt->toks[i]);
+    free(bt->toks);
     for (size_t i = 0; i < bt->n; i++) free(bt->docs[i].own_body);
     free(bt->docs);
     free(bt->data);
@@ -228,7 +242,7 @@ static int flush_batch(build *b)
         return 0;
     }
     pthread_mutex_lock(&b->mu);
-    while (b->depth >= QUEUE_DEPTH && !atomic_load(&b->stop) && !cli_interrupted)
+    while (b->depth >= b->max_depth && !atomic_load(&b->stop) && !cli_interrupted)
         pthread_cond_wait(&b->cv, &b->mu);
     if (atomic_load(&b->stop) || cli_interrupted) {
         pthread_mutex_unlock(&b->mu);
@@ -236,6 +250,7 @@ static int flush_batch(build *b)
         return -1;
     }
     bt->next = NULL;
+    bt->state = BATCH_QUEUED;
     if (b->tail) b->tail->next = bt;
     else b->head = bt;
     b->tail = bt;
@@ -315,7 +330,14 @@ static int consume(build *b)
     int ret = 0;
     for (;;) {
         pthread_mutex_lock(&b->mu);
-        while (!b->head && !b->done) pthread_cond_wait(&b->cv, &b->mu);
+        while ((!b->head && !b->done) ||
+               (b->head && b->nworkers && b->head->state != BATCH_ANALYZED && !b->workers_failed))
+            pthread_cond_wait(&b->cv, &b->mu);
+        if (b->workers_failed) {
+            pthread_mutex_unlock(&b->mu);
+            cli_msg("out of memory starting the analysis threads");
+            return -1;
+        }
         batch *bt = b->head;
         if (bt) {
             if (!(b->head = bt->next)) b->tail = NULL;
@@ -329,8 +351,17 @@ static int consume(build *b)
             const qdoc *d = &bt->docs[i];
             const char *body = d->own_body ? d->own_body : bt->data + d->body;
             ft_error err = {0};
-            int rc = ft_writer_add(b->w, bt->data + d->id, d->id_len, bt->data + d->title,
-                                   d->title_len, body, d->body_len, &err);
+            int rc;
+            if (b->nworkers && bt->arc) {
+                rc = bt->arc;
+                ft_error_set(&err, rc, "%s", bt->amsg);
+            } else if (b->nworkers) {
+                rc = ft_writer_add_tokens(b->w, bt->toks[i], bt->data + d->id, d->id_len, bt->data + d->title,
+                                          d->title_len, body, d->body_len, &err);
+            } else {
+                rc = ft_writer_add(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len, body,
+                                   d->body_len, &err);
+            }
             if (rc == FT_EINVAL) { /* this document only */
                 cli_msg("%s: skipped: %s", bt->data + d->where,
                         err.msg[0] ? err.msg : ft_strerror(rc));
@@ -347,8 +378,13 @@ static int consume(build *b)
             if (cli_interrupted) ret = -1;
         }
 
-        /* Recycle the batch. */
+        /* Recycle the batch (its tokens are freed: each would keep the
+         * capacity of the largest document it ever held). */
         for (size_t i = 0; i < bt->n; i++) free(bt->docs[i].own_body);
+        for (size_t i = 0; i < bt->toks_cap; i++) {
+            ft_tokens_free(bt->toks[i]);
+            bt->toks[i] = NULL;
+        }
         bt->n = bt->used = 0;
         if (bt->cap > KEEP_BYTES) {
             batch_free(bt);
@@ -367,6 +403,66 @@ static int consume(build *b)
         if (ret) break;
     }
     return ret;
+}
+
+/* ---------------------------------------------------------------- analysis workers
+ *
+ * With -j N (N > 1), N - 1 threads analyze queued batches (tokenize, fold,
+ * stem: most of the CPU time of a build) into ft_tokens, each thread with its
+ * own analyzer, and the consumer adds the batches in queue order with
+ * ft_writer_add_tokens.  Order, and so the index, is the same as with -j 1. */
+
+static void *analyze_batches(void *arg)
+{
+    build *b = arg;
+    ft_analyzer *an = NULL;
+    int ok = ft_analyzer_new(ft_writer_analyzer_opts(b->w), &an, NULL) == FT_OK;
+    pthread_mutex_lock(&b->mu);
+    if (!ok) {
+        b->workers_failed = 1;
+        pthread_cond_broadcast(&b->cv);
+    }
+    while (ok) {
+        batch *bt = b->head;
+        while (bt && bt->state != BATCH_QUEUED) bt = bt->next;
+        if (!bt) {
+            if ((b->done && !b->head) || atomic_load(&b->stop) || b->workers_failed) break;
+            pthread_cond_wait(&b->cv, &b->mu);
+            continue;
+        }
+        bt->state = BATCH_ANALYZING;
+        pthread_mutex_unlock(&b->mu);
+        bt->arc = 0;
+        if (bt->n > bt->toks_cap) {
+            ft_tokens **t = realloc(bt->toks, bt->n * sizeof *t);
+            if (t) {
+                for (size_t i = bt->toks_cap; i < bt->n; i++) t[i] = NULL;
+                bt->toks = t;
+                bt->toks_cap = bt->n;
+            }
+        }
+        for (size_t i = 0; i < bt->n && !bt->arc; i++) {
+            const qdoc *d = &bt->docs[i];
+            ft_error err = {0};
+            if (bt->toks_cap < bt->n || (!bt->toks[i] && !(bt->toks[i] = ft_tokens_new()))) {
+                bt->arc = FT_ENOMEM;
+                snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
+                break;
+            }
+            const char *body = d->own_body ? d->own_body : bt->data + d->body;
+            int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
+            if (rc) {
+                bt->arc = rc;
+                snprintf(bt->amsg, sizeof bt->amsg, "%s", err.msg);
+            }
+        }
+        pthread_mutex_lock(&b->mu);
+        bt->state = BATCH_ANALYZED;
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->mu);
+    ft_analyzer_free(an);
+    return NULL;
 }
 
 /* --------------------------------------------------------------- JSON Lines */
@@ -1011,15 +1107,40 @@ static int cmd_build_mode(int argc, char **argv, int add)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, &oldmask);
+    b.max_depth = QUEUE_DEPTH;
+    pthread_t workers[256];
+    unsigned started = 0;
+    if (jobs == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = nc > 0 ? (unsigned long)(nc < 256 ? nc : 256) : 1;
+    }
+    for (unsigned long k = 1; k < jobs; k++) {
+        if (pthread_create(&workers[started], NULL, analyze_batches, &b) != 0) break;
+        started++;
+    }
+    pthread_mutex_lock(&b.mu);
+    b.nworkers = started;
+    b.max_depth = QUEUE_DEPTH + 2 * started;
+    pthread_mutex_unlock(&b.mu);
     rc = pthread_create(&producer, NULL, produce, &b);
     if (rc != 0) {
         pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
         cli_msg("cannot start a thread: %s", strerror(rc));
+        pthread_mutex_lock(&b.mu);
+        atomic_store(&b.stop, 1);
+        pthread_cond_broadcast(&b.cv);
+        pthread_mutex_unlock(&b.mu);
+        for (unsigned k = 0; k < started; k++) pthread_join(workers[k], NULL);
         goto out;
     }
     int consumed = consume(&b);
     if (consumed < 0) stop_producer(&b, producer);
     pthread_join(producer, NULL);
+    pthread_mutex_lock(&b.mu);
+    if (consumed < 0) atomic_store(&b.stop, 1);
+    pthread_cond_broadcast(&b.cv);
+    pthread_mutex_unlock(&b.mu);
+    for (unsigned k = 0; k < started; k++) pthread_join(workers[k], NULL);
     pthread_sigmask(SIG_SETMASK, &oldmask, NULL); /* a pending signal lands now */
     if (consumed < 0 || b.failed || cli_interrupted) goto out;
     progress_clear();
