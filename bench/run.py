@@ -8,7 +8,8 @@ Full run (`make bench`), written to bench/RESULTS-auto.md (or --out):
     built once into $FT_BENCH_TMP), or without the shared data a corpus of this
     machine's Debian package texts (bench/make-debian-corpus.py).  ft with one thread
     (`ftbench index`: read, parse and index on one thread) and with two (`ftindex
-    build`: parsing on a second thread), FTS5 (contentless) and Xapian, alternating,
+    build -j 1`: reading and parsing on a second thread; `-j 2`: one analysis thread
+    more), FTS5 (contentless) and Xapian, alternating,
     RUNS times each (default 3; Xapian XAPIAN_RUNS times, default 1, as it is slow);
     medians.
   - query speed: the AOL queries (../shared/corpora/queries/aol_sbg_queries.txt; else
@@ -85,13 +86,13 @@ def run_kv(cmd):
 
 
 def timed_child(cmd):
-    """Wall seconds and peak RSS (KB) of a child process."""
+    """Wall seconds, peak RSS (KB) and CPU seconds of a child process."""
     t = time.perf_counter()
     pid = os.spawnv(os.P_NOWAIT, cmd[0], cmd)
     _, status, ru = os.wait4(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("bench: failed: %s" % " ".join(cmd))
-    return time.perf_counter() - t, ru.ru_maxrss
+    return time.perf_counter() - t, ru.ru_maxrss, ru.ru_utime + ru.ru_stime
 
 
 def dir_bytes(path, skip_suffix=None):
@@ -148,23 +149,25 @@ def smoke_data():
 def bench_index(corpus, runs, xruns, smoke):
     log("indexing %s: ft (1 and 2 threads), FTS5, Xapian; %d run(s), Xapian %d"
         % (corpus, runs, xruns))
-    ft1, ft2, fts, xap = [], [], [], []
+    ft1, ft2, ft3, fts, xap = [], [], [], [], []
     ft1_last = fts_last = xap_last = None
     ft_dir = os.path.join(TMP, "bench-ft")
     for r in range(max(runs, xruns)):
         if r < runs:
             o = run_json([FTBENCH, "index", "-q", "--json", "-o", ft_dir, corpus],
                          ("docs", "seconds", "mb_per_s", "index_bytes", "peak_rss_kb"))
-            ft1.append(o["seconds"])
+            ft1.append((o["seconds"], o["cpu_seconds"]))
             ft1_last = o
-            secs, rss = timed_child([FTINDEX, "build", "--quiet", "-o", ft_dir + "-2", corpus])
-            ft2.append((secs, rss))
+            ft2.append(timed_child([FTINDEX, "build", "--quiet", "-j", "1", "-o", ft_dir + "-2",
+                                    corpus]))
+            ft3.append(timed_child([FTINDEX, "build", "--quiet", "-j", "2", "-o", ft_dir + "-3",
+                                    corpus]))
             d = run_kv([PY, FTS5, "index", os.path.join(TMP, "bench-fts5.db"), corpus])
-            fts.append(float(d["seconds"]))
+            fts.append((float(d["seconds"]), float(d["cpu_seconds"])))
             fts_last = d
         if r < xruns:
             d = run_kv([PY, XAPIAN, "index", os.path.join(TMP, "bench-xapian"), corpus])
-            xap.append(float(d["seconds"]))
+            xap.append((float(d["seconds"]), float(d["cpu_seconds"])))
             xap_last = d
     if smoke:  # the other subcommands on the index just built
         log("smoke: ftbench codec")
@@ -173,19 +176,25 @@ def bench_index(corpus, runs, xruns, smoke):
             sys.exit("bench: unexpected ftbench codec output:\n" + out)
     inb = ft1_last["input_bytes"]
     docs = ft1_last["docs"]
-    ft2_secs = statistics.median(s for s, _ in ft2)
-    rows = [
-        ("ft (`ftbench index`)", 1, statistics.median(ft1), ft1_last["peak_rss_kb"],
+    def med(runs, i):
+        return statistics.median(x[i] for x in runs)
+
+    rows = [  # name, threads, wall s, CPU s, peak RSS KB, index bytes
+        ("ft (`ftbench index`)", 1, med(ft1, 0), med(ft1, 1), ft1_last["peak_rss_kb"],
          dir_bytes(ft_dir, ".sto")),
-        ("ft (`ftindex build`, parsing on a 2nd thread)", 2, ft2_secs,
-         max(r for _, r in ft2), dir_bytes(ft_dir + "-2", ".sto")),
-        ("SQLite FTS5 %s contentless (porter)" % fts_last["sqlite_version"], 1,
-         statistics.median(fts), int(fts_last["peak_rss_kb"]), int(fts_last["index_bytes"])),
+        ("ft (`ftindex build -j 1`: reading on a 2nd thread)", 2, med(ft2, 0), med(ft2, 2),
+         max(x[1] for x in ft2), dir_bytes(ft_dir + "-2", ".sto")),
+        ("ft (`ftindex build -j 2`: + 1 analysis thread)", 3, med(ft3, 0), med(ft3, 2),
+         max(x[1] for x in ft3), dir_bytes(ft_dir + "-3", ".sto")),
+        ("SQLite FTS5 %s contentless (porter)" % fts_last["sqlite_version"], 1, med(fts, 0),
+         med(fts, 1), int(fts_last["peak_rss_kb"]), int(fts_last["index_bytes"])),
         ("Xapian %s (Snowball English), compacted" % xap_last["xapian_version"], 1,
-         statistics.median(xap), int(xap_last["peak_rss_kb"]), int(xap_last["index_bytes"])),
+         med(xap, 0), med(xap, 1), int(xap_last["peak_rss_kb"]), int(xap_last["index_bytes"])),
     ]
     return {"docs": docs, "input_bytes": inb, "rows": rows, "ft": ft1_last,
-            "ft_runs": ft1, "ft2_runs": [s for s, _ in ft2], "fts5_runs": fts, "xapian_runs": xap,
+            "ft_runs": [x[0] for x in ft1], "ft2_runs": [x[0] for x in ft2],
+            "ft3_runs": [x[0] for x in ft3],
+            "fts5_runs": [x[0] for x in fts], "xapian_runs": [x[0] for x in xap],
             "sqlite": fts_last["sqlite_version"], "xapian": xap_last["xapian_version"],
             "ft_dir": ft_dir, "xapian_loose": xap_last["index_bytes_uncompacted"]}
 
@@ -286,8 +295,10 @@ def report(out, idx, qres, cold, qual, info):
     w.append("| ft | %s (commit %s) |" % (idx["ft"]["ft_version"], info["commit"]))
     w.append("| SQLite | %s, FTS5 through Python's sqlite3 module |" % idx["sqlite"])
     w.append("| Xapian | %s, Debian's python3-xapian |" % idx["xapian"])
-    w.append("| runs | indexing: median of %d (Xapian %d); queries: median of %d rounds |\n"
+    w.append("| runs | indexing: median of %d (Xapian %d); queries: median of %d rounds |"
              % (info["runs"], info["xruns"], info["qruns"]))
+    w.append("| load average | %.1f at the start, %.1f at the end (1 minute; other work on the "
+             "machine makes times noisy) |\n" % (info["load_start"], info["load_end"]))
 
     inb, docs = idx["input_bytes"], idx["docs"]
     w.append("## Indexing\n")
@@ -298,29 +309,34 @@ def report(out, idx, qres, cold, qual, info):
              "(%s bytes before it).\n"
              % (info["corpus_name"], format(docs, ","), inb / 1e6,
                 format(int(idx["xapian_loose"]), ",")))
-    w.append("| engine | threads | seconds | MB/s | docs/s | peak RSS MB | index bytes | "
-             "index/input | MB/s vs ft (1 thread) |")
-    w.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w.append("| engine | threads | seconds | MB/s | CPU s | MB per CPU s | docs/s | peak RSS MB "
+             "| index bytes | index/input | MB/s ÷ ft's (1 thread) |")
+    w.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     base = idx["rows"][0][2]
-    for name, th, secs, rss, ib in idx["rows"]:
-        w.append("| %s | %d | %.2f | %.1f | %s | %.0f | %s | %.3f | %.2f× |"
-                 % (name, th, secs, inb / 1e6 / secs, format(round(docs / secs), ","),
-                    rss / 1024, format(ib, ","), ib / inb, base / secs))
+    for name, th, secs, cpu, rss, ib in idx["rows"]:
+        w.append("| %s | %d | %.2f | %.1f | %.2f | %.1f | %s | %.0f | %s | %.3f | %.2f× |"
+                 % (name, th, secs, inb / 1e6 / secs, cpu, inb / 1e6 / cpu,
+                    format(round(docs / secs), ","), rss / 1024, format(ib, ","), ib / inb,
+                    base / secs))
     ft = idx["ft"]
     w.append("\nIndex bytes are the files on disk except the document store (ft: dictionary, "
-             "postings, positions, lengths and MANIFEST).")
-    w.append("\nft's index: dictionary %s, postings %s, positions %s, lengths %s bytes; "
-             "document store %s bytes.  %.2f bits per posting (%.2f per doc-id gap and %.2f per "
+             "postings, positions, lengths, ids and MANIFEST).")
+    w.append("\nft's index: dictionary %s, postings %s, positions %s, lengths %s, ids %s "
+             "bytes; document store %s bytes.  %.2f bits per posting (%.2f per doc-id gap and %.2f per "
              "frequency when each run is compressed alone), %.2f bits per position.  "
-             "Runs (s): ft 1 thread %s; ft 2 threads %s; FTS5 %s; Xapian %s.  Peak RSS of the "
-             "Python peers includes the interpreter.\n"
+             "Wall seconds per run: ft 1 thread %s; ftindex -j 1 %s; ftindex -j 2 %s; FTS5 %s; "
+             "Xapian %s.  "
+             "CPU seconds count every thread of the process (the peers' include the Python "
+             "interpreter, as does their peak RSS); they vary less than wall time when other "
+             "work shares the machine.\n"
              % tuple([format(ft[k], ",") for k in ("bytes_dict", "bytes_postings",
                                                     "bytes_positions", "bytes_lengths",
-                                                    "bytes_store")]
+                                                    "bytes_ids", "bytes_store")]
                      + [ft["bits_per_posting"], ft["bits_per_gap"], ft["bits_per_tf"],
                         ft["bits_per_position"]]
                      + [" ".join("%.2f" % s for s in idx[k])
-                        for k in ("ft_runs", "ft2_runs", "fts5_runs", "xapian_runs")]))
+                        for k in ("ft_runs", "ft2_runs", "ft3_runs", "fts5_runs",
+                                  "xapian_runs")]))
 
     w.append("## Query speed\n")
     w.append("%s against the indexing corpus, top 10, warm (one warm-up pass before each "
@@ -380,6 +396,7 @@ def main(argv):
         if not os.access(tool, os.X_OK):
             sys.exit("bench: %s missing (run make)" % tool)
     t0 = time.time()
+    load_start = os.getloadavg()[0]
     aol = os.path.join(CORPORA, "queries", "aol_sbg_queries.txt")
     if smoke:
         corpus, queries, qrels = smoke_data()
@@ -425,7 +442,8 @@ def main(argv):
     info = {"command": "make bench-smoke" if smoke else "make bench",
             "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), "commit": commit,
             "corpus_name": corpus_name, "queries_name": queries_name, "runs": runs,
-            "xruns": xruns, "qruns": qruns}
+            "xruns": xruns, "qruns": qruns, "load_start": load_start,
+            "load_end": os.getloadavg()[0]}
     report(out, idx, qres, cold, qual, info)
     log("done in %.0f s" % (time.time() - t0))
     return 0

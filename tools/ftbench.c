@@ -20,7 +20,8 @@
  * index   reads JSON Lines (plain or .zst) with the same validating scanner as
  *         ftindex (jansson for the records it is unsure about) on the thread
  *         that feeds the writer, so it measures the single-threaded pipeline
- *         (ftindex parses on a second thread).  The build goes to a temporary
+ *         (ftindex parses on a second thread); --memory is the writer's
+ *         budget before it flushes a segment.  The build goes to a temporary
  *         directory unless -o names one.  Reports documents/s, MB/s of id +
  *         title + body text (MB = 10^6 bytes), CPU seconds, peak RSS, bytes per
  *         index file kind, bits per posting and position as stored, and the
@@ -84,8 +85,8 @@ static void usage(FILE *f)
             "\n"
             "index  Build an index of JSON Lines files (.zst too) and report speed, CPU,\n"
             "       memory and sizes.  -o keeps the index in DIR (default: a temporary\n"
-            "       directory, removed).  --memory and -j are passed to the writer when it\n"
-            "       supports them.\n"
+            "       directory, removed).  --memory: the writer's budget before it flushes a\n"
+            "       segment (e.g. 256M); -j is not supported (see ftindex build -j N).\n"
             "query  Run every query of QUERIES (QID<TAB>TEXT or TEXT per line): a cold pass\n"
             "       (page cache dropped, fresh open), W warm-up passes (default 1), R timed\n"
             "       passes (default 3), N threads over one open index (default 1).\n"
@@ -811,12 +812,15 @@ static int cmd_index(int argc, char **argv)
     }
     if (optind >= argc) return cli_usage_error("index", "no CORPUS file given");
     progress_on = !quiet && isatty(STDERR_FILENO);
-    /* The writer has no memory limit or thread count yet (ft_writer_opts). */
-    if (memory) cli_msg("--memory: not yet supported by the writer; ignored");
-    if (threads > 1) cli_msg("-j: not yet supported by the writer; building with 1 thread");
+    /* Parallel analysis needs the caller's threads (ft_tokens_analyze, as in
+     * `ftindex build -j N`); this measures the one-thread pipeline. */
+    if (threads > 1)
+        cli_msg("-j: not supported here (ftindex build -j N runs analysis threads); "
+                "building with 1 thread");
 
     ft_writer_opts wo;
     ft_writer_opts_default(&wo);
+    if (memory) wo.memory = mem_bytes;
     if (strlen(lang) >= sizeof wo.analyzer.lang)
         return cli_usage_error("index", "--lang: no such language '%s'", lang);
     snprintf(wo.analyzer.lang, sizeof wo.analyzer.lang, "%s", lang);
@@ -862,6 +866,7 @@ static int cmd_index(int argc, char **argv)
     long rss = peak_rss_kb();
     ft_writer_stats st;
     ft_writer_get_stats(r.w, &st);
+    unsigned segments = ft_writer_segments(r.w);
     ft_writer_close(r.w);
     r.w = NULL;
 
@@ -871,15 +876,16 @@ static int cmd_index(int argc, char **argv)
     progress_clear();
 
     double secs = t1 - t0, mb = (double)st.input_bytes / 1e6;
-    uint64_t ix_bytes = st.bytes_dict + st.bytes_postings + st.bytes_positions + st.bytes_lengths;
+    uint64_t ix_bytes =
+        st.bytes_dict + st.bytes_postings + st.bytes_positions + st.bytes_lengths + st.bytes_ids;
     uint64_t disk = dir_bytes(dir, NULL);
     char settings[512];
     snprintf(settings, sizeof settings,
-             "lang=%s zstd_level=%d store_level=%d block=%u frame=%u threads=1 memory=%s; "
-             "single-threaded read+parse+add+commit",
+             "lang=%s zstd_level=%d store_level=%d block=%u frame=%u threads=1 memory=%" PRIu64
+             " bytes; single-threaded read+parse+add+commit",
              lang, wo.zstd_level ? wo.zstd_level : 1, wo.store_level ? wo.store_level : 1,
              wo.block_postings ? wo.block_postings : 128, wo.frame_blocks ? wo.frame_blocks : 8,
-             memory ? "unsupported" : "unbounded");
+             (uint64_t)wo.memory);
     if (json) {
         json_t *o = json_object();
         json_object_set_new(o, "docs", json_integer((json_int_t)st.docs));
@@ -898,7 +904,9 @@ static int cmd_index(int argc, char **argv)
         json_object_set_new(o, "bytes_postings", json_integer((json_int_t)st.bytes_postings));
         json_object_set_new(o, "bytes_positions", json_integer((json_int_t)st.bytes_positions));
         json_object_set_new(o, "bytes_lengths", json_integer((json_int_t)st.bytes_lengths));
+        json_object_set_new(o, "bytes_ids", json_integer((json_int_t)st.bytes_ids));
         json_object_set_new(o, "bytes_store", json_integer((json_int_t)st.bytes_store));
+        json_object_set_new(o, "segments_written", json_integer(segments));
         json_object_set_new(o, "index_bytes", json_integer((json_int_t)ix_bytes));
         json_object_set_new(o, "disk_bytes", json_integer((json_int_t)disk));
         json_object_set_new(o, "bits_per_posting",
@@ -923,9 +931,12 @@ static int cmd_index(int argc, char **argv)
         printf("content     %" PRIu64 " tokens, %" PRIu64 " terms, %" PRIu64 " postings\n",
                st.tokens, st.terms, st.postings);
         printf("index       dictionary %" PRIu64 ", postings %" PRIu64 ", positions %" PRIu64
-               ", lengths %" PRIu64 " = %" PRIu64 " bytes (%.3f of the input, ratio %.2f:1)\n",
-               st.bytes_dict, st.bytes_postings, st.bytes_positions, st.bytes_lengths, ix_bytes,
-               (double)ix_bytes / st.input_bytes, (double)st.input_bytes / ix_bytes);
+               ", lengths %" PRIu64 ", ids %" PRIu64 " = %" PRIu64
+               " bytes (%.3f of the input, ratio %.2f:1)\n",
+               st.bytes_dict, st.bytes_postings, st.bytes_positions, st.bytes_lengths,
+               st.bytes_ids, ix_bytes, (double)ix_bytes / st.input_bytes,
+               (double)st.input_bytes / ix_bytes);
+        printf("segments    %u written\n", segments);
         printf("store       %" PRIu64 " bytes (ids, titles, text; %.3f of the input); %" PRIu64
                " bytes on disk in all\n",
                st.bytes_store, (double)st.bytes_store / st.input_bytes, disk);

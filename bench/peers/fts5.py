@@ -85,6 +85,8 @@ def cmd_index(args):
     docs = 0
     in_bytes = 0
     t0 = time.perf_counter()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = ru0.ru_utime + ru0.ru_stime
     db.execute("BEGIN")
     rows = []
 
@@ -117,7 +119,9 @@ def cmd_index(args):
     db.execute("INSERT INTO docs(docs) VALUES('optimize')")
     t_opt = time.perf_counter() - t1
     seconds = t_build + t_opt
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    rss_kb = ru.ru_maxrss
+    cpu = ru.ru_utime + ru.ru_stime - cpu0
 
     db.execute("VACUUM")
     sizes = table_bytes(db)
@@ -139,6 +143,7 @@ def cmd_index(args):
         ("seconds", "%.3f" % seconds),
         ("seconds_insert", "%.3f" % t_build),
         ("seconds_optimize", "%.3f" % t_opt),
+        ("cpu_seconds", "%.3f" % cpu),
         ("mb_per_s", "%.2f" % (mb / seconds if seconds else 0)),
         ("docs_per_s", "%.0f" % (docs / seconds if seconds else 0)),
         ("peak_rss_kb", rss_kb),

@@ -86,6 +86,7 @@ def cmd_index(args):
     if os.path.exists(db_path):
         shutil.rmtree(db_path)
     t0 = time.perf_counter()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     db = xapian.WritableDatabase(db_path, xapian.DB_CREATE_OR_OVERWRITE)
     tg = xapian.TermGenerator()
     tg.set_stemmer(xapian.Stem("english"))
@@ -118,7 +119,9 @@ def cmd_index(args):
     os.rename(tmp, db_path)
     t_compact = time.perf_counter() - t1
     seconds = t_build + t_compact
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    rss_kb = ru.ru_maxrss
+    cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
     size = dir_bytes(db_path)
     mb = in_bytes / 1e6
     for k, v in [
@@ -130,6 +133,7 @@ def cmd_index(args):
         ("seconds", "%.3f" % seconds),
         ("seconds_build", "%.3f" % t_build),
         ("seconds_compact", "%.3f" % t_compact),
+        ("cpu_seconds", "%.3f" % cpu),
         ("mb_per_s", "%.2f" % (mb / seconds if seconds else 0)),
         ("docs_per_s", "%.0f" % (docs / seconds if seconds else 0)),
         ("peak_rss_kb", rss_kb),
