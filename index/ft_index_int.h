@@ -84,6 +84,16 @@ int ft_index_ids_(const ft_index *ix, unsigned i, ft_id_fn fn, void *ctx, ft_err
 /* ft_index_terms restricted to segments [first, end). */
 int ft_index_terms_range_(const ft_index *ix, unsigned first, unsigned end, ft_term_fn fn, void *ctx,
                           ft_error *err);
+/* Merging: drop the frame cache (a merge reads everything once); release
+ * the mapped pages of segments [first, end) read so far (they count in the
+ * process's resident memory); walk the terms of segments [first, end) in
+ * order with a cursor over them (built from the walk, no lookups; deleted
+ * documents skipped).  fn returns non-zero to stop. */
+void ft_index_for_merge_(ft_index *ix);
+void ft_index_drop_pages_(const ft_index *ix, unsigned first, unsigned end);
+typedef int (*ft_term_postings_fn)(void *ctx, const char *term, size_t len, ft_postings *p);
+int ft_index_terms_postings_(const ft_index *ix, unsigned first, unsigned end, ft_term_postings_fn fn, void *ctx,
+                             ft_error *err);
 /* ft_postings_open restricted to segments [first, end). */
 int ft_postings_open_range_(const ft_index *ix, unsigned first, unsigned end, const char *term, size_t len,
                             ft_postings **out, ft_error *err);

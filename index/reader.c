@@ -1673,3 +1673,90 @@ int ft_index_get_stats(const ft_index *ix, ft_index_stats *st, ft_error *err)
     }
     return FT_OK;
 }
+
+/* ------------------------------------------------------------------ merging support */
+
+void ft_index_for_merge_(ft_index *ix)
+{
+    /* a merge reads every frame once: a cache would only hold memory */
+    ft_fcache_free(ix->fcache);
+    ix->fcache = NULL;
+}
+
+void ft_index_drop_pages_(const ft_index *ix, unsigned first, unsigned end)
+{
+    for (unsigned i = first; i < end && i < ix->nsegs; i++)
+        for (int k = 0; k < FT_SEG_NFILES; k++)
+            if (ix->segs[i].f[k].p && ix->segs[i].f[k].size)
+                madvise((void *)ix->segs[i].f[k].p, ix->segs[i].f[k].size, MADV_DONTNEED);
+}
+
+int ft_index_terms_postings_(const ft_index *ix, unsigned first, unsigned end, ft_term_postings_fn fn, void *ctx,
+                             ft_error *err)
+{
+    if (end > ix->nsegs) end = ix->nsegs;
+    if (first >= end) return FT_OK;
+    unsigned n = end - first;
+    tid_iter *its = calloc(n, sizeof *its);
+    int *live = calloc(n, sizeof *live);
+    int rc = FT_OK;
+    if (!its || !live) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
+    for (unsigned i = 0; i < n; i++) {
+        its[i].s = &ix->segs[first + i];
+        if (ix->segs[first + i].nblocks == 0) continue;
+        if ((rc = tid_seek_block(&its[i], 0, err))) goto out;
+        int r = tid_next(&its[i], err);
+        if (r < 0) { rc = r; goto out; }
+        live[i] = r;
+    }
+    for (;;) {
+        int best = -1;
+        for (unsigned i = 0; i < n; i++)
+            if (live[i] && (best < 0 || cmp_bytes(its[i].term, its[i].len, its[best].term, its[best].len) < 0))
+                best = (int)i;
+        if (best < 0) break;
+        uint8_t term[512];
+        size_t len = its[best].len;
+        memcpy(term, its[best].term, len);
+        /* a cursor over the segments holding the term, from the entries the
+         * walk has just read: no dictionary lookups */
+        ft_postings *p = calloc(1, sizeof *p);
+        if (p) p->st = calloc(n, sizeof *p->st);
+        if (!p || !p->st) {
+            free(p);
+            rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+            goto out;
+        }
+        p->ix = ix;
+        p->doc = FT_DOC_END;
+        p->list_min_len = UINT32_MAX;
+        ft_buf_init(&p->dbuf);
+        ft_buf_init(&p->pbuf);
+        for (unsigned i = 0; i < n; i++) {
+            if (!live[i] || cmp_bytes(its[i].term, its[i].len, term, len)) continue;
+            const segment *s = its[i].s;
+            uint32_t gone = s->ncorr ? seg_correction(s, term, len) : 0;
+            if (gone < its[i].ti.df) {
+                p->st[p->nst].s = s;
+                p->st[p->nst].ti = its[i].ti;
+                p->nst++;
+                p->df += its[i].ti.df - gone;
+                p->cf += its[i].ti.cf;
+            }
+            int r = tid_next(&its[i], err);
+            if (r == 0 && its[i].ordinal < its[i].s->nterms) {
+                if ((rc = tid_seek_block(&its[i], its[i].block + 1, err))) break;
+                r = tid_next(&its[i], err);
+            }
+            if (r < 0) { rc = r; break; }
+            live[i] = r;
+        }
+        int stop = rc ? 0 : fn(ctx, (const char *)term, len, p);
+        ft_postings_close(p);
+        if (rc || stop) break;
+    }
+out:
+    free(its);
+    free(live);
+    return rc;
+}

@@ -1739,14 +1739,14 @@ typedef struct merge_ctx {
     term_ent e;
     ft_error *err;
     int rc;
+    uint64_t nterms;
 } merge_ctx;
 
-static int merge_term(void *ctx, const char *term, size_t len, uint32_t df_all)
+static int merge_term(void *ctx, const char *term, size_t len, ft_postings *p)
 {
     merge_ctx *m = ctx;
-    ft_postings *p = NULL;
-    int rc = ft_postings_open_range_(m->ix, m->a, m->b, term, len, &p, m->err);
-    if (rc) return m->rc = rc;
+    int rc = FT_OK;
+    if (++m->nterms % 16384 == 0) ft_index_drop_pages_(m->ix, m->a, m->b);
     term_ent *e = &m->e;
     ft_buf_reset(&e->post);
     e->df = 0;
@@ -1773,9 +1773,7 @@ static int merge_term(void *ctx, const char *term, size_t len, uint32_t df_all)
     if (!rc) rc = ft_postings_status(p, m->err);
     else if (rc == FT_ENOMEM) ft_error_set(m->err, FT_ENOMEM, "out of memory");
     else ft_postings_status(p, m->err);
-    ft_postings_close(p);
     if (!rc && e->df) rc = dict_add(m->w, m->d, (const uint8_t *)term, (uint32_t)len, e, m->err);
-    (void)df_all;
     return rc ? (m->rc = rc) : 0;
 }
 
@@ -1784,7 +1782,7 @@ static int merge_terms(ft_writer *w, dict_w *d, void *ctx, ft_error *err)
     merge_ctx *m = ctx;
     m->d = d;
     m->err = err;
-    int rc = ft_index_terms_range_(m->ix, m->a, m->b, merge_term, m, err);
+    int rc = ft_index_terms_postings_(m->ix, m->a, m->b, merge_term, m, err);
     return m->rc ? m->rc : rc;
 }
 
@@ -1834,6 +1832,7 @@ static int merge_run(const char *dir, const ft_index *ix, unsigned a, unsigned b
             if ((rc = store_record(w, f, fl, err))) break;
             if (add_length(w, ft_index_doc_length(ix, g))) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); break; }
             if (w->sto_block.len >= FT_STORE_BLOCK && (rc = flush_store(w, err))) break;
+            if ((w->ndocs & 8191) == 0) ft_index_drop_pages_(ix, a, b);
         }
     }
     if (rc) goto out;
@@ -1943,6 +1942,7 @@ int ft_index_merge(const char *dir, const ft_merge_opts *opts, unsigned *merges,
     for (;;) {
         ft_index *ix = NULL;
         if ((rc = ft_index_open(dir, &ix, err))) break;
+        ft_index_for_merge_(ix);
         unsigned a, b;
         int more = choose_run(ix, &mo, &a, &b);
         if (more) rc = merge_run(dir, ix, a, b, &mo, err);

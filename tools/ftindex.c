@@ -74,7 +74,7 @@ static void usage(FILE *f)
             "                     [--memory SIZE] [-j N] [--quiet] [PATH...]\n"
             "       ftindex add [-i DIR] [--memory SIZE] [--fields ID,TITLE,BODY] [--quiet] PATH...\n"
             "       ftindex delete [-i DIR] ID...\n"
-            "       ftindex merge [-i DIR] [--max-segments N]\n"
+            "       ftindex merge [-i DIR | DIR] [--max-segments N]\n"
             "       ftindex check [-i DIR]\n"
             "       ftindex stats [-i DIR] [--json]\n"
             "       ftindex dump [-i DIR] [TERM]\n"
@@ -1190,10 +1190,21 @@ static int cmd_build_mode(int argc, char **argv, int add)
         status = CLI_EXIT_ERROR;
     }
     if (!quiet) {
-        if (flushed > 1 || merges || replaced)
-            fprintf(stderr, "%u segment%s written, %u merge%s, %" PRIu64 " document%s replaced\n", flushed,
-                    flushed == 1 ? "" : "s", merges, merges == 1 ? "" : "s", replaced,
-                    replaced == 1 ? "" : "s");
+        if (flushed > 1 || merges || replaced) {
+            /* what the index is now, after merges and replacements */
+            ft_index *ix = NULL;
+            ft_index_stats is;
+            ft_error e2 = {0};
+            if (ft_index_open(dir, &ix, &e2) == FT_OK && ft_index_get_stats(ix, &is, &e2) == FT_OK)
+                fprintf(stderr,
+                        "%u segment%s written, %u merge%s, %" PRIu64 " document%s replaced: the index has %" PRIu32
+                        " documents in %u segment%s, %" PRIu64 " bytes\n",
+                        flushed, flushed == 1 ? "" : "s", merges, merges == 1 ? "" : "s", replaced,
+                        replaced == 1 ? "" : "s", is.docs, is.segments, is.segments == 1 ? "" : "s",
+                        is.bytes_dict + is.bytes_postings + is.bytes_positions + is.bytes_lengths + is.bytes_store +
+                            is.bytes_ids + is.bytes_deletes);
+            ft_index_close(ix);
+        }
         uint64_t total = ws.bytes_dict + ws.bytes_postings + ws.bytes_positions +
                          ws.bytes_lengths + ws.bytes_store;
         fprintf(stderr,
@@ -1371,6 +1382,7 @@ static int cmd_merge(int argc, char **argv)
     simple_opts so;
     int r = parse_simple("merge", argc, argv, &so);
     if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
+    if (optind < argc && !so.index) so.index = argv[optind++]; /* ftindex merge DIR */
     if (optind < argc) return cli_usage_error("merge", "unexpected argument '%s'", argv[optind]);
     char *dir = cli_index_for_read(so.index);
     if (!dir) return CLI_EXIT_ERROR;
