@@ -157,6 +157,30 @@ static int phrase_match(it *t)
     size_t n = t->nkids < PHRASE_MAX_CHECK ? t->nkids : PHRASE_MAX_CHECK;
     const uint32_t *pos[PHRASE_MAX_CHECK];
     uint32_t np[PHRASE_MAX_CHECK];
+    if (t->slop == 0 && n > 2) {
+        /* exact phrase: first test the two rarest terms against each other
+         * (positions of frequent words are the costly ones to decode) */
+        size_t a = 0, b = 1;
+        if (t->kids[b]->df < t->kids[a]->df) { a = 1; b = 0; }
+        for (size_t i = 2; i < n; i++) {
+            if (t->kids[i]->df < t->kids[a]->df) { b = a; a = i; }
+            else if (t->kids[i]->df < t->kids[b]->df) b = i;
+        }
+        if (ft_postings_positions(t->kids[a]->p, &pos[a], &np[a]) || np[a] == 0 ||
+            ft_postings_positions(t->kids[b]->p, &pos[b], &np[b]) || np[b] == 0)
+            return 0;
+        /* is there x in pos[a], y in pos[b] with x - offs[a] == y - offs[b]? */
+        int64_t da = t->offs[a], db = t->offs[b];
+        uint32_t i = 0, j = 0;
+        int found = 0;
+        while (i < np[a] && j < np[b]) {
+            int64_t x = (int64_t)pos[a][i] - da, y = (int64_t)pos[b][j] - db;
+            if (x == y) { found = 1; break; }
+            if (x < y) i++;
+            else j++;
+        }
+        if (!found) return 0;
+    }
     for (size_t i = 0; i < n; i++)
         if (ft_postings_positions(t->kids[i]->p, &pos[i], &np[i]) || np[i] == 0) return 0;
     return positions_match(pos, np, t->offs, n, t->slop);

@@ -339,6 +339,11 @@ Test(query, semantics_on_handmade_documents)
         {"zzz", ""},
         {"+zzz york", ""},
         {"zzz york", "d0 d1 d2 d3"},
+        {"\"york city is\"", "d0"},          /* phrases of three and more terms */
+        {"\"city of new york\"", "d3"},
+        {"\"city of york\"", ""},
+        {"\"new york city big\"", ""},
+        {"\"new york city is big\"", "d0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         ft_query *q = NULL;
