@@ -24,7 +24,8 @@ Full run (`make bench`), written to bench/RESULTS-auto.md (or --out):
   scorer agrees with bench/trec_eval.py, and writes the tables to $FT_BENCH_TMP.
   Fails on a broken tool, never on a time.
 env: FT_SHARED (default ../shared beside the repository), FT_BENCH_TMP (default
-  /tmp/ft-bench), FT_BIN (default build/), PYTHON (default python3).
+  /tmp/ft-bench), FT_BIN (default build/), PYTHON (default python3), FT_COMMIT (the
+  commit to name when the tree is not a git checkout).
 """
 import datetime
 import json
@@ -433,8 +434,9 @@ def main(argv):
     idx = bench_index(corpus, runs, xruns, smoke)
     qres, cold = bench_queries(idx["ft_dir"], queries, qruns, smoke)
     qual = bench_quality(collections, smoke)
+    commit = os.environ.get("FT_COMMIT")  # for a tree exported without .git
     try:
-        commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+        commit = commit or subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 text=True).stdout.strip() or "unknown"
     except OSError:
