@@ -177,6 +177,7 @@ typedef struct build {
     unsigned long rejected_lines, rejected_files;
     int progress;                        /* stderr is a terminal and not --quiet */
     double t0, last_progress;
+    uint64_t total_in;                   /* bytes of the input files, when known (ETA) */
     int progress_len;                    /* width of the progress line (stderr lock) */
 } build;
 
@@ -203,8 +204,16 @@ static void progress_tick(build *b)
     double secs = now - b->t0;
     double mb = (double)b->bytes / 1e6;
     flockfile(stderr);
-    int n = fprintf(stderr, "\rindexing: %" PRIu64 " documents, %.1f MB, %.1f MB/s", b->docs, mb,
-                    secs > 0 ? mb / secs : 0.0);
+    char eta[48] = "";
+    if (b->total_in && b->bytes && secs > 1) {
+        /* document text is most of an input file's bytes: a rough, slightly
+         * pessimistic estimate */
+        double left = secs * ((double)b->total_in / (double)b->bytes - 1.0);
+        if (left < 0) left = 0;
+        snprintf(eta, sizeof eta, ", ETA %dm%02ds", (int)(left / 60), (int)left % 60);
+    }
+    int n = fprintf(stderr, "\rindexing: %" PRIu64 " documents, %.1f MB, %.1f MB/s%s", b->docs, mb,
+                    secs > 0 ? mb / secs : 0.0, eta);
     if (n > 0) {
         n -= 1; /* the '\r' */
         if (n < b->progress_len) fprintf(stderr, "%*s", b->progress_len - n, "");
@@ -1080,6 +1089,17 @@ static int cmd_build_mode(int argc, char **argv, int add)
 
     cli_catch_interrupts();
     b.progress = !quiet && isatty(STDERR_FILENO);
+    /* the ETA needs the input size: only plain files named on the command line */
+    for (int i = 0; b.progress && i < b.npaths; i++) {
+        struct stat ist;
+        size_t pl = strlen(b.paths[i]);
+        if (!strcmp(b.paths[i], "-") || stat(b.paths[i], &ist) || !S_ISREG(ist.st_mode) ||
+            (pl > 4 && !strcmp(b.paths[i] + pl - 4, ".zst"))) {
+            b.total_in = 0;
+            break;
+        }
+        b.total_in += (uint64_t)ist.st_size;
+    }
     progress_owner = &b;
     cli_set_msg_hook(progress_clear);
     b.t0 = b.last_progress = cli_now();
