@@ -284,7 +284,10 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
     size_t body_len = last ? (size_t)(last - text) + 1 : 0;
     char *ck = last ? last + 1 : text;
     unsigned long long want;
-    if (sscanf(ck, "checksum %16llx", &want) != 1 || !hex_field_ok(ck))
+    /* exactly "checksum " and 16 lower-case hex digits: this line is not
+     * covered by the checksum, so nothing else may pass */
+    if (strncmp(ck, "checksum ", 9) || strlen(ck) != 25 || !hex_field_ok(ck) ||
+        sscanf(ck + 9, "%16llx", &want) != 1)
         return ft_corrupt(err, path, body_len, "missing checksum line");
     if (XXH64(text, body_len, 0) != want) return ft_corrupt(err, path, body_len, "manifest checksum mismatch");
     if (last) *last = 0;
