@@ -10,6 +10,12 @@
  * Readers mmap the files of the segments named by the MANIFEST they opened (a
  * snapshot).  Document numbers are global: segment i's local document d is
  * base_i + d, where base_i is the sum of the sizes of the earlier segments.
+ *
+ * A build flushes a segment whenever its memory estimate passes the budget;
+ * ft_index_merge merges runs of adjacent segments.  A writer in append mode
+ * adds segments and deletes documents by id (deletion files named by the
+ * MANIFEST); readers skip deleted documents and score with live statistics.
+ * One writer at a time: a lock on the index directory (FT_EBUSY).
  */
 #ifndef FT_INDEX_H
 #define FT_INDEX_H

@@ -14,6 +14,11 @@
  * default) at a time and skip whole blocks using the skip table (last document
  * of each block) without decompressing them; positions are decompressed only
  * when asked for.
+ *
+ * Deletions: a segment's deletion file (bitmap and per-term counts of deleted
+ * documents holding the term) is read whole at open.  Cursors step over
+ * deleted documents, and N, avgdl and df are computed from live documents,
+ * so scores equal those of an index holding only the live documents.
  */
 #include "ft_index_int.h"
 

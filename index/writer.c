@@ -1,22 +1,35 @@
 /*
- * writer.c — in-memory inversion and segment writing (format: docs/FORMAT.md).
+ * writer.c — in-memory inversion, segment writing, deletions and merges
+ * (format: docs/FORMAT.md).
  *
  *   ft_writer_add ──analyze──> per-document occurrence lists
  *                 ──append───> per-term in-memory posting stream
  *                              [varint doc+1-prev][varint tf][varint pos gaps...]
- *                 ──append───> document store block (zstd at 64 KiB)
- *   ft_writer_commit ──sort terms──> for each term: 128-posting blocks,
- *                    zstd-compressed when that pays, skip table first
- *                ──> .tid .pst .pos .len .sto under *.tmp names, fsync, rename
- *                ──> MANIFEST.tmp, fsync, rename over MANIFEST, fsync dir.
+ *                 ──append───> document store block (zstd at 64 KiB), id
+ *                 ──over the memory budget──> flush a segment:
+ *                    sort terms, 128-posting blocks zstd-compressed when that
+ *                    pays, skip table first; .tid .pst .pos .len .sto .ids
+ *                    under *.tmp names, fsync, rename (still unreferenced)
+ *   ft_writer_commit ──> flush the open segment; (append mode) apply deletions
+ *                    and replacements by id as new deletion files
+ *                ──> MANIFEST.tmp, fsync, rename over MANIFEST, fsync dir,
+ *                    remove the files no manifest names.
+ *   ft_index_merge ──> a run of adjacent segments, k-way over their
+ *                    dictionaries, becomes one segment without its deleted
+ *                    documents; published the same way.
  *
  * Why so: appending varints per term keeps inversion linear in the input with
  * no sort per document (a per-document slot table finds the term's entry); the
- * final sort is over distinct terms only.  Nothing is visible until MANIFEST is
- * renamed, so a crash at any point leaves the previous commit, and files of a
- * dead writer are unreferenced *.tmp/seg-* files the next writer deletes.
- * Every write goes through one wfile with a sticky error and a running XXH64,
- * so the checksums in MANIFEST cost no second pass.
+ * sort at a flush is over distinct terms only, and the budget bounds what is
+ * held (the estimate counts the capacities of the growing structures).
+ * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
+ * the previous commit, and files of a dead writer are unreferenced
+ * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
+ * Deleting a document re-analyzes its stored text to count, per term, the
+ * deleted documents holding it, so readers get live document frequencies
+ * without touching postings.  Every write goes through one wfile with a
+ * sticky error and a running XXH64, so the checksums in MANIFEST cost no
+ * second pass.
  */
 #include "ft_index_int.h"
 
