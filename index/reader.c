@@ -1196,8 +1196,42 @@ int ft_index_terms(const ft_index *ix, ft_term_fn fn, void *ctx, ft_error *err)
     return ft_index_terms_range_(ix, 0, ix->nsegs, fn, ctx, err);
 }
 
-int ft_index_terms_range_(const ft_index *ix, unsigned first, unsigned end, ft_term_fn fn, void *ctx,
-                          ft_error *err)
+/* Position each segment's dictionary at its first term >= prefix (the
+ * first term when prefix is NULL); live[i] says whether it has one. */
+static int terms_seek(const segment *s, tid_iter *it, const char *prefix, size_t plen, int *live, ft_error *err)
+{
+    int rc;
+    it->s = s;
+    *live = 0;
+    if (s->nblocks == 0) return FT_OK;
+    uint64_t lo = 0, hi = s->nblocks;
+    while (prefix && hi - lo > 1) { /* last block whose first term < prefix */
+        uint64_t mid = lo + (hi - lo) / 2;
+        if ((rc = tid_seek_block(it, mid, err))) return rc;
+        int r = tid_next(it, err);
+        if (r < 0) return r;
+        if (r == 1 && cmp_bytes(it->term, it->len, (const uint8_t *)prefix, plen) < 0) lo = mid;
+        else hi = mid;
+    }
+    if ((rc = tid_seek_block(it, lo, err))) return rc;
+    for (;;) {
+        int r = tid_next(it, err);
+        if (r == 0 && it->ordinal < s->nterms) {
+            if ((rc = tid_seek_block(it, it->block + 1, err))) return rc;
+            r = tid_next(it, err);
+        }
+        if (r <= 0) return r;
+        if (!prefix || cmp_bytes(it->term, it->len, (const uint8_t *)prefix, plen) >= 0) {
+            *live = 1;
+            return FT_OK;
+        }
+    }
+}
+
+/* Merge the dictionaries of segments [first, end) in term order, summing
+ * df; with a prefix, only the terms that start with it. */
+static int terms_merge(const ft_index *ix, unsigned first, unsigned end, const char *prefix, size_t plen,
+                       ft_term_fn fn, void *ctx, ft_error *err)
 {
     if (end > ix->nsegs) end = ix->nsegs;
     if (first >= end) return FT_OK;
@@ -1206,19 +1240,18 @@ int ft_index_terms_range_(const ft_index *ix, unsigned first, unsigned end, ft_t
     int *live = calloc(n, sizeof *live);
     int rc = FT_OK;
     if (!its || !live) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
-    for (unsigned i = 0; i < n; i++) {
-        its[i].s = &ix->segs[first + i];
-        if (ix->segs[first + i].nblocks == 0) continue;
-        if ((rc = tid_seek_block(&its[i], 0, err))) goto out;
-        int r = tid_next(&its[i], err);
-        if (r < 0) { rc = r; goto out; }
-        live[i] = r;
-    }
+    for (unsigned i = 0; i < n; i++)
+        if ((rc = terms_seek(&ix->segs[first + i], &its[i], prefix, plen, &live[i], err))) goto out;
     for (;;) {
         int best = -1;
-        for (unsigned i = 0; i < n; i++)
-            if (live[i] && (best < 0 || cmp_bytes(its[i].term, its[i].len, its[best].term, its[best].len) < 0))
-                best = (int)i;
+        for (unsigned i = 0; i < n; i++) {
+            if (!live[i]) continue;
+            if (prefix && (its[i].len < plen || memcmp(its[i].term, prefix, plen))) {
+                live[i] = 0;
+                continue;
+            }
+            if (best < 0 || cmp_bytes(its[i].term, its[i].len, its[best].term, its[best].len) < 0) best = (int)i;
+        }
         if (best < 0) break;
         uint8_t term[512];
         size_t len = its[best].len;
@@ -1241,6 +1274,12 @@ out:
     free(its);
     free(live);
     return rc;
+}
+
+int ft_index_terms_range_(const ft_index *ix, unsigned first, unsigned end, ft_term_fn fn, void *ctx,
+                          ft_error *err)
+{
+    return terms_merge(ix, first, end, NULL, 0, fn, ctx, err);
 }
 
 /* ------------------------------------------------------------------ document store */
@@ -1488,71 +1527,7 @@ int ft_index_check(const char *dir, ft_error *err)
 int ft_index_terms_prefix(const ft_index *ix, const char *prefix, size_t plen, ft_term_fn fn, void *ctx,
                           ft_error *err)
 {
-    /* per segment: binary-search the block holding the first term >= prefix,
-     * then scan while terms start with it; merge segments by order */
-    unsigned n = ix->nsegs;
-    if (n == 0) return FT_OK;
-    tid_iter *its = calloc(n, sizeof *its);
-    int *live = calloc(n, sizeof *live);
-    int rc = FT_OK;
-    if (!its || !live) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto out; }
-    for (unsigned i = 0; i < n; i++) {
-        const segment *s = &ix->segs[i];
-        its[i].s = s;
-        if (s->nblocks == 0) continue;
-        uint64_t lo = 0, hi = s->nblocks;
-        while (hi - lo > 1) {
-            uint64_t mid = lo + (hi - lo) / 2;
-            if ((rc = tid_seek_block(&its[i], mid, err))) goto out;
-            int r = tid_next(&its[i], err);
-            if (r < 0) { rc = r; goto out; }
-            if (r == 1 && cmp_bytes(its[i].term, its[i].len, (const uint8_t *)prefix, plen) < 0) lo = mid;
-            else hi = mid;
-        }
-        if ((rc = tid_seek_block(&its[i], lo, err))) goto out;
-        for (;;) {
-            int r = tid_next(&its[i], err);
-            if (r == 0 && its[i].ordinal < s->nterms) {
-                if ((rc = tid_seek_block(&its[i], its[i].block + 1, err))) goto out;
-                r = tid_next(&its[i], err);
-            }
-            if (r < 0) { rc = r; goto out; }
-            if (r == 0) break;
-            if (cmp_bytes(its[i].term, its[i].len, (const uint8_t *)prefix, plen) >= 0) {
-                live[i] = 1;
-                break;
-            }
-        }
-    }
-    for (;;) {
-        int best = -1;
-        for (unsigned i = 0; i < n; i++) {
-            if (!live[i]) continue;
-            if (its[i].len < plen || memcmp(its[i].term, prefix, plen)) { live[i] = 0; continue; }
-            if (best < 0 || cmp_bytes(its[i].term, its[i].len, its[best].term, its[best].len) < 0) best = (int)i;
-        }
-        if (best < 0) break;
-        uint8_t term[512];
-        size_t len = its[best].len;
-        memcpy(term, its[best].term, len);
-        uint32_t df = 0;
-        for (unsigned i = 0; i < n; i++) {
-            if (!live[i] || cmp_bytes(its[i].term, its[i].len, term, len)) continue;
-            df += its[i].ti.df;
-            int r = tid_next(&its[i], err);
-            if (r == 0 && its[i].ordinal < its[i].s->nterms) {
-                if ((rc = tid_seek_block(&its[i], its[i].block + 1, err))) goto out;
-                r = tid_next(&its[i], err);
-            }
-            if (r < 0) { rc = r; goto out; }
-            live[i] = r;
-        }
-        if (fn(ctx, (const char *)term, len, df)) break;
-    }
-out:
-    free(its);
-    free(live);
-    return rc;
+    return terms_merge(ix, 0, ix->nsegs, prefix, plen, fn, ctx, err);
 }
 
 /* ------------------------------------------------------------------ internals for the writer */

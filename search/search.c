@@ -1033,12 +1033,13 @@ done:
 
 /* ------------------------------------------------------------------ explain */
 
-static int explain_add(ft_explanation *e, const sctx *c, const it *t, double K, uint32_t doc)
+/* One entry of an explanation: term t (a term or a synonym group) with
+ * frequency tf in doc. */
+static int explain_add(ft_explanation *e, const sctx *c, const it *t, double tf, double K, uint32_t doc)
 {
     ft_explain_term *v = realloc(e->terms, (e->n + 1) * sizeof *v);
     if (!v) return FT_ENOMEM;
     e->terms = v;
-    double tf = ft_postings_tf(t->p);
     ft_explain_term *x = &e->terms[e->n++];
     x->term = t->term;
     x->len = t->tlen;
@@ -1058,7 +1059,7 @@ static int explain_walk(ft_explanation *e, const sctx *c, it *t, double K, uint3
 {
     switch (t->kind) {
     case IT_TERM:
-        return explain_add(e, c, t, K, doc);
+        return explain_add(e, c, t, ft_postings_tf(t->p), K, doc);
     case IT_OR:
         for (size_t i = 0; i < t->nkids; i++)
             if (t->kids[i]->doc == doc && explain_walk(e, c, t->kids[i], K, doc)) return FT_ENOMEM;
@@ -1078,24 +1079,8 @@ static int explain_walk(ft_explanation *e, const sctx *c, it *t, double K, uint3
     case IT_EXCL:
     case IT_FIELD:
         return explain_walk(e, c, t->kids[0], K, doc);
-    case IT_SYN: {
-        ft_explain_term *v = realloc(e->terms, (e->n + 1) * sizeof *v);
-        if (!v) return FT_ENOMEM;
-        e->terms = v;
-        double tf = syn_tf(t);
-        ft_explain_term *x = &e->terms[e->n++];
-        x->term = t->term; /* the prefix */
-        x->len = t->tlen;
-        x->df = t->df;
-        x->tf = (uint32_t)tf;
-        x->doc_len = ft_index_doc_length(c->ix, doc);
-        x->idf = t->idf;
-        x->avgdl = c->avgdl;
-        x->k1 = c->o->k1;
-        x->b = c->o->b;
-        x->contribution = t->w * tf / (tf + K);
-        return 0;
-    }
+    case IT_SYN:
+        return explain_add(e, c, t, syn_tf(t), K, doc); /* the prefix, as one pseudo-term */
     }
     return 0;
 }
