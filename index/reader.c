@@ -654,36 +654,57 @@ static uint32_t fail_cursor(ft_postings *p, int rc)
     return FT_DOC_END;
 }
 
+/* Decompression contexts are costly to create (a large memset): borrow one
+ * from the index's pool (or create one; NULL when out of memory) and give it
+ * back when done.  The pool is the one mutable part of an open index. */
+static ZSTD_DCtx *dctx_borrow(const ft_index *cix)
+{
+    ft_index *ix = (ft_index *)cix;
+    ZSTD_DCtx *d = NULL;
+    pthread_mutex_lock(&ix->pool_lock);
+    if (ix->npool) d = ix->pool[--ix->npool];
+    pthread_mutex_unlock(&ix->pool_lock);
+    return d ? d : ZSTD_createDCtx();
+}
+
+static void dctx_return(const ft_index *cix, ZSTD_DCtx *d)
+{
+    if (!d) return;
+    ft_index *ix = (ft_index *)cix;
+    pthread_mutex_lock(&ix->pool_lock);
+    if (ix->npool < sizeof ix->pool / sizeof *ix->pool) {
+        ix->pool[ix->npool++] = d;
+        d = NULL;
+    }
+    pthread_mutex_unlock(&ix->pool_lock);
+    ZSTD_freeDCtx(d);
+}
+
+/* Decompress the zstd frame src[0..slen) into dst (raw bytes) through the
+ * index's frame cache; *dctx is borrowed from the pool when first needed.
+ * Returns FT_OK, FT_ENOMEM or FT_ECORRUPT. */
+static int frame_decompress(const ft_index *ix, ZSTD_DCtx **dctx, uint8_t *dst, uint32_t raw, const uint8_t *src,
+                            uint32_t slen)
+{
+    if (ft_fcache_get(ix->fcache, (uintptr_t)src, dst, raw)) return FT_OK;
+    if (!*dctx && !(*dctx = dctx_borrow(ix))) return FT_ENOMEM;
+    size_t got = ZSTD_decompressDCtx(*dctx, dst, raw, src, slen);
+    if (ZSTD_isError(got) || got != raw) return FT_ECORRUPT;
+    ft_fcache_put(ix->fcache, (uintptr_t)src, dst, raw);
+    return FT_OK;
+}
+
 /* Get the raw bytes of a stored block (decompressing when needed). */
 static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, uint32_t slen, uint32_t raw,
                              const char *path, uint64_t off)
 {
     if (raw == 0) return src;
-    if (!p->dctx) {
-        ft_index *ix = (ft_index *)p->ix; /* the pool is the one mutable part */
-        pthread_mutex_lock(&ix->pool_lock);
-        if (ix->npool) p->dctx = ix->pool[--ix->npool];
-        pthread_mutex_unlock(&ix->pool_lock);
-    }
-    if (!p->dctx && !(p->dctx = ZSTD_createDCtx())) {
-        ft_error_set(&p->err, FT_ENOMEM, "out of memory");
-        p->rc = FT_ENOMEM;
-        return NULL;
-    }
     ft_buf_reset(buf);
-    if (ft_buf_reserve(buf, raw)) {
-        ft_error_set(&p->err, FT_ENOMEM, "out of memory");
-        p->rc = FT_ENOMEM;
-        return NULL;
-    }
-    if (ft_fcache_get(p->ix->fcache, (uintptr_t)src, buf->p, raw)) return buf->p;
-    size_t got = ZSTD_decompressDCtx(p->dctx, buf->p, raw, src, slen);
-    if (ZSTD_isError(got) || got != raw) {
-        p->rc = ft_corrupt(&p->err, path, off, "compressed block does not decompress");
-        return NULL;
-    }
-    ft_fcache_put(p->ix->fcache, (uintptr_t)src, buf->p, raw);
-    return buf->p;
+    int rc = ft_buf_reserve(buf, raw) ? FT_ENOMEM : frame_decompress(p->ix, &p->dctx, buf->p, raw, src, slen);
+    if (rc == FT_OK) return buf->p;
+    if (rc == FT_ENOMEM) p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+    else p->rc = ft_corrupt(&p->err, path, off, "compressed block does not decompress");
+    return NULL;
 }
 
 static int decode_block(ft_postings *p, uint32_t b);
@@ -968,17 +989,8 @@ static void postings_release(ft_postings *p)
     free(p->pos);
     ft_buf_free(&p->dbuf);
     ft_buf_free(&p->pbuf);
-    if (p->dctx) {
-        ft_index *ix = (ft_index *)p->ix;
-        pthread_mutex_lock(&ix->pool_lock);
-        if (ix->npool < sizeof ix->pool / sizeof *ix->pool) {
-            ix->pool[ix->npool++] = p->dctx;
-            p->dctx = NULL;
-        }
-        pthread_mutex_unlock(&ix->pool_lock);
-        ZSTD_freeDCtx(p->dctx);
-        p->dctx = NULL;
-    }
+    dctx_return(p->ix, p->dctx);
+    p->dctx = NULL;
 }
 
 void ft_postings_close(ft_postings *p)
@@ -1289,7 +1301,6 @@ struct ft_docbuf {
     const segment *seg;
     uint32_t block;
     int valid;
-    ZSTD_DCtx *dctx;
 };
 
 ft_docbuf *ft_docbuf_new(void)
@@ -1303,7 +1314,6 @@ void ft_docbuf_free(ft_docbuf *b)
 {
     if (!b) return;
     ft_buf_free(&b->raw);
-    ZSTD_freeDCtx(b->dctx);
     free(b);
 }
 
@@ -1340,26 +1350,11 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
             buf->valid = 0;
             ft_buf_reset(&buf->raw);
             if (ft_buf_reserve(&buf->raw, raw)) return ft_error_set(err, FT_ENOMEM, "out of memory");
-            if (!ft_fcache_get(ix->fcache, (uintptr_t)(f->p + off), buf->raw.p, raw)) {
-                /* borrow a decompression context from the index's pool:
-                 * creating one costs more than a small block's decompression */
-                ft_index *mix = (ft_index *)ix;
-                ZSTD_DCtx *dctx = NULL;
-                pthread_mutex_lock(&mix->pool_lock);
-                if (mix->npool) dctx = mix->pool[--mix->npool];
-                pthread_mutex_unlock(&mix->pool_lock);
-                if (!dctx && !(dctx = ZSTD_createDCtx())) return ft_error_set(err, FT_ENOMEM, "out of memory");
-                size_t got = ZSTD_decompressDCtx(dctx, buf->raw.p, raw, f->p + off, slen);
-                pthread_mutex_lock(&mix->pool_lock);
-                if (mix->npool < sizeof mix->pool / sizeof *mix->pool) {
-                    mix->pool[mix->npool++] = dctx;
-                    dctx = NULL;
-                }
-                pthread_mutex_unlock(&mix->pool_lock);
-                ZSTD_freeDCtx(dctx);
-                if (ZSTD_isError(got) || got != raw) return ft_corrupt(err, f->path, off, "store block does not decompress");
-                ft_fcache_put(ix->fcache, (uintptr_t)(f->p + off), buf->raw.p, raw);
-            }
+            ZSTD_DCtx *dctx = NULL;
+            int rc = frame_decompress(ix, &dctx, buf->raw.p, raw, f->p + off, slen);
+            dctx_return(ix, dctx);
+            if (rc == FT_ENOMEM) return ft_error_set(err, FT_ENOMEM, "out of memory");
+            if (rc) return ft_corrupt(err, f->path, off, "store block does not decompress");
             buf->raw.len = raw;
             buf->valid = 1;
             buf->seg = s;

@@ -404,7 +404,6 @@ static qnode *parse_binary(parser *p, int depth, tkind op)
     qnode *b = new_node(p, Q_BOOL, at);
     if (!b) { ft_qnode_free(x); return NULL; }
     occur o = op == T_OR ? OCC_SHOULD : OCC_MUST;
-    int had_x = x != NULL;
     add_kid(p, b, x, o);
     while (!p->rc && p->t.kind == op) {
         size_t oat = p->t.start;
@@ -417,7 +416,6 @@ static qnode *parse_binary(parser *p, int depth, tkind op)
         if (!p->rc) add_kid(p, b, y, o);
         else ft_qnode_free(y);
     }
-    (void)had_x;
     if (p->rc) { ft_qnode_free(b); return NULL; }
     /* AND with a side that analyzed to nothing: that side is dropped (it
      * cannot be required); the rest still has to match */
@@ -514,36 +512,13 @@ static int gather_positive(ft_query *q, const qnode *n)
     return 0;
 }
 
-static int valid_utf8(const char *s, size_t n, size_t *bad)
-{
-    ft_buf tmp;
-    ft_buf_init(&tmp);
-    size_t invalid = ft_utf8_sanitize(s, n, &tmp);
-    ft_buf_free(&tmp);
-    if (!invalid) return 1;
-    /* find the first bad byte for the message */
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i++) {
-        ft_buf one;
-        ft_buf_init(&one);
-        size_t len = (u[i] >= 0xF0) ? 4 : (u[i] >= 0xE0) ? 3 : (u[i] >= 0xC0) ? 2 : 1;
-        if (i + len > n) len = n - i;
-        size_t r = ft_utf8_sanitize(s + i, len, &one);
-        ft_buf_free(&one);
-        if (r) { *bad = i; return 0; }
-        i += len - 1;
-    }
-    *bad = 0;
-    return 0;
-}
-
 int ft_query_parse(ft_analyzer *an, const char *text, size_t len, ft_query **out, ft_error *err)
 {
     *out = NULL;
     parser p = {an, text, len, 0, {0}, 0, 0, err};
-    size_t bad;
-    if (!valid_utf8(text, len, &bad)) {
-        fail(&p, bad, "invalid UTF-8 in the query", NULL);
+    size_t valid = ft_utf8_valid_prefix(text, len);
+    if (valid < len) {
+        fail(&p, valid, "invalid UTF-8 in the query", NULL);
         return p.rc;
     }
     ft_query *q = calloc(1, sizeof *q);

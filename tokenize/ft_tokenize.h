@@ -88,6 +88,8 @@ const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_
 /* Copy text to out with every invalid UTF-8 sequence replaced by U+FFFD.
  * Returns the number of invalid bytes; when it is 0, out is left untouched. */
 size_t ft_utf8_sanitize(const char *text, size_t len, ft_buf *out);
+/* Length of the longest valid UTF-8 prefix of text (len when all is valid). */
+size_t ft_utf8_valid_prefix(const char *text, size_t len);
 
 /* Stem-cache counters (for benchmarks). */
 void ft_analyzer_cache_stats(const ft_analyzer *a, uint64_t *hits, uint64_t *misses);

@@ -591,11 +591,10 @@ oom:
 #undef END_RUN
 }
 
-size_t ft_utf8_sanitize(const char *text, size_t len, ft_buf *out)
+size_t ft_utf8_valid_prefix(const char *text, size_t len)
 {
     const uint8_t *s = (const uint8_t *)text;
-    size_t i = 0, bad = 0;
-    /* fast scan: most text is valid */
+    size_t i = 0;
     while (i < len) {
         if (s[i] < 0x80) { i++; continue; }
         int32_t cp;
@@ -603,6 +602,14 @@ size_t ft_utf8_sanitize(const char *text, size_t len, ft_buf *out)
         if (cp < 0) break;
         i += n;
     }
+    return i;
+}
+
+size_t ft_utf8_sanitize(const char *text, size_t len, ft_buf *out)
+{
+    const uint8_t *s = (const uint8_t *)text;
+    size_t bad = 0;
+    size_t i = ft_utf8_valid_prefix(text, len); /* most text is valid */
     if (i == len) return 0;
     ft_buf_append(out, text, i);
     while (i < len) {
