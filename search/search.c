@@ -985,12 +985,10 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
     sctx c;
     int rc = ctx_init(&c, ix, o, err);
     if (rc) return rc;
-    topk t = {NULL, 0, o->k};
-    size_t cap = o->k;
+    /* no more hits than documents: the heap never needs more room */
     uint32_t N = ft_index_doc_count(ix);
-    if (cap > N) cap = N ? N : 1;
-    t.k = cap < o->k ? cap : o->k;
-    t.h = malloc(cap * sizeof *t.h);
+    topk t = {NULL, 0, o->k <= N ? o->k : (N ? N : 1)};
+    t.h = malloc(t.k * sizeof *t.h);
     it *root = NULL;
     if (!t.h) {
         rc = ft_error_set(err, FT_ENOMEM, "out of memory");
