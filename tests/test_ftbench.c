@@ -103,6 +103,27 @@ Test(ftbench, query_json)
     json_decref(o);
     tu_run_free(&r);
 
+    /* --latencies: one line per query, in order: id, median ms, text */
+    char *lat = tu_join(dir, "lat.tsv");
+    ftbench(&r, "query", "-q", "-i", ix, queries, "--no-cold", "--repeat", "3", "--latencies", lat, NULL);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    tu_run_free(&r);
+    char *text = tu_read_file(lat, NULL);
+    static const char *const want[] = {"a\t", "\tJarred Shaw\n", "b\t", "\tbasketball player\n", "c\t",
+                                       "\tzzzqqqxx\n"};
+    const char *at = text;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i += 2) {
+        cr_assert(!strncmp(at, want[i], strlen(want[i])), "line %zu of %s", i / 2, text);
+        char *num_end;
+        double ms = strtod(at + strlen(want[i]), &num_end);
+        cr_assert(ms >= 0 && num_end > at + strlen(want[i]), "latency of line %zu in %s", i / 2, text);
+        cr_assert(!strncmp(num_end, want[i + 1], strlen(want[i + 1])), "line %zu of %s", i / 2, text);
+        at = num_end + strlen(want[i + 1]);
+    }
+    cr_assert_eq(*at, 0, "extra lines: %s", at);
+    free(text);
+    free(lat);
+
     free(ix);
     free(queries);
     free(sample);

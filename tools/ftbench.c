@@ -4,7 +4,7 @@
  *
  *   ftbench index [-o DIR] [--memory SIZE] [-j N] [--lang L] CORPUS...
  *   ftbench query -i DIR QUERIES [--mode M] [-k N] [-j N] [--repeat R] [--warmup W]
- *                 [--no-cold] [--run OUT] [--json]
+ *                 [--no-cold] [--run OUT] [--latencies OUT] [--json]
  *   ftbench eval  -i DIR --queries Q --qrels R [-k N] [--mode M] [--k1 X] [--b Y]
  *                 [--per-query] [--run OUT]
  *   ftbench eval  --run RUNFILE --qrels R [--per-query]
@@ -77,7 +77,8 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: ftbench index [-o DIR] [--memory SIZE] [-j N] [--lang L] [-q] CORPUS...\n"
             "       ftbench query -i DIR QUERIES [--mode M] [-k N] [-j N] [--repeat R]\n"
-            "                     [--warmup W] [--no-cold] [--run OUT] [--json] [-q]\n"
+            "                     [--warmup W] [--no-cold] [--run OUT] [--latencies OUT]\n"
+            "                     [--json] [-q]\n"
             "       ftbench eval -i DIR --queries Q --qrels R [-k N] [--mode M] [--k1 X]\n"
             "                    [--b Y] [--per-query] [--run OUT]\n"
             "       ftbench eval --run RUNFILE --qrels R [--per-query]\n"
@@ -1308,17 +1309,46 @@ static int write_run(const ft_index *ix, const qline *qs, size_t nq, int mode,
     return 0;
 }
 
+/* --latencies FILE: one line per query, "qid<TAB>median ms<TAB>text", the
+ * median over the timed passes (-1 for a query that did not parse); for
+ * finding the queries that dominate a pass. */
+static int write_per_query(const char *path, const qline *qs, size_t nq, const double *all,
+                           unsigned long repeat)
+{
+    FILE *f = fopen(path, "w");
+    double *v = malloc(repeat * sizeof *v);
+    if (!f || !v) {
+        cli_msg("%s: %s", path, f ? "out of memory" : strerror(errno));
+        if (f) fclose(f);
+        free(v);
+        return -1;
+    }
+    for (size_t i = 0; i < nq; i++) {
+        for (unsigned long r = 0; r < repeat; r++) v[r] = all[r * nq + i];
+        qsort(v, repeat, sizeof *v, cmp_double);
+        double m = v[repeat / 2];
+        fprintf(f, "%s\t%.4f\t%s\n", qs[i].qid, m < 0 ? -1.0 : m * 1e3, qs[i].text);
+    }
+    free(v);
+    if (fclose(f) != 0) {
+        cli_msg("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_query(int argc, char **argv)
 {
-    enum { O_MODE = 256, O_REPEAT, O_WARMUP, O_JSON, O_NOCOLD, O_RUN };
+    enum { O_MODE = 256, O_REPEAT, O_WARMUP, O_JSON, O_NOCOLD, O_RUN, O_PERQ };
     static const struct option opts[] = {
         {"index", required_argument, NULL, 'i'},   {"mode", required_argument, NULL, O_MODE},
         {"repeat", required_argument, NULL, O_REPEAT}, {"warmup", required_argument, NULL, O_WARMUP},
         {"json", no_argument, NULL, O_JSON},       {"no-cold", no_argument, NULL, O_NOCOLD},
         {"run", required_argument, NULL, O_RUN},   {"quiet", no_argument, NULL, 'q'},
+        {"latencies", required_argument, NULL, O_PERQ},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    const char *dir = NULL, *runfile = NULL;
+    const char *dir = NULL, *runfile = NULL, *perq = NULL;
     int mode = MODE_ANY, json = 0, cold = 1, quiet = 0, ch;
     unsigned long k = 10, threads = 1, repeat = 3, warmup = 1;
     while ((ch = getopt_long(argc, argv, "i:k:j:qh", opts, NULL)) != -1) {
@@ -1344,6 +1374,7 @@ static int cmd_query(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_NOCOLD: cold = 0; break;
         case O_RUN: runfile = optarg; break;
+        case O_PERQ: perq = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         default: return try_help();
@@ -1424,6 +1455,7 @@ static int cmd_query(int argc, char **argv)
         unparsed = atomic_load(&b.unparsed);
     }
     progress_clear();
+    if (perq && write_per_query(perq, qs, nq, all, repeat)) goto out; /* before: the summary sorts */
     lat_summary(all, nq * repeat, wall, &ws);
     if (runfile && write_run(ix, qs, nq, mode, &b.so, runfile, "ft")) goto out;
 
