@@ -23,7 +23,7 @@
 #include "ft_common.h"
 #include "ft_tokenize.h"
 
-#define FT_FORMAT_VERSION 2
+#define FT_FORMAT_VERSION 3
 #define FT_DOC_END UINT32_MAX
 
 /* ------------------------------------------------------------------ writer */
@@ -212,10 +212,28 @@ uint32_t ft_postings_tf(const ft_postings *p);
 int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n);
 int ft_postings_status(const ft_postings *p, ft_error *err);
 
+/* Impacts: the (tf, document length) pairs of a block that no other pair of
+ * the block beats in both (higher or equal tf with shorter or equal length),
+ * ordered by length and so by tf, at most FT_IMPACTS of them (when a block
+ * has more, neighbours are merged into their largest tf and smallest length,
+ * which still bounds them).  Every score that grows with tf and shrinks with
+ * length (BM25, for any k1 and b) is at most its largest value over these. */
+#define FT_IMPACTS 4
+typedef struct ft_impact {
+    uint32_t tf, len;
+} ft_impact;
+
 /* Upper bound data of the block holding the current document, for pruning:
  * last document of the block, its largest tf and its shortest document. */
 void ft_postings_block_info(ft_postings *p, uint32_t *last_doc, uint32_t *max_tf,
                             uint32_t *min_len);
+/* Shallow skipping: the last document and the impacts (*n of them, valid
+ * until the cursor next moves) of the block that holds the first document >=
+ * target, read from the skip table without decoding anything; returns
+ * FT_DOC_END (and *n = 0) when no document >= target is left.  The cursor may
+ * move past its current document (to the segment holding target): advance it
+ * before asking for its tf or positions again. */
+uint32_t ft_postings_shallow(ft_postings *p, uint32_t target, const ft_impact **imp, unsigned *n);
 /* The maximum tf and minimum document length over the whole list. */
 void ft_postings_list_info(const ft_postings *p, uint32_t *max_tf, uint32_t *min_len);
 

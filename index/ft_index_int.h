@@ -7,7 +7,41 @@
 #define FT_INDEX_INT_H
 
 #include <stdio.h>
+#include <string.h>
 #include "ft_index.h"
+
+/* Impact frontier of a block (see ft_impact): add (tf, len) to f[0..*n),
+ * kept ordered by length with tf strictly increasing; f has room for every
+ * distinct tf of the block.  O(frontier) per pair; most pairs are dominated
+ * by the first entry and cost one comparison. */
+static inline void ft_impact_add(ft_impact *f, unsigned *n, uint32_t tf, uint32_t len)
+{
+    unsigned j = 0, m = *n;
+    while (j < m && f[j].tf < tf) j++;
+    if (j < m && f[j].len <= len) return; /* a pair with tf' >= tf is as short */
+    unsigned i = j;                       /* pairs before j with len >= len lose */
+    while (i > 0 && f[i - 1].len >= len) i--;
+    if (j < m && f[j].tf == tf) j++;      /* same tf, longer: replaced */
+    /* f[i..j) is replaced by the new pair */
+    if (j != i + 1) memmove(f + i + 1, f + j, (m - j) * sizeof *f);
+    f[i].tf = tf;
+    f[i].len = len;
+    *n = m - (j - i) + 1;
+}
+
+/* Reduce a frontier to at most FT_IMPACTS pairs: contiguous groups become
+ * (largest tf, smallest length) of the group, an upper bound of each. */
+static inline void ft_impact_reduce(ft_impact *f, unsigned *n)
+{
+    unsigned m = *n;
+    if (m <= FT_IMPACTS) return;
+    for (unsigned g = 0; g < FT_IMPACTS; g++) {
+        unsigned a = g * m / FT_IMPACTS, b = (g + 1) * m / FT_IMPACTS;
+        f[g].len = f[a].len;
+        f[g].tf = f[b - 1].tf;
+    }
+    *n = FT_IMPACTS;
+}
 
 #define FT_HDR_SIZE 8 /* magic[4] + u32 format version */
 

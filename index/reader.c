@@ -596,7 +596,9 @@ static int seg_lookup(const segment *s, const uint8_t *term, size_t len, term_in
 
 typedef struct block_meta {
     uint32_t last;     /* last local document of the block */
-    uint32_t max_tf, min_len, count;
+    uint32_t count;
+    unsigned nimp;     /* impacts (ft_impact): their frontier */
+    ft_impact imp[FT_IMPACTS];
     uint32_t frame;    /* frame holding the block */
     uint32_t doff, dlen, poff, plen; /* the block's bytes within the raw frames */
 } block_meta;
@@ -627,6 +629,7 @@ struct ft_postings {
     const uint8_t *dfr_raw, *pfr_raw;
     int seg_loaded;
     uint32_t blk;          /* current block */
+    uint32_t hint;         /* no block before it holds a document still wanted */
     int blk_decoded;
     uint32_t n, i;         /* postings in the decoded block, index of the current */
     uint32_t *docs, *tfs;  /* local doc numbers */
@@ -710,6 +713,17 @@ static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, ui
 static int decode_block(ft_postings *p, uint32_t b);
 static int decode_tfs(ft_postings *p);
 
+/* ft_varint_get with the one-byte case inline: skip tables are mostly
+ * small numbers, and every query parses the tables of its terms. */
+static inline int vget(const uint8_t **q, const uint8_t *end, uint64_t *v)
+{
+    if (*q < end && **q < 0x80) {
+        *v = *(*q)++;
+        return 0;
+    }
+    return ft_varint_get(q, end, v);
+}
+
 /* Read a segment's skip table and frame table. */
 static int load_segment(ft_postings *p)
 {
@@ -743,23 +757,36 @@ static int load_segment(ft_postings *p)
     int multi = nb > 1;
     uint64_t last = 0; /* last + 1 of the previous block */
     uint64_t doff = 0, poff = 0;
+    uint32_t frame = 0, in_frame = 0; /* no divisions in this loop: it runs for every block of every term */
     for (uint32_t b = 0; b < nb; b++) {
         block_meta *m = &p->blocks[b];
         m->count = b + 1 < nb ? s->block : ti->df - b * s->block;
-        m->frame = b / s->frame;
-        if (b % s->frame == 0) doff = poff = 0;
+        if (in_frame == s->frame) {
+            frame++;
+            in_frame = 0;
+        }
+        m->frame = frame;
+        if (in_frame++ == 0) doff = poff = 0;
         if (multi) {
-            uint64_t a, mt, ml, dl, pl;
-            if (ft_varint_get(&q, end, &a) || ft_varint_get(&q, end, &mt) || ft_varint_get(&q, end, &ml) ||
-                ft_varint_get(&q, end, &dl) || ft_varint_get(&q, end, &pl))
-                goto bad;
-            if (a == 0 || last + a > s->ndocs || mt == 0 || mt > UINT32_MAX || ml > UINT32_MAX ||
-                dl > (uint64_t)s->block * 20 || pl > UINT32_MAX || doff + dl > UINT32_MAX || poff + pl > UINT32_MAX)
+            uint64_t a, ni, dl, pl, il = 0, it = 0;
+            if (vget(&q, end, &a) || vget(&q, end, &ni) || ni == 0 || ni > FT_IMPACTS) goto bad;
+            for (unsigned k = 0; k < ni; k++) { /* (len, tf), then increases of both */
+                uint64_t x, y;
+                if (vget(&q, end, &x) || vget(&q, end, &y) || (k > 0 && x == 0) || y == 0)
+                    goto bad;
+                il += x;
+                it += y;
+                if (il > UINT32_MAX || it > UINT32_MAX) goto bad;
+                m->imp[k].len = (uint32_t)il;
+                m->imp[k].tf = (uint32_t)it;
+            }
+            m->nimp = (unsigned)ni;
+            if (vget(&q, end, &dl) || vget(&q, end, &pl)) goto bad;
+            if (a == 0 || last + a > s->ndocs || dl > (uint64_t)s->block * 20 || pl > UINT32_MAX ||
+                doff + dl > UINT32_MAX || poff + pl > UINT32_MAX)
                 goto bad;
             last += a;
             m->last = (uint32_t)(last - 1);
-            m->max_tf = (uint32_t)mt;
-            m->min_len = (uint32_t)ml;
             m->doff = (uint32_t)doff;
             m->dlen = (uint32_t)dl;
             m->poff = (uint32_t)poff;
@@ -771,8 +798,8 @@ static int load_segment(ft_postings *p)
     for (uint32_t f = 0; f < nf; f++) {
         frame_meta *fm = &p->frames[f];
         uint64_t df, dr = 0, pf, pr = 0;
-        if (ft_varint_get(&q, end, &df) || ((df & 1) && ft_varint_get(&q, end, &dr)) ||
-            ft_varint_get(&q, end, &pf) || ((pf & 1) && ft_varint_get(&q, end, &pr)))
+        if (vget(&q, end, &df) || ((df & 1) && vget(&q, end, &dr)) ||
+            vget(&q, end, &pf) || ((pf & 1) && vget(&q, end, &pr)))
             goto bad;
         if ((df >> 1) > UINT32_MAX || (pf >> 1) > UINT32_MAX || dr > UINT32_MAX || pr > UINT32_MAX ||
             ((df & 1) && !dr) || ((pf & 1) && !pr))
@@ -808,18 +835,20 @@ static int load_segment(ft_postings *p)
     p->dfr = p->pfr = 0;
     p->seg_loaded = 1;
     p->blk = 0;
+    p->hint = 0;
     p->blk_decoded = 0;
     if (!multi) { /* a single block: decode it now to know its bounds */
         if (decode_block(p, 0) || decode_tfs(p)) return p->rc;
         block_meta *m = &p->blocks[0];
         m->last = p->docs[p->n - 1];
-        m->max_tf = 0;
-        m->min_len = UINT32_MAX;
-        for (uint32_t i = 0; i < p->n; i++) {
-            if (p->tfs[i] > m->max_tf) m->max_tf = p->tfs[i];
-            uint32_t l = p->ix->lens[s->base + p->docs[i]];
-            if (l < m->min_len) m->min_len = l;
-        }
+        ft_impact few[FT_IMPACTS * 4], *f = p->n <= FT_IMPACTS * 4 ? few : malloc(p->n * sizeof *f);
+        if (!f) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        unsigned nfr = 0;
+        for (uint32_t i = 0; i < p->n; i++) ft_impact_add(f, &nfr, p->tfs[i], p->ix->lens[s->base + p->docs[i]]);
+        ft_impact_reduce(f, &nfr);
+        memcpy(m->imp, f, nfr * sizeof *f);
+        m->nimp = nfr;
+        if (f != few) free(f);
     }
     return FT_OK;
 bad:
@@ -830,8 +859,25 @@ bad:
 static int decode_tfs(ft_postings *p)
 {
     const uint8_t *q = p->tf_q, *end = p->tf_end;
-    for (uint32_t i = 0; i < p->n; i++)
-        if (ft_varint_get32(&q, end, &p->tfs[i]) || p->tfs[i] == 0) goto bad;
+    uint32_t n = p->n, *tfs = p->tfs;
+    for (uint32_t i = 0; i < n;) {
+        uint64_t w8;
+        if (n - i >= 8 && end - q >= 8 && !((w8 = ft_get_u64le(q)) & 0x8080808080808080ull)) {
+            /* eight one-byte frequencies; a zero byte is corrupt */
+            if ((w8 - 0x0101010101010101ull) & ~w8 & 0x8080808080808080ull) goto bad;
+#define FT_TF(k) (tfs[i + (k)] = (uint32_t)(w8 >> (8 * (k))) & 0xff)
+            FT_TF(0), FT_TF(1), FT_TF(2), FT_TF(3), FT_TF(4), FT_TF(5), FT_TF(6), FT_TF(7);
+#undef FT_TF
+            q += 8;
+            i += 8;
+            continue;
+        }
+        uint32_t v;
+        if (q < end && *q < 0x80) v = *q++;
+        else if (ft_varint_get32(&q, end, &v)) goto bad;
+        if (v == 0) goto bad;
+        tfs[i++] = v;
+    }
     if (q != end) goto bad;
     p->tfs_ready = 1;
     return FT_OK;
@@ -858,12 +904,28 @@ static int decode_block(ft_postings *p, uint32_t b)
     const uint8_t *q = p->dfr_raw + m->doff, *end = q + m->dlen;
     uint64_t base = 0;
     if (b > 0) base = (uint64_t)p->blocks[b - 1].last + 1;
-    for (uint32_t i = 0; i < m->count; i++) {
+    /* The hot loop of every query: locals so that the stores to docs[] do
+     * not force reloads of the counts, and one range check at the end (the
+     * gaps are non-negative, so the last document is the largest). */
+    uint32_t n = m->count, *docs = p->docs;
+    for (uint32_t i = 0; i < n;) {
+        uint64_t w8;
+        if (n - i >= 8 && end - q >= 8 && !((w8 = ft_get_u64le(q)) & 0x8080808080808080ull)) {
+            /* eight one-byte gaps at once, unrolled */
+#define FT_GAP(k) (base += (w8 >> (8 * (k))) & 0xff, docs[i + (k)] = (uint32_t)base++)
+            FT_GAP(0), FT_GAP(1), FT_GAP(2), FT_GAP(3), FT_GAP(4), FT_GAP(5), FT_GAP(6), FT_GAP(7);
+#undef FT_GAP
+            q += 8;
+            i += 8;
+            continue;
+        }
         uint32_t g;
-        if (ft_varint_get32(&q, end, &g) || base + g >= s->ndocs) goto bad;
-        p->docs[i] = (uint32_t)(base + g);
+        if (q < end && *q < 0x80) g = *q++;
+        else if (ft_varint_get32(&q, end, &g)) goto bad;
+        docs[i++] = (uint32_t)(base + g);
         base += (uint64_t)g + 1;
     }
+    if (base > s->ndocs) goto bad;
     /* frequencies are decoded on first use (decode_tfs): a conjunction
      * that skips through a block never needs them */
     p->tf_q = q;
@@ -968,8 +1030,9 @@ static int postings_open(const ft_index *ix, unsigned first, unsigned last, cons
             return rc;
         }
         for (uint32_t b = 0; b < p->nblocks; b++) {
-            if (p->blocks[b].max_tf > p->list_max_tf) p->list_max_tf = p->blocks[b].max_tf;
-            if (p->blocks[b].min_len < p->list_min_len) p->list_min_len = p->blocks[b].min_len;
+            const block_meta *m = &p->blocks[b];
+            if (m->imp[m->nimp - 1].tf > p->list_max_tf) p->list_max_tf = m->imp[m->nimp - 1].tf;
+            if (m->imp[0].len < p->list_min_len) p->list_min_len = m->imp[0].len;
         }
     }
     p->cur = 0; /* segment 0 is the one loaded last */
@@ -1072,9 +1135,52 @@ static uint32_t postings_advance_raw(ft_postings *p, uint32_t target);
 
 uint32_t ft_postings_advance(ft_postings *p, uint32_t target)
 {
-    uint32_t d = postings_advance_raw(p, target);
+    uint32_t d;
+    if (p->blk_decoded && p->i != UINT32_MAX && p->started && p->doc != FT_DOC_END) {
+        /* the common case of a conjunction: the target is in the decoded block */
+        if (p->doc >= target) return p->doc;
+        const segment *s = p->st[p->cur].s;
+        uint32_t local = target - s->base; /* target > doc >= base */
+        if (local <= p->blocks[p->blk].last) {
+            uint32_t i = p->i;
+            const uint32_t *docs = p->docs;
+            while (docs[i] < local) i++;
+            p->i = i;
+            d = p->doc = s->base + docs[i];
+            if (!s->del_bits || !seg_deleted(s, docs[i])) return d;
+        } else {
+            d = postings_advance_raw(p, target);
+        }
+    } else {
+        d = postings_advance_raw(p, target);
+    }
     while (d != FT_DOC_END && cur_deleted(p)) d = postings_next_raw(p);
     return d;
+}
+
+/* The first block of the current segment whose last document is >= local
+ * (the caller knows one is): gallop from the decoded block or the hint, then
+ * binary search over the skip table. */
+static uint32_t find_block(ft_postings *p, uint32_t local)
+{
+    uint32_t b = p->blk_decoded && p->blk > p->hint ? p->blk : p->hint;
+    if (p->blocks[b].last < local) {
+        uint32_t lo = b, step = 1, hi = b + 1;
+        while (hi < p->nblocks && p->blocks[hi].last < local) {
+            lo = hi;
+            step *= 2;
+            hi = hi + step < p->nblocks ? hi + step : p->nblocks - 1;
+            if (hi == lo) break;
+        }
+        while (lo + 1 < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (p->blocks[mid].last < local) lo = mid;
+            else hi = mid;
+        }
+        b = hi;
+    }
+    p->hint = b;
+    return b;
 }
 
 static uint32_t postings_advance_raw(ft_postings *p, uint32_t target)
@@ -1094,23 +1200,7 @@ static uint32_t postings_advance_raw(ft_postings *p, uint32_t target)
             p->blk_decoded = 0;
             continue;
         }
-        uint32_t b = p->blk_decoded ? p->blk : 0;
-        if (p->blocks[b].last < local) {
-            /* gallop then binary search over the skip table */
-            uint32_t lo = b, step = 1, hi = b + 1;
-            while (hi < p->nblocks && p->blocks[hi].last < local) {
-                lo = hi;
-                step *= 2;
-                hi = hi + step < p->nblocks ? hi + step : p->nblocks - 1;
-                if (hi == lo) break;
-            }
-            while (lo + 1 < hi) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (p->blocks[mid].last < local) lo = mid;
-                else hi = mid;
-            }
-            b = hi;
-        }
+        uint32_t b = find_block(p, local);
         if (!p->blk_decoded || p->blk != b) {
             if (decode_block(p, b)) return fail_cursor(p, p->rc);
         }
@@ -1155,6 +1245,12 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
     while (p->pos_i < p->i) skip += p->tfs[p->pos_i++];
     if (skip) {
         const uint8_t *q = p->pp, *e = p->pend;
+        while (e - q >= 8) { /* eight bytes at a time while they end fewer varints than wanted */
+            uint64_t ends = ((~ft_get_u64le(q) & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull >> 56;
+            if (ends >= skip) break;
+            skip -= ends;
+            q += 8;
+        }
         while (skip && q < e) skip -= !(*q++ & 0x80);
         if (skip) goto bad;
         p->pp = q;
@@ -1191,8 +1287,38 @@ void ft_postings_block_info(ft_postings *p, uint32_t *last_doc, uint32_t *max_tf
     }
     const block_meta *m = &p->blocks[p->blk];
     *last_doc = p->st[p->cur].s->base + m->last;
-    *max_tf = m->max_tf;
-    *min_len = m->min_len;
+    *max_tf = m->imp[m->nimp - 1].tf;
+    *min_len = m->imp[0].len;
+}
+
+uint32_t ft_postings_shallow(ft_postings *p, uint32_t target, const ft_impact **imp, unsigned *n)
+{
+    *imp = NULL;
+    *n = 0;
+    if (p->rc || (p->started && p->doc == FT_DOC_END)) return FT_DOC_END;
+    if (p->started && p->doc >= target) {
+        const block_meta *m = &p->blocks[p->blk];
+        *imp = m->imp;
+        *n = m->nimp;
+        return p->st[p->cur].s->base + m->last;
+    }
+    for (;;) {
+        int r = ensure_segment(p);
+        if (r < 0) return fail_cursor(p, p->rc);
+        if (r == 0) return FT_DOC_END;
+        const segment *s = p->st[p->cur].s;
+        uint32_t local = target > s->base ? target - s->base : 0;
+        if (target >= s->base + s->ndocs || p->blocks[p->nblocks - 1].last < local) {
+            p->cur++; /* the current document is left behind: advance before using it */
+            p->seg_loaded = 0;
+            p->blk_decoded = 0;
+            continue;
+        }
+        const block_meta *m = &p->blocks[find_block(p, local)];
+        *imp = m->imp;
+        *n = m->nimp;
+        return s->base + m->last;
+    }
 }
 
 void ft_postings_list_info(const ft_postings *p, uint32_t *max_tf, uint32_t *min_len)

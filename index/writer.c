@@ -867,6 +867,7 @@ typedef struct enc_state {
     ft_buf cbuf, skip, frames, data;
     uint32_t *docs, *tfs;
     const uint8_t **pstart, **pend;
+    ft_impact *imp;          /* the block's impact frontier (room for a block) */
 } enc_state;
 
 /* Compress the filled frame and append its header and bytes. */
@@ -906,7 +907,7 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
     ft_buf_reset(&es->praw);
     for (uint32_t b = 0; b < nblocks; b++) {
         uint32_t cnt = (b + 1 < nblocks) ? w->block : e->df - b * w->block;
-        uint32_t max_tf = 0, min_len = UINT32_MAX;
+        unsigned nimp = 0;
         for (uint32_t i = 0; i < cnt; i++) {
             uint64_t gap, tf;
             if (ft_varint_get(&p, end, &gap) || ft_varint_get(&p, end, &tf))
@@ -921,8 +922,7 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
                 if (ft_varint_get(&p, end, &g)) return ft_error_set(err, FT_EINVAL, "internal error: positions");
             }
             es->pend[i] = p;
-            if (tf > max_tf) max_tf = (uint32_t)tf;
-            if (w->lens[d] < min_len) min_len = w->lens[d];
+            if (multi) ft_impact_add(es->imp, &nimp, (uint32_t)tf, w->lens[d]);
         }
         size_t d0 = es->draw.len, p0 = es->praw.len;
         uint32_t base = last_of_prev;
@@ -935,8 +935,14 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
             ft_buf_append(&es->praw, es->pstart[i], (size_t)(es->pend[i] - es->pstart[i]));
         if (multi) {
             ft_buf_put_varint(&es->skip, es->docs[cnt - 1] + 1 - last_of_prev);
-            ft_buf_put_varint(&es->skip, max_tf);
-            ft_buf_put_varint(&es->skip, min_len);
+            ft_impact_reduce(es->imp, &nimp);
+            ft_buf_put_varint(&es->skip, nimp);
+            ft_buf_put_varint(&es->skip, es->imp[0].len);
+            ft_buf_put_varint(&es->skip, es->imp[0].tf);
+            for (unsigned k = 1; k < nimp; k++) {
+                ft_buf_put_varint(&es->skip, es->imp[k].len - es->imp[k - 1].len);
+                ft_buf_put_varint(&es->skip, es->imp[k].tf - es->imp[k - 1].tf);
+            }
             ft_buf_put_varint(&es->skip, es->draw.len - d0);
             ft_buf_put_varint(&es->skip, es->praw.len - p0);
         }
@@ -980,8 +986,9 @@ static int dict_init(ft_writer *w, dict_w *d, wfile *files, ft_error *err)
     d->es.tfs = malloc(w->block * sizeof *d->es.tfs);
     d->es.pstart = malloc(w->block * sizeof *d->es.pstart);
     d->es.pend = malloc(w->block * sizeof *d->es.pend);
+    d->es.imp = malloc(w->block * sizeof *d->es.imp);
     ft_buf_init(&d->index);
-    if (!d->es.docs || !d->es.tfs || !d->es.pstart || !d->es.pend) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    if (!d->es.docs || !d->es.tfs || !d->es.pstart || !d->es.pend || !d->es.imp) return ft_error_set(err, FT_ENOMEM, "out of memory");
     return FT_OK;
 }
 
@@ -991,6 +998,7 @@ static void dict_free(dict_w *d)
     free(d->es.tfs);
     free(d->es.pstart);
     free(d->es.pend);
+    free(d->es.imp);
     ft_buf_free(&d->es.draw);
     ft_buf_free(&d->es.praw);
     ft_buf_free(&d->es.cbuf);

@@ -414,6 +414,17 @@ static it *new_it(sctx *c, itkind k)
     return t;
 }
 
+/* The largest BM25 contribution of a block's impacts (ft_impact). */
+static double impact_bound(const sctx *c, double w, const ft_impact *imp, unsigned n)
+{
+    double best = 0;
+    for (unsigned k = 0; k < n; k++) {
+        double tf = imp[k].tf, v = tf / (tf + c->b1 + c->bk * imp[k].len);
+        if (v > best) best = v;
+    }
+    return w * best;
+}
+
 static double term_bound(const sctx *c, double w, uint32_t max_tf, uint32_t min_len)
 {
     if (max_tf == 0) return 0;
@@ -859,46 +870,62 @@ out:
     return matches;
 }
 
-/* Conjunction of terms, or a phrase: block-max skipping; a phrase's positions
- * are checked only for documents that would enter the top k. */
-static uint64_t run_blockmax_and(sctx *c, it *root, topk *t)
+/* Conjunction of terms, a phrase, or one term: block-max skipping.  Once the
+ * heap is full, the blocks that would hold the next candidate are looked up
+ * in the skip tables alone (ft_postings_shallow) and whole runs of blocks
+ * whose summed bounds cannot enter are passed over without being decoded;
+ * only then do the cursors move.  A phrase's positions are checked only for
+ * documents that would enter the top k.  kids are the conjunction's terms
+ * (root itself for a single term), lead the rarest. */
+static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t lead, topk *t)
 {
-    size_t n = root->nkids;
-    it **kids = root->kids;
-    it *lead = kids[root->lead];
     uint64_t matches = 0;
     int phrase = root->kind == IT_PHRASE;
-    uint32_t d = ft_postings_next(lead->p);
-    lead->started = 1;
-    lead->doc = d;
-    for (size_t i = 0; i < n; i++) kids[i]->started = 1;
-    while (d != FT_DOC_END) {
-        /* align */
+    for (size_t i = 0; i < n; i++) {
+        kids[i]->started = 1;
+        kids[i]->doc = 0; /* below every target: the first alignment moves every cursor */
+    }
+    double theta = threshold(t);
+    uint32_t d = 0;
+    /* the window [d, upto]: every cursor's block holding its next document
+     * >= d is the same throughout, and bound is the sum of their impacts */
+    uint32_t upto = 0;
+    double bound = 0;
+    int window = 0;
+    for (;;) {
+        if (theta >= 0 && (!window || d > upto)) {
+            for (;;) {
+                bound = 0;
+                upto = FT_DOC_END;
+                for (size_t i = 0; i < n; i++) {
+                    const ft_impact *imp;
+                    unsigned ni;
+                    uint32_t last = ft_postings_shallow(kids[i]->p, d, &imp, &ni);
+                    if (last == FT_DOC_END) return matches; /* a list has nothing left */
+                    bound += impact_bound(c, kids[i]->w, imp, ni);
+                    if (last < upto) upto = last;
+                }
+                if (!cannot_enter(bound, theta)) break;
+                c->inexact = 1;
+                d = upto + 1;
+            }
+            window = 1;
+        }
+        /* align every cursor on d, the lead first */
+        uint32_t x = kids[lead]->doc = ft_postings_advance(kids[lead]->p, d);
+        if (x == FT_DOC_END) break;
+        d = x;
         size_t i;
         for (i = 0; i < n; i++) {
-            uint32_t x = kids[i]->doc = ft_postings_advance(kids[i]->p, d);
-            if (x != d) {
-                d = x == FT_DOC_END ? FT_DOC_END : (lead->doc = ft_postings_advance(lead->p, x));
-                break;
-            }
+            if (i == lead) continue;
+            x = kids[i]->doc;
+            if (x <= d) x = kids[i]->doc = ft_postings_advance(kids[i]->p, d);
+            if (x != d) break;
         }
-        if (d == FT_DOC_END) break;
-        if (i < n) continue;
-        double theta = threshold(t);
-        if (theta >= 0) {
-            double bound = 0;
-            uint32_t skip_to = FT_DOC_END;
-            for (i = 0; i < n; i++) {
-                uint32_t last, mt, ml;
-                ft_postings_block_info(kids[i]->p, &last, &mt, &ml);
-                bound += term_bound(c, kids[i]->w, mt, ml);
-                if (last < skip_to) skip_to = last;
-            }
-            if (cannot_enter(bound, theta)) {
-                c->inexact = 1;
-                d = skip_to == FT_DOC_END ? FT_DOC_END : (lead->doc = ft_postings_advance(lead->p, skip_to + 1));
-                continue;
-            }
+        if (i < n) {
+            if (x == FT_DOC_END) break;
+            d = x;
+            continue;
         }
         double K = kdoc(c, d), s = 0;
         for (i = 0; i < n; i++) s += it_score(kids[i], K);
@@ -907,13 +934,19 @@ static uint64_t run_blockmax_and(sctx *c, it *root, topk *t)
             if (!phrase || phrase_match(root)) {
                 matches++;
                 heap_push(t, d, s);
+                theta = threshold(t);
+                if (window && d <= upto && cannot_enter(bound, theta)) {
+                    c->inexact = 1; /* the rest of the window cannot enter now */
+                    d = upto;
+                }
             }
         } else if (phrase) {
             c->inexact = 1; /* positions not checked: may or may not match */
         } else {
             matches++; /* every term is there: a match, just not a top-k one */
         }
-        d = lead->doc = ft_postings_next(lead->p);
+        if (d + 1 == FT_DOC_END) break;
+        d++;
     }
     return matches;
 }
@@ -1005,7 +1038,9 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
         if (!exhaustive && root->kind == IT_OR && all_terms(root)) {
             matches = run_maxscore(&c, root, &t);
         } else if (!exhaustive && (root->kind == IT_AND || root->kind == IT_PHRASE) && all_terms(root)) {
-            matches = run_blockmax_and(&c, root, &t);
+            matches = run_blockmax_and(&c, root, root->kids, root->nkids, root->lead, &t);
+        } else if (!exhaustive && root->kind == IT_TERM) {
+            matches = run_blockmax_and(&c, root, &root, 1, 0, &t);
         } else {
             matches = run_exhaustive(&c, root, &t);
         }
