@@ -4,7 +4,8 @@
  *
  *   ftbench index [-o DIR] [--memory SIZE] [-j N] [--lang L] CORPUS...
  *   ftbench query -i DIR QUERIES [--mode M] [-k N] [-j N] [--repeat R] [--warmup W]
- *                 [--no-cold] [--run OUT] [--latencies OUT] [--json]
+ *                 [--no-cold] [--run OUT] [--latencies OUT] [--fetch | --snippets]
+ *                 [--json]
  *   ftbench eval  -i DIR --queries Q --qrels R [-k N] [--mode M] [--k1 X] [--b Y]
  *                 [--per-query] [--run OUT]
  *   ftbench eval  --run RUNFILE --qrels R [--per-query]
@@ -78,7 +79,7 @@ static void usage(FILE *f)
             "Usage: ftbench index [-o DIR] [--memory SIZE] [-j N] [--lang L] [-q] CORPUS...\n"
             "       ftbench query -i DIR QUERIES [--mode M] [-k N] [-j N] [--repeat R]\n"
             "                     [--warmup W] [--no-cold] [--run OUT] [--latencies OUT]\n"
-            "                     [--json] [-q]\n"
+            "                     [--fetch | --snippets] [--json] [-q]\n"
             "       ftbench eval -i DIR --queries Q --qrels R [-k N] [--mode M] [--k1 X]\n"
             "                    [--b Y] [--per-query] [--run OUT]\n"
             "       ftbench eval --run RUNFILE --qrels R [--per-query]\n"
@@ -1075,6 +1076,7 @@ typedef struct qbench {
     size_t nq;
     ft_search_opts so;
     int mode;
+    int fetch;            /* 1: fetch each hit's stored document; 2: and its snippet */
     atomic_size_t next;
     atomic_uint unparsed;
     double *lat;          /* seconds per query of the current pass */
@@ -1088,8 +1090,26 @@ typedef struct qbench {
 typedef struct qworker {
     qbench *b;
     ft_analyzer *an;
+    ft_docbuf *db;
     pthread_t th;
 } qworker;
+
+/* What a search front end does with the hits: fetch each stored document
+ * (id, title) and, with --snippets, make its snippet. */
+static int fetch_hits(qworker *w, const ft_query *q, const ft_results *res, ft_error *err)
+{
+    for (size_t h = 0; h < res->n; h++) {
+        ft_doc d;
+        int rc = ft_index_doc(w->b->ix, res->hits[h].doc, w->db, &d, err);
+        if (rc == FT_OK && w->b->fetch > 1) {
+            char *snip = NULL;
+            rc = ft_snippet(w->b->ix, w->an, q, res->hits[h].doc, NULL, &snip, err);
+            free(snip);
+        }
+        if (rc != FT_OK) return rc;
+    }
+    return FT_OK;
+}
 
 static void *qworker_run(void *arg)
 {
@@ -1111,6 +1131,7 @@ static void *qworker_run(void *arg)
             continue;
         }
         if (rc == FT_OK) rc = ft_search(b->ix, q, &b->so, &res, &err);
+        if (rc == FT_OK && b->fetch) rc = fetch_hits(w, q, &res, &err);
         b->lat[i] = cli_now() - t0;
         hits += res.n;
         matches += res.matches;
@@ -1339,17 +1360,18 @@ static int write_per_query(const char *path, const qline *qs, size_t nq, const d
 
 static int cmd_query(int argc, char **argv)
 {
-    enum { O_MODE = 256, O_REPEAT, O_WARMUP, O_JSON, O_NOCOLD, O_RUN, O_PERQ };
+    enum { O_MODE = 256, O_REPEAT, O_WARMUP, O_JSON, O_NOCOLD, O_RUN, O_PERQ, O_FETCH, O_SNIP };
     static const struct option opts[] = {
         {"index", required_argument, NULL, 'i'},   {"mode", required_argument, NULL, O_MODE},
         {"repeat", required_argument, NULL, O_REPEAT}, {"warmup", required_argument, NULL, O_WARMUP},
         {"json", no_argument, NULL, O_JSON},       {"no-cold", no_argument, NULL, O_NOCOLD},
         {"run", required_argument, NULL, O_RUN},   {"quiet", no_argument, NULL, 'q'},
-        {"latencies", required_argument, NULL, O_PERQ},
+        {"latencies", required_argument, NULL, O_PERQ}, {"fetch", no_argument, NULL, O_FETCH},
+        {"snippets", no_argument, NULL, O_SNIP},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *dir = NULL, *runfile = NULL, *perq = NULL;
-    int mode = MODE_ANY, json = 0, cold = 1, quiet = 0, ch;
+    int mode = MODE_ANY, json = 0, cold = 1, quiet = 0, fetch = 0, ch;
     unsigned long k = 10, threads = 1, repeat = 3, warmup = 1;
     while ((ch = getopt_long(argc, argv, "i:k:j:qh", opts, NULL)) != -1) {
         switch (ch) {
@@ -1375,6 +1397,8 @@ static int cmd_query(int argc, char **argv)
         case O_NOCOLD: cold = 0; break;
         case O_RUN: runfile = optarg; break;
         case O_PERQ: perq = optarg; break;
+        case O_FETCH: fetch = fetch > 1 ? fetch : 1; break;
+        case O_SNIP: fetch = 2; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         default: return try_help();
@@ -1422,8 +1446,13 @@ static int cmd_query(int argc, char **argv)
     b.so.k = (unsigned)k;
     b.so.all = mode == MODE_ALL || mode == MODE_PHRASE;
     b.mode = mode;
+    b.fetch = fetch;
     for (unsigned i = 0; i < threads; i++) {
         w[i].b = &b;
+        if (!(w[i].db = ft_docbuf_new())) {
+            cli_msg("out of memory");
+            goto out;
+        }
         if ((rc = ft_analyzer_new(ft_index_analyzer_opts(ix), &w[i].an, &err)) != FT_OK) {
             lib_fail("analyzer", rc, &err);
             goto out;
@@ -1462,13 +1491,16 @@ static int cmd_query(int argc, char **argv)
     char settings[512];
     snprintf(settings, sizeof settings,
              "mode=%s%s k=%lu threads=%lu repeat=%lu warmup=%lu k1=%.2f b=%.2f; latency = parse + "
-             "search (no document fetch)",
+             "search%s",
              mode_names[mode],
              mode == MODE_PHRASE       ? " (the text in double quotes, ft_query_parse)"
              : mode == MODE_ASWRITTEN ? " (ft_query_parse)"
                                       : " (plain words, ft_query_parse_plain)",
              k,
-             threads, repeat, warmup, b.so.k1, b.so.b);
+             threads, repeat, warmup, b.so.k1, b.so.b,
+             fetch > 1 ? " + fetch of every hit's document + its snippet (--snippets)"
+             : fetch   ? " + fetch of every hit's document (--fetch)"
+                       : " (no document fetch)");
     char coldnote[200];
     if (!cold) snprintf(coldnote, sizeof coldnote, "not run (--no-cold)");
     else if (dropped && resident >= 0)
@@ -1521,7 +1553,10 @@ static int cmd_query(int argc, char **argv)
     status = CLI_EXIT_OK;
 out:
     progress_clear();
-    for (unsigned i = 0; w && i < threads; i++) ft_analyzer_free(w[i].an);
+    for (unsigned i = 0; w && i < threads; i++) {
+        ft_analyzer_free(w[i].an);
+        ft_docbuf_free(w[i].db);
+    }
     free(w);
     free(all);
     free(b.lat);
