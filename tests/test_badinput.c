@@ -10,7 +10,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,28 +20,12 @@
 
 #include "ft_test_util.h"
 
-static void run_tool(tu_run *r, const char *tool, ...)
-{
-    const char *bin = tu_env_or_skip("FT_BIN");
-    char *argv[64];
-    size_t n = 0;
-    argv[n++] = tu_join(bin, tool);
-    va_list ap;
-    va_start(ap, tool);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) && n < 63) argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    tu_run_prog(r, argv);
-    free(argv[0]);
-}
-
 /* ftsearch --json: the number of matches and the id of the first hit
  * (malloc'd, NULL without hits).  Asserts exit 0 and valid JSON. */
 static long long search_matches(const char *idx, const char *query, char **first_id)
 {
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", idx, "--json", "-k", "3", query, NULL);
+    tu_run_tool(&r, "ftsearch", "-i", idx, "--json", "-k", "3", query, NULL);
     cr_assert_eq(r.status, 0, "ftsearch '%.60s' exited %d: %s", query, r.status, r.err);
     json_error_t e;
     json_t *j = json_loads(r.out, 0, &e);
@@ -66,7 +49,7 @@ static void expect_matches(const char *idx, const char *query, long long want)
 /* ftindex build -o idx paths...; returns the run (caller frees). */
 static void build(tu_run *r, const char *idx, const char *p1, const char *p2)
 {
-    run_tool(r, "ftindex", "build", "-o", idx, p1, p2, NULL);
+    tu_run_tool(r, "ftindex", "build", "-o", idx, p1, p2, NULL);
 }
 
 static void build_ok(const char *idx, const char *p1, const char *p2)
@@ -111,7 +94,7 @@ static void ws_previous_intact(ws *w)
 {
     expect_matches(w->idx, "keepword", 1);
     tu_run r;
-    run_tool(&r, "ftindex", "check", "-i", w->idx, NULL);
+    tu_run_tool(&r, "ftindex", "check", "-i", w->idx, NULL);
     cr_assert_eq(r.status, 0, "ftindex check: %s%s", r.out, r.err);
     tu_run_free(&r);
 }
@@ -147,7 +130,7 @@ Test(badinput, invalid_utf8_and_overlongs_indexed_replaced, .timeout = 60)
     expect_matches(w.idx, "overlong3", 1);
     /* stored as U+FFFD: the JSON snippet is valid UTF-8 (jansson parsed it) and holds U+FFFD */
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", w.idx, "--json", "stray", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", w.idx, "--json", "stray", NULL);
     cr_assert_eq(r.status, 0);
     assert_has(r.out, "\xef\xbf\xbd", "snippet of invalid UTF-8");
     cr_assert_null(strstr(r.out, "\xc0\xaf"), "an overlong sequence came back: %s", r.out);
@@ -471,7 +454,7 @@ Test(badinput, ten_thousand_term_query, .timeout = 60)
     snprintf(q + n, cap - n, "short");
     clock_t t0 = clock();
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", w.idx, "--json", q, NULL);
+    tu_run_tool(&r, "ftsearch", "-i", w.idx, "--json", q, NULL);
     cr_assert_eq(r.status, 2, "10,000-term query: exit %d, stderr %s", r.status, r.err);
     assert_has(r.err, "the query has more than 1024 terms", "term cap");
     tu_run_free(&r);
@@ -481,7 +464,7 @@ Test(badinput, ten_thousand_term_query, .timeout = 60)
     char *qs = malloc(qcap);
     snprintf(qs, qcap, "q1\tshort\nq2\t%s\nq3\tword\n", q);
     tu_write_str(qf, qs);
-    run_tool(&r, "ftsearch", "-i", w.idx, "--queries", qf, NULL);
+    tu_run_tool(&r, "ftsearch", "-i", w.idx, "--queries", qf, NULL);
     cr_assert_eq(r.status, 0, "batch: exit %d: %s", r.status, r.err);
     char *doc = tu_join(w.in, "doc.txt");
     char want[1024];
@@ -520,7 +503,7 @@ Test(badinput, unbalanced_query_syntax, .timeout = 60)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tu_run r;
-        run_tool(&r, "ftsearch", "-i", w.idx, bad[i].q, NULL);
+        tu_run_tool(&r, "ftsearch", "-i", w.idx, bad[i].q, NULL);
         cr_assert_eq(r.status, 2, "query '%s': exit %d", bad[i].q, r.status);
         assert_has(r.err, bad[i].msg, bad[i].q);
         tu_run_free(&r);
@@ -530,7 +513,7 @@ Test(badinput, unbalanced_query_syntax, .timeout = 60)
     memset(deep, '(', 2000);
     strcpy(deep + 2000, "short");
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", w.idx, deep, NULL);
+    tu_run_tool(&r, "ftsearch", "-i", w.idx, deep, NULL);
     cr_assert_eq(r.status, 2);
     assert_has(r.err, "nested more than 64 levels deep", "deep nesting");
     tu_run_free(&r);
@@ -548,25 +531,25 @@ Test(badinput, index_dir_that_is_not_an_index, .timeout = 60)
     char *empty = tu_join(w.dir, "emptydir");
     mkdir(empty, 0755);
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", empty, "x", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", empty, "x", NULL);
     cr_assert_eq(r.status, 1);
     assert_has(r.err, "is not an ft index (no MANIFEST)", "empty dir");
     tu_run_free(&r);
 
     char *man = tu_join(empty, "MANIFEST");
     tu_write_str(man, "garbage");
-    run_tool(&r, "ftsearch", "-i", empty, "x", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", empty, "x", NULL);
     cr_assert_eq(r.status, 1);
     assert_has(r.err, "MANIFEST: corrupt at offset 7: manifest does not end with a newline", "garbage");
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "check", "-i", empty, NULL);
+    tu_run_tool(&r, "ftindex", "check", "-i", empty, NULL);
     cr_assert_eq(r.status, 1);
     assert_has(r.err, "check failed", "garbage");
     tu_run_free(&r);
 
     /* a regular file given as the index */
     char *file = tu_join(w.dir, "keep.txt");
-    run_tool(&r, "ftsearch", "-i", file, "x", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", file, "x", NULL);
     cr_assert_eq(r.status, 1);
     assert_has(r.err, "Not a directory", "file as index");
     tu_run_free(&r);
@@ -623,11 +606,11 @@ Test(badinput, index_of_a_newer_format_version, .timeout = 60)
     assert_has(err.msg, msg, "library");
     cr_assert_eq(ft_index_check(w.idx, &err), FT_EVERSION, "%s", err.msg);
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", w.idx, "keepword", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", w.idx, "keepword", NULL);
     cr_assert_eq(r.status, 1);
     assert_has(r.err, msg, "ftsearch");
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "check", "-i", w.idx, NULL);
+    tu_run_tool(&r, "ftindex", "check", "-i", w.idx, NULL);
     cr_assert_eq(r.status, 1);
     snprintf(cur, sizeof cur, "format version %d", FT_FORMAT_VERSION + 1);
     assert_has(r.err, cur, "ftindex check");
@@ -678,7 +661,7 @@ Test(badinput_long, single_200mb_document, .timeout = 900)
     expect_matches(w.idx, "firstmarker", 1);
     expect_matches(w.idx, "lastmarker", 1);
     expect_matches(w.idx, "river7", 1);
-    run_tool(&r, "ftindex", "check", "-i", w.idx, NULL);
+    tu_run_tool(&r, "ftindex", "check", "-i", w.idx, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     tu_run_free(&r);
     free(f);
@@ -705,7 +688,7 @@ Test(badinput_long, a_million_tiny_documents, .timeout = 900)
     char *id = NULL;
     cr_assert_eq(search_matches(w.idx, "w0", &id), 1000);
     free(id);
-    run_tool(&r, "ftindex", "check", "-i", w.idx, NULL);
+    tu_run_tool(&r, "ftindex", "check", "-i", w.idx, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     tu_run_free(&r);
     free(f);

@@ -12,7 +12,6 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,27 +22,10 @@
 
 #define NEWS_FILE "2019-06-05-china-russia-ties.txt"
 
-/* Run $FT_BIN/<tool> with the NULL-terminated arguments. */
-static void run_tool(tu_run *r, const char *tool, ...)
-{
-    const char *bin = tu_env_or_skip("FT_BIN");
-    char *argv[64];
-    size_t n = 0;
-    argv[n++] = tu_join(bin, tool);
-    va_list ap;
-    va_start(ap, tool);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) && n < 63) argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    tu_run_prog(r, argv);
-    free(argv[0]);
-}
-
 static void build_ok(const char *out_dir, const char *path)
 {
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", out_dir, path, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", out_dir, path, NULL);
     cr_assert_eq(r.status, 0, "ftindex build -o %s %s exited %d; stderr:\n%s", out_dir, path,
                  r.status, r.err);
     tu_run_free(&r);
@@ -62,9 +44,9 @@ static json_t *search_json(const char *dir, const char *k, const char *query)
 {
     tu_run r;
     if (k)
-        run_tool(&r, "ftsearch", "--json", "-k", k, "-i", dir, query, NULL);
+        tu_run_tool(&r, "ftsearch", "--json", "-k", k, "-i", dir, query, NULL);
     else
-        run_tool(&r, "ftsearch", "--json", "-i", dir, query, NULL);
+        tu_run_tool(&r, "ftsearch", "--json", "-i", dir, query, NULL);
     cr_assert_eq(r.status, 0, "ftsearch --json '%s' exited %d; stderr:\n%s", query, r.status,
                  r.err);
     json_error_t je;
@@ -140,7 +122,7 @@ Test(cli, sample_text_search, .timeout = 120)
     json_t *j = search_json(idx, NULL, "Russia soybeans");
 
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", idx, "Russia", "soybeans", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", idx, "Russia", "soybeans", NULL);
     cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
     cr_assert_null(strchr(r.out, '\x1b'), "colour escapes despite NO_COLOR: %s", r.out);
     char first[128];
@@ -202,7 +184,7 @@ Test(cli, batch_trec_output, .timeout = 120)
     tu_write_str(qf, "q1\tRussia soybeans\nq2\tbasketball player\nq3\tHarrow School Shanghai\n");
 
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", idx, "--queries", qf, "--format", "trec", "-k", "5", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", idx, "--queries", qf, "--format", "trec", "-k", "5", NULL);
     cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
 
     regex_t re;
@@ -268,7 +250,7 @@ Test(cli, batch_trec_output, .timeout = 120)
 Test(cli, missing_index)
 {
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", "/nonexistent/x", "foo", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", "/nonexistent/x", "foo", NULL);
     cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "cannot open index"), "stderr: %s", r.err);
     cr_assert_eq(r.out_len, 0, "stdout: %s", r.out);
@@ -287,7 +269,7 @@ Test(cli, jsonl_broken_line, .timeout = 60)
                  "{\"id\": \"j4\", \"title\": \"Fourth\", \"body\": \"gammaword four\"}\n"
                  "{\"id\": \"j5\", \"title\": \"Fifth\", \"body\": \"deltaword five\"}\n");
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, src, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, src, NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "docs.jsonl:3:"), "stderr does not point at line 3:\n%s", r.err);
     cr_assert(strstr(r.err, "invalid JSON"), "stderr:\n%s", r.err);
@@ -319,7 +301,7 @@ Test(cli, no_documents)
     tu_write_str(empty, "");
     char *idx = tu_join(dir, "index");
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
     cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "no documents"), "stderr:\n%s", r.err);
     tu_run_free(&r);
@@ -371,7 +353,7 @@ Test(cli, binary_file_skipped, .timeout = 60)
     tu_write_file(blob, bin, sizeof bin - 1);
     char *idx = tu_join(dir, "index");
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "binary"), "stderr:\n%s", r.err);
     cr_assert(strstr(r.err, "blob.txt"), "stderr does not name the file:\n%s", r.err);
@@ -403,7 +385,7 @@ Test(cli, unreadable_file_reported, .timeout = 60)
     cr_assert_eq(chmod(locked, 0), 0);
     char *idx = tu_join(dir, "index");
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
     cr_assert(strstr(r.err, "locked.txt"), "unreadable file not reported (exit %d):\n%s", r.status,
               r.err);
     tu_run_free(&r);
@@ -431,17 +413,17 @@ Test(cli, failed_build_keeps_previous_index, .timeout = 60)
     build_ok(idx, in);
 
     tu_run before;
-    run_tool(&before, "ftsearch", "-i", idx, "persistent", NULL);
+    tu_run_tool(&before, "ftsearch", "-i", idx, "persistent", NULL);
     cr_assert_eq(before.status, 0, "stderr:\n%s", before.err);
     cr_assert(!strncmp(before.out, "1 matching document", 19), "%s", before.out);
 
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, empty_in, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, empty_in, NULL);
     cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
     tu_run_free(&r);
 
     tu_run after;
-    run_tool(&after, "ftsearch", "-i", idx, "persistent", NULL);
+    tu_run_tool(&after, "ftsearch", "-i", idx, "persistent", NULL);
     cr_assert_eq(after.status, 0, "index unusable after a failed build; stderr:\n%s", after.err);
     cr_assert_str_eq(after.out, before.out);
     tu_run_free(&before);

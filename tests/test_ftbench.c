@@ -15,20 +15,13 @@
 
 #include "ft_test_util.h"
 
+/* $FT_BIN/ftbench with the NULL-terminated arguments. */
 static void ftbench(tu_run *r, ...)
 {
-    const char *bin = tu_env_or_skip("FT_BIN");
-    char *argv[32];
-    size_t n = 0;
-    argv[n++] = tu_join(bin, "ftbench");
     va_list ap;
     va_start(ap, r);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) && n < 31) argv[n++] = (char *)a;
+    tu_run_toolv(r, "ftbench", ap);
     va_end(ap);
-    argv[n] = NULL;
-    tu_run_prog(r, argv);
-    free(argv[0]);
 }
 
 Test(ftbench, eval_run_file)
