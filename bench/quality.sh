@@ -42,8 +42,9 @@ for name in cranfield cacm; do
   d=$judged/$name
   if [ "$have_ft" = 1 ]; then
     "$bin/ftindex" build --quiet -o "$tmp/ft-$name" "$d/docs.jsonl"
+    # exit 1: no query had a hit, an empty run that still gets scored
     "$bin/ftsearch" -i "$tmp/ft-$name" --queries "$d/queries.tsv" --format trec -k 1000 \
-      > "$tmp/ft-$name.trec"
+      > "$tmp/ft-$name.trec" || [ $? -eq 1 ]
     "$py" "$repo/bench/trec_eval.py" "$d/qrels.txt" "$tmp/ft-$name.trec" > "$tmp/ft-$name.eval"
     add_row "$name" ft "$tmp/ft-$name.eval"
   fi

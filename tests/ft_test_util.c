@@ -756,3 +756,24 @@ void tu_run_free(tu_run *r)
     free(r->err);
     memset(r, 0, sizeof *r);
 }
+
+void tu_run_toolv(tu_run *r, const char *tool, va_list ap)
+{
+    const char *bin = tu_env_or_skip("FT_BIN");
+    char *argv[64];
+    size_t n = 0;
+    argv[n++] = tu_join(bin, tool);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && n < 63) argv[n++] = (char *)a;
+    argv[n] = NULL;
+    tu_run_prog(r, argv);
+    free(argv[0]);
+}
+
+void tu_run_tool(tu_run *r, const char *tool, ...)
+{
+    va_list ap;
+    va_start(ap, tool);
+    tu_run_toolv(r, tool, ap);
+    va_end(ap);
+}

@@ -7,6 +7,7 @@
 #ifndef FT_TEST_UTIL_H
 #define FT_TEST_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -162,6 +163,10 @@ typedef struct tu_run {
  * /dev/null; captures stdout and stderr. */
 void tu_run_prog(tu_run *r, char *const argv[]);
 void tu_run_free(tu_run *r);
+/* tu_run_prog of $FT_BIN/<tool> with the NULL-terminated arguments that
+ * follow (at most 62); skips the test when FT_BIN is unset. */
+void tu_run_tool(tu_run *r, const char *tool, ...);
+void tu_run_toolv(tu_run *r, const char *tool, va_list ap);
 
 /* getenv or skip the test when unset. */
 const char *tu_env_or_skip(const char *name);

@@ -23,27 +23,10 @@
 
 #define NEWS_FILE "2019-06-05-china-russia-ties.txt"
 
-/* Run $FT_BIN/<tool> with the NULL-terminated arguments. */
-static void run_tool(tu_run *r, const char *tool, ...)
-{
-    const char *bin = tu_env_or_skip("FT_BIN");
-    char *argv[64];
-    size_t n = 0;
-    argv[n++] = tu_join(bin, tool);
-    va_list ap;
-    va_start(ap, tool);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) && n < 63) argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    tu_run_prog(r, argv);
-    free(argv[0]);
-}
-
 static void build_ok(const char *out_dir, const char *path)
 {
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", out_dir, path, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", out_dir, path, NULL);
     cr_assert_eq(r.status, 0, "ftindex build -o %s %s exited %d; stderr:\n%s", out_dir, path,
                  r.status, r.err);
     tu_run_free(&r);
@@ -57,22 +40,24 @@ static void build_sample(const char *out_dir)
     free(sample);
 }
 
-/* `ftsearch --json -i DIR [-k K] QUERY` parsed; asserts exit 0. */
+/* `ftsearch --json -i DIR [-k K] QUERY` parsed; asserts exit 0 with hits, 1
+ * without. */
 static json_t *search_json(const char *dir, const char *k, const char *query)
 {
     tu_run r;
     if (k)
-        run_tool(&r, "ftsearch", "--json", "-k", k, "-i", dir, query, NULL);
+        tu_run_tool(&r, "ftsearch", "--json", "-k", k, "-i", dir, query, NULL);
     else
-        run_tool(&r, "ftsearch", "--json", "-i", dir, query, NULL);
-    cr_assert_eq(r.status, 0, "ftsearch --json '%s' exited %d; stderr:\n%s", query, r.status,
-                 r.err);
+        tu_run_tool(&r, "ftsearch", "--json", "-i", dir, query, NULL);
     json_error_t je;
     json_t *j = json_loads(r.out, 0, &je);
-    cr_assert_not_null(j, "ftsearch --json output is not one JSON value (%s at line %d): %s",
-                       je.text, je.line, r.out);
+    cr_assert_not_null(j, "ftsearch --json output is not one JSON value (%s at line %d): %s; exit %d, "
+                       "stderr:\n%s", je.text, je.line, r.out, r.status, r.err);
     cr_assert(json_is_object(j));
     cr_assert(json_is_array(json_object_get(j, "hits")), "no hits array: %s", r.out);
+    int want = json_array_size(json_object_get(j, "hits")) > 0 ? 0 : 1;
+    cr_assert_eq(r.status, want, "ftsearch --json '%s' exited %d, want %d; stderr:\n%s", query,
+                 r.status, want, r.err);
     cr_assert(json_is_integer(json_object_get(j, "matches")), "no matches count: %s", r.out);
     cr_assert(json_is_string(json_object_get(j, "query")), "no query string: %s", r.out);
     tu_run_free(&r);
@@ -140,7 +125,7 @@ Test(cli, sample_text_search, .timeout = 120)
     json_t *j = search_json(idx, NULL, "Russia soybeans");
 
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", idx, "Russia", "soybeans", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", idx, "Russia", "soybeans", NULL);
     cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
     cr_assert_null(strchr(r.out, '\x1b'), "colour escapes despite NO_COLOR: %s", r.out);
     char first[128];
@@ -202,7 +187,7 @@ Test(cli, batch_trec_output, .timeout = 120)
     tu_write_str(qf, "q1\tRussia soybeans\nq2\tbasketball player\nq3\tHarrow School Shanghai\n");
 
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", idx, "--queries", qf, "--format", "trec", "-k", "5", NULL);
+    tu_run_tool(&r, "ftsearch", "-i", idx, "--queries", qf, "--format", "trec", "-k", "5", NULL);
     cr_assert_eq(r.status, 0, "stderr:\n%s", r.err);
 
     regex_t re;
@@ -268,8 +253,8 @@ Test(cli, batch_trec_output, .timeout = 120)
 Test(cli, missing_index)
 {
     tu_run r;
-    run_tool(&r, "ftsearch", "-i", "/nonexistent/x", "foo", NULL);
-    cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
+    tu_run_tool(&r, "ftsearch", "-i", "/nonexistent/x", "foo", NULL);
+    cr_assert_eq(r.status, 3, "exit %d; stderr:\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "cannot open index"), "stderr: %s", r.err);
     cr_assert_eq(r.out_len, 0, "stdout: %s", r.out);
     tu_run_free(&r);
@@ -287,7 +272,7 @@ Test(cli, jsonl_broken_line, .timeout = 60)
                  "{\"id\": \"j4\", \"title\": \"Fourth\", \"body\": \"gammaword four\"}\n"
                  "{\"id\": \"j5\", \"title\": \"Fifth\", \"body\": \"deltaword five\"}\n");
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, src, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, src, NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "docs.jsonl:3:"), "stderr does not point at line 3:\n%s", r.err);
     cr_assert(strstr(r.err, "invalid JSON"), "stderr:\n%s", r.err);
@@ -319,8 +304,8 @@ Test(cli, no_documents)
     tu_write_str(empty, "");
     char *idx = tu_join(dir, "index");
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
-    cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    cr_assert_eq(r.status, 5, "exit %d; stderr:\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "no documents"), "stderr:\n%s", r.err);
     tu_run_free(&r);
     free(empty);
@@ -371,7 +356,7 @@ Test(cli, binary_file_skipped, .timeout = 60)
     tu_write_file(blob, bin, sizeof bin - 1);
     char *idx = tu_join(dir, "index");
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "binary"), "stderr:\n%s", r.err);
     cr_assert(strstr(r.err, "blob.txt"), "stderr does not name the file:\n%s", r.err);
@@ -403,7 +388,7 @@ Test(cli, unreadable_file_reported, .timeout = 60)
     cr_assert_eq(chmod(locked, 0), 0);
     char *idx = tu_join(dir, "index");
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, in, NULL);
     cr_assert(strstr(r.err, "locked.txt"), "unreadable file not reported (exit %d):\n%s", r.status,
               r.err);
     tu_run_free(&r);
@@ -431,17 +416,17 @@ Test(cli, failed_build_keeps_previous_index, .timeout = 60)
     build_ok(idx, in);
 
     tu_run before;
-    run_tool(&before, "ftsearch", "-i", idx, "persistent", NULL);
+    tu_run_tool(&before, "ftsearch", "-i", idx, "persistent", NULL);
     cr_assert_eq(before.status, 0, "stderr:\n%s", before.err);
     cr_assert(!strncmp(before.out, "1 matching document", 19), "%s", before.out);
 
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-o", idx, empty_in, NULL);
-    cr_assert_eq(r.status, 1, "exit %d; stderr:\n%s", r.status, r.err);
+    tu_run_tool(&r, "ftindex", "build", "-o", idx, empty_in, NULL);
+    cr_assert_eq(r.status, 5, "exit %d; stderr:\n%s", r.status, r.err);
     tu_run_free(&r);
 
     tu_run after;
-    run_tool(&after, "ftsearch", "-i", idx, "persistent", NULL);
+    tu_run_tool(&after, "ftsearch", "-i", idx, "persistent", NULL);
     cr_assert_eq(after.status, 0, "index unusable after a failed build; stderr:\n%s", after.err);
     cr_assert_str_eq(after.out, before.out);
     tu_run_free(&before);
@@ -450,6 +435,246 @@ Test(cli, failed_build_keeps_previous_index, .timeout = 60)
     free(e);
     free(in);
     free(empty_in);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* ------------------------------------------------------------ exit status */
+
+/* Run $FT_BIN/<tool> with the NULL-terminated arguments and assert its exit
+ * status; returns the run (caller frees) for more checks. */
+static tu_run expect_exit(int want, const char *tool, ...)
+{
+    char args[512] = "";
+    size_t n = 0;
+    va_list ap, copy;
+    va_start(ap, tool);
+    va_copy(copy, ap);
+    const char *a;
+    while ((a = va_arg(copy, const char *)) && n < sizeof args)
+        n += (size_t)snprintf(args + n, sizeof args - n, " %.40s", a);
+    va_end(copy);
+    tu_run r;
+    tu_run_toolv(&r, tool, ap);
+    va_end(ap);
+    cr_assert_eq(r.status, want, "%s%s: exit %d, want %d; stdout:\n%.300s\nstderr:\n%s", tool, args,
+                 r.status, want, r.out, r.err);
+    return r;
+}
+
+/* The name of the first file of dir ending in suffix (malloc'd path). */
+static char *file_with_suffix(const char *dir, const char *suffix)
+{
+    size_t n;
+    char **names = tu_list_dir(dir, &n);
+    char *path = NULL;
+    for (size_t i = 0; i < n && !path; i++)
+        if (ends_with(names[i], suffix)) path = tu_join(dir, names[i]);
+    tu_free_list(names, n);
+    cr_assert_not_null(path, "no *%s file in %s", suffix, dir);
+    return path;
+}
+
+static void flip_byte(const char *path, size_t off)
+{
+    size_t len;
+    char *data = tu_read_file(path, &len);
+    cr_assert(data && off < len, "%s: %zu bytes, cannot flip byte %zu", path, len, off);
+    data[off] ^= 0x5a;
+    tu_write_file(path, data, len);
+    free(data);
+}
+
+/* ftsearch, like grep: 0 with a hit, 1 without, 2 for a usage error or a
+ * query that does not parse, 3 when the index or a file cannot be read, 4
+ * for a damaged index. */
+Test(cli, exit_status_ftsearch, .timeout = 120)
+{
+    char *dir = tu_mkdtemp();
+    char *idx = tu_join(dir, "index");
+    build_sample(idx);
+    tu_run r;
+
+    r = expect_exit(0, "ftsearch", "-i", idx, "Russia", "soybeans", NULL);
+    tu_run_free(&r);
+    r = expect_exit(0, "ftsearch", "-i", idx, "--json", "Russia", NULL);
+    tu_run_free(&r);
+    r = expect_exit(1, "ftsearch", "-i", idx, "zzzqqqxx", NULL);
+    cr_assert_str_eq(r.out, "no matching documents\n");
+    cr_assert_eq(r.err_len, 0, "no hits is not an error: %s", r.err);
+    tu_run_free(&r);
+    r = expect_exit(1, "ftsearch", "-i", idx, "--json", "zzzqqqxx", NULL);
+    cr_assert(strstr(r.out, "\"matches\": 0"), "%s", r.out);
+    tu_run_free(&r);
+    /* every word is in the index, but no document has all of them */
+    r = expect_exit(1, "ftsearch", "-i", idx, "--all", "soybeans", "basketball", NULL);
+    tu_run_free(&r);
+
+    /* --count: a count of 0 is no result */
+    r = expect_exit(0, "ftsearch", "-i", idx, "--count", "--json", "soybeans", NULL);
+    cr_assert_null(strstr(r.out, "\"matches\": 0"), "%s", r.out);
+    tu_run_free(&r);
+    r = expect_exit(1, "ftsearch", "-i", idx, "--count", "--json", "zzzqqqxx", NULL);
+    cr_assert(strstr(r.out, "\"matches\": 0"), "%s", r.out);
+    tu_run_free(&r);
+
+    /* usage errors */
+    r = expect_exit(2, "ftsearch", "-i", idx, "\"trade war", NULL);
+    cr_assert(strstr(r.err, "unbalanced quote"), "%s", r.err);
+    tu_run_free(&r);
+    r = expect_exit(2, "ftsearch", "-i", idx, "(russia", NULL);
+    tu_run_free(&r);
+    r = expect_exit(2, "ftsearch", "-i", idx, "--no-such-option", "russia", NULL);
+    tu_run_free(&r);
+    r = expect_exit(2, "ftsearch", "-i", idx, "-k", "zero", "russia", NULL);
+    tu_run_free(&r);
+    r = expect_exit(2, "ftsearch", "-i", idx, NULL);
+    tu_run_free(&r);
+
+    /* I/O: no index there, or not an index */
+    r = expect_exit(3, "ftsearch", "-i", "/nonexistent/x", "russia", NULL);
+    cr_assert_eq(r.out_len, 0, "stdout: %s", r.out);
+    tu_run_free(&r);
+    char *empty = tu_join(dir, "empty");
+    mkdir(empty, 0700);
+    r = expect_exit(3, "ftsearch", "-i", empty, "russia", NULL);
+    cr_assert(strstr(r.err, "no MANIFEST"), "%s", r.err);
+    tu_run_free(&r);
+
+    /* a damaged dictionary: the magic number of the term file */
+    char *bad = tu_join(dir, "bad");
+    mkdir(bad, 0700);
+    tu_copy_dir(idx, bad);
+    char *tid = file_with_suffix(bad, ".tid");
+    flip_byte(tid, 0);
+    r = expect_exit(4, "ftsearch", "-i", bad, "russia", NULL);
+    cr_assert(strstr(r.err, ".tid"), "the damaged file is not named: %s", r.err);
+    cr_assert_eq(r.out_len, 0, "stdout: %s", r.out);
+    tu_run_free(&r);
+
+    free(tid);
+    free(bad);
+    free(empty);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* ftsearch --queries: 0 when any query had a hit, 1 when none had (queries
+ * that do not parse are skipped with a message), 2 for a query id a TREC
+ * run cannot hold, 3 for a queries file that cannot be read. */
+Test(cli, exit_status_ftsearch_batch, .timeout = 120)
+{
+    char *dir = tu_mkdtemp();
+    char *idx = tu_join(dir, "index");
+    build_sample(idx);
+    char *qf = tu_join(dir, "queries.tsv");
+    tu_run r;
+
+    tu_write_str(qf, "q1\tzzzqqqxx\nq2\tRussia soybeans\nq3\tyyyqqqxx\n");
+    r = expect_exit(0, "ftsearch", "-i", idx, "--queries", qf, NULL);
+    cr_assert(strstr(r.out, "q2 Q0 "), "%s", r.out);
+    tu_run_free(&r);
+
+    tu_write_str(qf, "q1\tzzzqqqxx\nq2\tyyyqqqxx\n");
+    r = expect_exit(1, "ftsearch", "-i", idx, "--queries", qf, NULL);
+    cr_assert_eq(r.out_len, 0, "stdout: %s", r.out);
+    cr_assert_eq(r.err_len, 0, "no hits is not an error: %s", r.err);
+    tu_run_free(&r);
+
+    tu_write_str(qf, "q1\t\"unbalanced\nq2\tzzzqqqxx\n");
+    r = expect_exit(1, "ftsearch", "-i", idx, "--queries", qf, NULL);
+    cr_assert(strstr(r.err, "queries.tsv:1: skipped this query"), "%s", r.err);
+    tu_run_free(&r);
+
+    tu_write_str(qf, "q1\t\"unbalanced\nq2\tsoybeans\n");
+    r = expect_exit(0, "ftsearch", "-i", idx, "--queries", qf, NULL);
+    cr_assert(strstr(r.err, "queries.tsv:1: skipped this query"), "%s", r.err);
+    tu_run_free(&r);
+
+    tu_write_str(qf, "");
+    r = expect_exit(1, "ftsearch", "-i", idx, "--queries", qf, NULL);
+    tu_run_free(&r);
+
+    tu_write_str(qf, "q 1\tsoybeans\n");
+    r = expect_exit(2, "ftsearch", "-i", idx, "--queries", qf, NULL);
+    cr_assert(strstr(r.err, "contains white space"), "%s", r.err);
+    tu_run_free(&r);
+
+    char *missing = tu_join(dir, "no-such-queries.tsv");
+    r = expect_exit(3, "ftsearch", "-i", idx, "--queries", missing, NULL);
+    cr_assert(strstr(r.err, "No such file or directory"), "%s", r.err);
+    tu_run_free(&r);
+
+    free(missing);
+    free(qf);
+    free(idx);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* ftindex: 0 on success (check of a sound index), 1 when dump finds no such
+ * term, 2 for usage errors, 3 for paths that cannot be read, 4 when check
+ * finds damage, 5 when there is nothing to index. */
+Test(cli, exit_status_ftindex, .timeout = 120)
+{
+    char *dir = tu_mkdtemp();
+    char *idx = tu_join(dir, "index");
+    build_sample(idx);
+    tu_run r;
+
+    r = expect_exit(0, "ftindex", "check", "-i", idx, NULL);
+    cr_assert(!strncmp(r.out, "ok: ", 4), "%s", r.out);
+    tu_run_free(&r);
+    r = expect_exit(0, "ftindex", "dump", "-i", idx, "soybean", NULL);
+    tu_run_free(&r);
+    r = expect_exit(1, "ftindex", "dump", "-i", idx, "zzzqqqxx", NULL);
+    cr_assert(strstr(r.err, "'zzzqqqxx' is not in the index"), "%s", r.err);
+    tu_run_free(&r);
+    r = expect_exit(0, "ftindex", "stats", "-i", idx, NULL);
+    tu_run_free(&r);
+
+    r = expect_exit(2, "ftindex", NULL);
+    tu_run_free(&r);
+    r = expect_exit(2, "ftindex", "frobnicate", NULL);
+    tu_run_free(&r);
+    r = expect_exit(2, "ftindex", "check", "--no-such-option", NULL);
+    tu_run_free(&r);
+    r = expect_exit(2, "ftindex", "build", "-o", idx, "--memory", "lots", NULL);
+    tu_run_free(&r);
+
+    char *missing = tu_join(dir, "no-such-input");
+    r = expect_exit(3, "ftindex", "build", "-o", idx, missing, NULL);
+    cr_assert(strstr(r.err, "No such file or directory"), "%s", r.err);
+    tu_run_free(&r);
+    r = expect_exit(3, "ftindex", "check", "-i", "/nonexistent/x", NULL);
+    tu_run_free(&r);
+    r = expect_exit(3, "ftindex", "stats", "-i", "/nonexistent/x", NULL);
+    tu_run_free(&r);
+
+    /* damage in the middle of the postings: only the checksum can tell */
+    char *pst = file_with_suffix(idx, ".pst");
+    size_t len;
+    free(tu_read_file(pst, &len));
+    flip_byte(pst, len / 2);
+    r = expect_exit(4, "ftindex", "check", "-i", idx, NULL);
+    cr_assert(strstr(r.err, ".pst"), "the damaged file is not named: %s", r.err);
+    cr_assert(strstr(r.err, "check failed"), "%s", r.err);
+    tu_run_free(&r);
+    flip_byte(pst, len / 2);
+    r = expect_exit(0, "ftindex", "check", "-i", idx, NULL);
+    tu_run_free(&r);
+
+    char *empty = tu_join(dir, "empty");
+    mkdir(empty, 0700);
+    r = expect_exit(5, "ftindex", "build", "-o", idx, empty, NULL);
+    cr_assert(strstr(r.err, "no documents to index"), "%s", r.err);
+    tu_run_free(&r);
+
+    free(empty);
+    free(pst);
+    free(missing);
     free(idx);
     tu_rmrf(dir);
     free(dir);

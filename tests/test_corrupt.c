@@ -22,7 +22,8 @@
  *                    whenever the bytes changed, and passes when they did not
  *                    (zeroing bytes that were already zero);
  *
- * and once per file type `ftindex check` exits 1 naming the file.  A final
+ * and once per file type `ftindex check` exits 4 naming the file, and
+ * `ftsearch` exits 4 on an index with that file truncated.  A final
  * test restores every file and reads the index back equal to the naive
  * inversion, so the trials really started from a correct index.
  */
@@ -353,25 +354,52 @@ Test(corrupt, pristine_index_is_correct, .timeout = 120)
     pristine_free(&p);
 }
 
-/* `ftindex check` exits 1 and names the damaged file, for every file. */
+/* `ftindex check` exits 4 (corrupt index) and names the damaged file, for
+ * every file; on the undamaged files it exits 0. */
 Test(corrupt, ftindex_check_names_file, .timeout = 120)
 {
-    const char *bin = tu_env_or_skip("FT_BIN");
     pristine p;
     pristine_build(&p);
     char *dir = tu_mkdtemp();
-    char *tool = tu_join(bin, "ftindex");
+    tu_run r;
+    cr_assert_eq(write_damaged(&p, dir, 1, ZERO, p.len[1]), 0); /* zeroes nothing */
+    tu_run_tool(&r, "ftindex", "check", "-i", dir, NULL);
+    cr_assert_eq(r.status, 0, "ftindex check, nothing damaged: exit %d; stderr: %s", r.status, r.err);
+    tu_run_free(&r);
     for (int f = 0; f < p.n; f++) {
         cr_assert(write_damaged(&p, dir, f, FLIP, p.len[f] / 2));
-        char *argv[] = {tool, "check", "-i", dir, NULL};
-        tu_run r;
-        tu_run_prog(&r, argv);
-        cr_assert_eq(r.status, 1, "ftindex check, %s damaged: exit %d; stderr: %s", p.name[f], r.status, r.err);
+        tu_run_tool(&r, "ftindex", "check", "-i", dir, NULL);
+        cr_assert_eq(r.status, 4, "ftindex check, %s damaged: exit %d; stderr: %s", p.name[f], r.status, r.err);
         cr_assert(strstr(r.err, p.name[f]), "ftindex check, %s damaged: stderr does not name it: %s",
                   p.name[f], r.err);
         tu_run_free(&r);
     }
-    free(tool);
+    tu_rmrf(dir);
+    free(dir);
+    pristine_free(&p);
+}
+
+/* `ftsearch` exits 4 (corrupt index) and names the file when any file of
+ * the index is cut in half, and 0 with hits on the whole index. */
+Test(corrupt, ftsearch_exits_4_on_a_truncated_file, .timeout = 120)
+{
+    pristine p;
+    pristine_build(&p);
+    char *dir = tu_mkdtemp();
+    tu_run r;
+    cr_assert_eq(write_damaged(&p, dir, 1, ZERO, p.len[1]), 0);
+    tu_run_tool(&r, "ftsearch", "-i", dir, TU_ALL_WORD, NULL);
+    cr_assert_eq(r.status, 0, "ftsearch, nothing damaged: exit %d; stderr: %s", r.status, r.err);
+    tu_run_free(&r);
+    for (int f = 0; f < p.n; f++) {
+        cr_assert(write_damaged(&p, dir, f, TRUNC, p.len[f] / 2));
+        tu_run_tool(&r, "ftsearch", "-i", dir, TU_ALL_WORD, NULL);
+        cr_assert_eq(r.status, 4, "ftsearch, %s truncated: exit %d; stderr: %s", p.name[f], r.status, r.err);
+        cr_assert(strstr(r.err, p.name[f]), "ftsearch, %s truncated: stderr does not name it: %s", p.name[f],
+                  r.err);
+        cr_assert_eq(r.out_len, 0, "ftsearch, %s truncated: stdout: %s", p.name[f], r.out);
+        tu_run_free(&r);
+    }
     tu_rmrf(dir);
     free(dir);
     pristine_free(&p);

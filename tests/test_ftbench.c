@@ -2,9 +2,9 @@
  * test_ftbench.c — end-to-end checks of $FT_BIN/ftbench that do not depend on
  * timing: `ftbench eval --run` prints exactly the measures worked out by hand
  * (the case of test_eval.c's hand_worked_query, from files), rejects a
- * malformed run with the file and line, `ftbench query --json` over a small
- * built index has every documented key and the right query and hit counts,
- * and usage errors exit with status 2.
+ * malformed run with the file and line (exit 2), `ftbench query --json` over
+ * a small built index has every documented key and the right query and hit
+ * counts, usage errors exit with status 2 and a missing index with 3.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -15,20 +15,13 @@
 
 #include "ft_test_util.h"
 
+/* $FT_BIN/ftbench with the NULL-terminated arguments. */
 static void ftbench(tu_run *r, ...)
 {
-    const char *bin = tu_env_or_skip("FT_BIN");
-    char *argv[32];
-    size_t n = 0;
-    argv[n++] = tu_join(bin, "ftbench");
     va_list ap;
     va_start(ap, r);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) && n < 31) argv[n++] = (char *)a;
+    tu_run_toolv(r, "ftbench", ap);
     va_end(ap);
-    argv[n] = NULL;
-    tu_run_prog(r, argv);
-    free(argv[0]);
 }
 
 Test(ftbench, eval_run_file)
@@ -61,7 +54,7 @@ Test(ftbench, eval_run_file)
 
     tu_write_str(run, "q1 Q0 d2 1 1.0 t\nq1 Q0 d3 2 high t\n");
     ftbench(&r, "eval", "--run", run, "--qrels", qrels, NULL);
-    cr_assert_eq(r.status, 1);
+    cr_assert_eq(r.status, 2, "malformed run: exit %d", r.status);
     char want[512];
     snprintf(want, sizeof want, "ftbench: %s:2: score 'high' is not a number\n", run);
     cr_assert_str_eq(r.err, want);
@@ -152,4 +145,37 @@ Test(ftbench, usage_errors)
     cr_assert_eq(r.status, 2);
     cr_assert_not_null(strstr(r.err, "--qrels R is required"), "%s", r.err);
     tu_run_free(&r);
+}
+
+/* Failures are told apart by the exit status: 3 for an index or a file that
+ * cannot be read, 2 for a qrels file that is not one. */
+Test(ftbench, io_errors)
+{
+    char *dir = tu_mkdtemp();
+    char *queries = tu_join(dir, "q.tsv"), *missing = tu_join(dir, "missing");
+    tu_write_str(queries, "a\tword\n");
+    tu_run r;
+    ftbench(&r, "query", "-q", "-i", missing, queries, NULL);
+    cr_assert_eq(r.status, 3, "query, no index: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    ftbench(&r, "query", "-q", "-i", missing, missing, NULL);
+    cr_assert_eq(r.status, 3, "query, no queries file: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    ftbench(&r, "codec", "-q", "-i", missing, NULL);
+    cr_assert_eq(r.status, 3, "codec, no index: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    ftbench(&r, "eval", "--run", missing, "--qrels", queries, NULL);
+    cr_assert_eq(r.status, 2, "eval, a qrels file of the wrong form: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    tu_write_str(queries, "a 0 d1 1\n"); /* now a qrels file */
+    ftbench(&r, "eval", "--run", missing, "--qrels", queries, NULL);
+    cr_assert_eq(r.status, 3, "eval, no run file: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    ftbench(&r, "index", "-q", missing, NULL);
+    cr_assert_eq(r.status, 3, "index, no corpus: exit %d: %s", r.status, r.err);
+    tu_run_free(&r);
+    free(queries);
+    free(missing);
+    tu_rmrf(dir);
+    free(dir);
 }

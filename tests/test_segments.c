@@ -11,7 +11,6 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,22 +475,6 @@ Test(lock, second_writer_is_refused_with_the_holders_pid)
 
 /* ---------------------------------------------------------------- ftindex */
 
-static void run_tool(tu_run *r, const char *tool, ...)
-{
-    const char *bin = tu_env_or_skip("FT_BIN");
-    char *argv[64];
-    size_t n = 0;
-    argv[n++] = tu_join(bin, tool);
-    va_list ap;
-    va_start(ap, tool);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) && n < 63) argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    tu_run_prog(r, argv);
-    free(argv[0]);
-}
-
 /* A JSON Lines file of documents [from, to) of c (ids and words are plain). */
 static void write_jsonl(const char *path, const tu_corpus *c, size_t from, size_t to)
 {
@@ -519,10 +502,10 @@ Test(ftindex, jobs_build_the_same_index_byte_for_byte, .timeout = 120)
     char *in = tu_join(tmp, "docs.jsonl"), *a = tu_join(tmp, "j1"), *b = tu_join(tmp, "j3");
     write_jsonl(in, &c, 0, c.n);
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-q", "-j", "1", "--memory", "2M", "-o", a, in, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-q", "-j", "1", "--memory", "2M", "-o", a, in, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "build", "-q", "-j", "3", "--memory", "2M", "-o", b, in, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-q", "-j", "3", "--memory", "2M", "-o", b, in, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     tu_run_free(&r);
     size_t na, nb;
@@ -562,35 +545,35 @@ Test(ftindex, add_delete_merge_stats_dump, .timeout = 120)
     write_jsonl(in1, &c, 0, 2);
     write_jsonl(in2, &c, 2, 4);
     tu_run r;
-    run_tool(&r, "ftindex", "build", "-q", "--lang", "none", "-o", ix, in1, NULL);
+    tu_run_tool(&r, "ftindex", "build", "-q", "--lang", "none", "-o", ix, in1, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "add", "-i", ix, in2, NULL);
+    tu_run_tool(&r, "ftindex", "add", "-i", ix, in2, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(strstr(r.err, "1 document replaced"), "%s", r.err);
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "dump", "-i", ix, "three", NULL);
+    tu_run_tool(&r, "ftindex", "dump", "-i", ix, "three", NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_str_eq(r.out, "term three: df 2, cf 3\ndoc\tid\ttf\tpositions\n1\tb\t1\t3\n3\tc\t1\t2\n");
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "delete", "-i", ix, "c", "nope", NULL);
+    tu_run_tool(&r, "ftindex", "delete", "-i", ix, "c", "nope", NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_str_eq(r.err, "deleted 1 document\n");
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "stats", "-i", ix, "--json", NULL);
+    tu_run_tool(&r, "ftindex", "stats", "-i", ix, "--json", NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(strstr(r.out, "\"documents\":2,\"deleted\":2,\"segments\":2,"), "%s", r.out);
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "merge", "-i", ix, NULL);
+    tu_run_tool(&r, "ftindex", "merge", "-i", ix, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "stats", "-i", ix, "--json", NULL);
+    tu_run_tool(&r, "ftindex", "stats", "-i", ix, "--json", NULL);
     cr_assert(strstr(r.out, "\"documents\":2,\"deleted\":0,\"segments\":1,\"terms\":8,\"postings\":8,"), "%s", r.out);
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "dump", "-i", ix, NULL);
+    tu_run_tool(&r, "ftindex", "dump", "-i", ix, NULL);
     cr_assert_str_eq(r.out, "again\t1\nalpha\t1\nbeta\t1\nfive\t1\nfour\t1\nsix\t1\nthree\t1\ntwo\t1\n");
     tu_run_free(&r);
-    run_tool(&r, "ftindex", "check", "-i", ix, NULL);
+    tu_run_tool(&r, "ftindex", "check", "-i", ix, NULL);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_str_eq(r.out, "ok: 2 documents, 1 segment\n");
     tu_run_free(&r);
@@ -602,8 +585,8 @@ Test(ftindex, add_delete_merge_stats_dump, .timeout = 120)
     ft_writer *w = NULL;
     ft_error err = {0};
     cr_assert_eq(ft_writer_open(ix, &wo, &w, &err), FT_OK, "%s", err.msg);
-    run_tool(&r, "ftindex", "delete", "-i", ix, "a", NULL);
-    cr_assert_eq(r.status, 1);
+    tu_run_tool(&r, "ftindex", "delete", "-i", ix, "a", NULL);
+    cr_assert_eq(r.status, 6, "delete while another writer holds the lock: exit %d", r.status);
     char pid[64];
     snprintf(pid, sizeof pid, "locked by another writer (process %ld)", (long)getpid());
     cr_assert(strstr(r.err, pid), "%s", r.err);

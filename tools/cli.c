@@ -1,5 +1,5 @@
 /*
- * cli.c — helpers shared by ftindex and ftsearch: messages, where the index
+ * cli.c — helpers shared by the tools: messages, exit status, where the index
  * lives, colour, strict number parsing, UTF-8 cleaning, and input streams that
  * decompress zstd on the fly.
  *
@@ -12,6 +12,7 @@
  * tool stop promptly and clean up (an unfinished index build is discarded).
  */
 #include "cli.h"
+#include "ft_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,29 @@ int cli_usage_error(const char *sub, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* --------------------------------------------------------------- exit status */
+
+int cli_exit_for(int rc)
+{
+    switch (rc) {
+    case FT_OK: return CLI_EXIT_OK;
+    case FT_EINVAL: return CLI_EXIT_USAGE;
+    case FT_EIO:
+    case FT_ENOTFOUND:
+    case FT_ENOSPC: return CLI_EXIT_IO;
+    case FT_ECORRUPT:
+    case FT_EVERSION: return CLI_EXIT_CORRUPT;
+    case FT_EBUSY: return CLI_EXIT_LOCKED;
+    case FT_ENOMEM:
+    default: return CLI_EXIT_OTHER;
+    }
+}
+
+int cli_exit_for_errno(int errnum)
+{
+    return cli_exit_for(errnum == ENOMEM ? FT_ENOMEM : FT_EIO);
+}
+
 /* ------------------------------------------------------------ index location */
 
 static const char *env_nonempty(const char *name)
@@ -76,19 +100,25 @@ char *cli_index_for_build(const char *opt)
     return strdup(env ? env : ".ftindex");
 }
 
-char *cli_index_for_read(const char *opt)
+int cli_index_for_read(const char *opt, char **out)
 {
     char *r;
+    *out = NULL;
     if (opt || env_nonempty("FT_INDEX")) {
         r = strdup(opt ? opt : env_nonempty("FT_INDEX"));
-        if (!r) cli_msg("out of memory");
-        return r;
+        if (!r) {
+            cli_msg("out of memory");
+            return CLI_EXIT_OTHER;
+        }
+        *out = r;
+        return CLI_EXIT_OK;
     }
     /* Like git: try ./.ftindex, then ../.ftindex, ... up to the root. */
     char *dir = getcwd(NULL, 0);
     if (!dir) {
-        cli_msg("cannot determine the current directory: %s", strerror(errno));
-        return NULL;
+        int e = errno;
+        cli_msg("cannot determine the current directory: %s", strerror(e));
+        return cli_exit_for_errno(e);
     }
     for (;;) {
         size_t n = strlen(dir);
@@ -96,14 +126,15 @@ char *cli_index_for_read(const char *opt)
         if (!r) {
             free(dir);
             cli_msg("out of memory");
-            return NULL;
+            return CLI_EXIT_OTHER;
         }
         memcpy(r, dir, n);
         strcpy(r + n, n && dir[n - 1] == '/' ? ".ftindex" : "/.ftindex");
         struct stat st;
         if (stat(r, &st) == 0 && S_ISDIR(st.st_mode)) {
             free(dir);
-            return r;
+            *out = r;
+            return CLI_EXIT_OK;
         }
         free(r);
         char *slash = strrchr(dir, '/');
@@ -114,7 +145,7 @@ char *cli_index_for_read(const char *opt)
     free(dir);
     cli_msg("no index found (looked for .ftindex in the current directory and its parents; "
             "build one with `ftindex build` or set FT_INDEX)");
-    return NULL;
+    return CLI_EXIT_IO;
 }
 
 /* -------------------------------------------------------------------- colour */

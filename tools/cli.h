@@ -1,12 +1,12 @@
 /*
- * cli.h — helpers shared by the command-line tools (ftindex, ftsearch).
+ * cli.h — helpers shared by the command-line tools (ftindex, ftsearch, ftbench).
  *
  * The library never prints; the tools do, and they should behave alike:
- * messages look like "ftindex: FILE:LINE: reason" on stderr, exit status is 0
- * on success, 1 on errors and 2 on usage errors, an index is found the same
- * way by every tool, colour follows the same rules, and compressed input is
- * read the same way everywhere.  Those shared rules live here so that the two
- * tools cannot drift apart.
+ * messages look like "ftindex: FILE:LINE: reason" on stderr, the exit status
+ * says what kind of failure happened (the table below, listed in each man
+ * page), an index is found the same way by every tool, colour follows the
+ * same rules, and compressed input is read the same way everywhere.  Those
+ * shared rules live here so that the tools cannot drift apart.
  *
  * Input is read through cli_stream, a byte stream that decompresses zstd
  * (streaming, so a multi-gigabyte *.zst file never has to fit in memory), and
@@ -21,9 +21,27 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_ERROR 1
-#define CLI_EXIT_USAGE 2
+/* ---- exit status ----
+ *
+ * Like grep: 0 and 1 both mean the command ran, 1 that it found nothing; a
+ * script tells the failures apart by the rest.  The library's ft_status is
+ * turned into one of these by cli_exit_for() and nowhere else.
+ */
+#define CLI_EXIT_OK 0      /* success (ftsearch: at least one hit) */
+#define CLI_EXIT_NONE 1    /* ran and found nothing: no hit, no such term */
+#define CLI_EXIT_USAGE 2   /* bad option, value or argument; a query that does not parse */
+#define CLI_EXIT_IO 3      /* a file or the index cannot be found, read or written; disk full */
+#define CLI_EXIT_CORRUPT 4 /* the index is damaged or of another format version */
+#define CLI_EXIT_OTHER 5   /* out of memory, nothing to index, interrupted, internal error */
+#define CLI_EXIT_LOCKED 6  /* another writer holds the index: try again later */
+
+/* The exit status for a failed library call (rc an ft_status other than FT_OK):
+ * FT_EINVAL -> USAGE; FT_EIO, FT_ENOTFOUND, FT_ENOSPC -> IO; FT_ECORRUPT,
+ * FT_EVERSION -> CORRUPT; FT_EBUSY -> LOCKED; FT_ENOMEM and anything else ->
+ * OTHER. */
+int cli_exit_for(int rc);
+/* The same for a failed system call: ENOMEM -> OTHER, anything else -> IO. */
+int cli_exit_for_errno(int errnum);
 
 /* ---- messages ---- */
 
@@ -47,9 +65,11 @@ void cli_set_msg_hook(void (*hook)(void));
 char *cli_index_for_build(const char *opt);
 
 /* For reading: opt if given, else $FT_INDEX, else the first ".ftindex"
- * directory found in the current directory or one of its parents.  Returns a
- * malloc'd path, or NULL after printing why no index was found. */
-char *cli_index_for_read(const char *opt);
+ * directory found in the current directory or one of its parents.  Sets *dir
+ * to a malloc'd path and returns CLI_EXIT_OK, or prints why no index was
+ * found and returns its exit status (CLI_EXIT_IO, or CLI_EXIT_OTHER when out
+ * of memory) with *dir NULL. */
+int cli_index_for_read(const char *opt, char **dir);
 
 /* ---- colour ---- */
 

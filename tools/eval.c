@@ -158,7 +158,7 @@ int ev_parse_qrel_line(ev_set *s, const char *line, char *why, size_t cap)
     if (*end || errno || rel < -1000000 || rel > 1000000) goto badrel;
     if (add_qrel(s, f[0], len[0], f[2], len[2], (int)rel)) {
         snprintf(why, cap, "out of memory");
-        return -1;
+        return -2;
     }
     return 1;
 badrel:
@@ -186,7 +186,7 @@ int ev_parse_run_line(ev_set *s, const char *line, char *why, size_t cap)
     if (*end || !isfinite(score)) goto badscore;
     if (add_result(s, f[0], len[0], f[2], len[2], score)) {
         snprintf(why, cap, "out of memory");
-        return -1;
+        return -2;
     }
     return 1;
 badscore:

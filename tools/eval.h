@@ -54,8 +54,8 @@ int ev_add_result(ev_set *s, const char *qid, const char *docid, double score);
 
 /* Parse one line of a qrels file (`qid iter docid rel`) or of a TREC run
  * (`qid Q0 docid rank score tag`) and add it.  Returns 1 when added, 0 for a
- * blank line, -1 with a reason in why[0..cap) for a malformed line or when
- * out of memory. */
+ * blank line, or with a reason in why[0..cap): -1 for a malformed line, -2
+ * when out of memory. */
 int ev_parse_qrel_line(ev_set *s, const char *line, char *why, size_t cap);
 int ev_parse_run_line(ev_set *s, const char *line, char *why, size_t cap);
 

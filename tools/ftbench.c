@@ -45,6 +45,10 @@
  *         1, other levels and frame sizes, plain varints) and reports bits per
  *         posting and position and decode time per posting (fastest of R
  *         passes over all lists).
+ *
+ * Exit status (cli.h, man/ftbench.1): 0 when the figures were printed, 2 for
+ * a usage error or a malformed qrels or run line, 3 to 6 for failures as in
+ * ftindex.  Queries without hits are figures, not failures.
  */
 #include "cli.h"
 #include "eval.h"
@@ -98,7 +102,11 @@ static void usage(FILE *f)
             "eval   nDCG@10 (trec_eval's ndcg_cut.10), MAP, P@10, Recall@100/1000 and MRR of\n"
             "       ft's rankings (-k default 1000) or of any TREC run.\n"
             "codec  Bits per posting and decode time of the posting layouts.\n"
-            "  -q   no progress line\n");
+            "  -q   no progress line\n"
+            "\n"
+            "Exit status: 0 success, 2 usage error or a malformed qrels or run file,\n"
+            "3 I/O error, 4 corrupt or incompatible index, 5 other error (out of memory,\n"
+            "no documents or no queries), 6 index locked by another writer.\n");
 }
 
 /* ------------------------------------------------------------------ progress */
@@ -196,11 +204,20 @@ static void footer_json(json_t *o, const char *settings)
 
 /* ------------------------------------------------------------------ helpers */
 
+/* Report a failed library call; returns its exit status. */
 static int lib_fail(const char *what, int rc, const ft_error *err)
 {
     progress_clear();
     cli_msg("%s: %s", what, err->msg[0] ? err->msg : ft_strerror(rc));
-    return CLI_EXIT_ERROR;
+    return cli_exit_for(rc);
+}
+
+/* Report a failed system call on path; returns its exit status. */
+static int sys_fail(const char *path, int errnum)
+{
+    progress_clear();
+    cli_msg("%s: %s", path, strerror(errnum));
+    return cli_exit_for_errno(errnum);
 }
 
 /* getopt has printed what is wrong. */
@@ -285,19 +302,17 @@ static int jfield(json_t *o, const char *key, const char **s, size_t *n)
 }
 
 /* Feed every record of a JSON Lines file to fn.  Bad lines are counted in
- * *skipped (with a warning for the first few).  Returns 0, or -1 after a
- * message (unreadable file, or fn failed). */
+ * *skipped (with a warning for the first few).  Returns 0, or -1 when fn
+ * failed (fn reports why), or an exit status after a message (the file
+ * cannot be read, out of memory). */
 static int read_jsonl(const char *path, doc_fn fn, void *ctx, unsigned long *skipped)
 {
     cli_stream *s = cli_stream_open(path, ends_with(path, ".zst") ? CLI_ZSTD_YES : CLI_ZSTD_DETECT);
-    if (!s) {
-        cli_msg("%s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (!s) return sys_fail(path, errno);
     cli_lines *lines = cli_lines_new(s);
     if (!lines) {
         cli_msg("out of memory");
-        return -1;
+        return CLI_EXIT_OTHER;
     }
     static const char *const keys[3] = {"id", "title", "body"};
     static const int int_ok[3] = {1, 0, 0};
@@ -357,10 +372,10 @@ static int read_jsonl(const char *path, doc_fn fn, void *ctx, unsigned long *ski
             cli_msg("%s:%lu: skipped: not a JSON object with string title and body", path, lineno);
         }
     }
-    if (r < 0) {
+    if (r < 0 && ret == 0) {
         progress_clear();
         cli_msg("%s: %s", path, cli_lines_error(lines));
-        ret = -1;
+        ret = cli_interrupted ? CLI_EXIT_OTHER : CLI_EXIT_IO; /* or damaged zstd data */
     }
     ft_buf_free(&scratch);
     cli_lines_free(lines);
@@ -465,7 +480,7 @@ static int lists_load(const ft_index *ix, lists *l)
     if (rc != FT_OK) return lib_fail("reading the dictionary", rc, &err);
     if (!l->term_post && !(l->term_post = calloc(1, sizeof(uint64_t)))) {
         cli_msg("out of memory");
-        return CLI_EXIT_ERROR;
+        return CLI_EXIT_OTHER;
     }
     return CLI_EXIT_OK;
 }
@@ -767,7 +782,7 @@ static int gap_tf_split(const char *dir, double *gap_bits, double *tf_bits, uint
         encoded eg, et;
         if (encode_all(&l, &lay, RUN_GAPS, 0, &eg) || encode_all(&l, &lay, RUN_TFS, 0, &et)) {
             cli_msg("out of memory");
-            st = CLI_EXIT_ERROR;
+            st = CLI_EXIT_OTHER;
         } else {
             *npost = l.npost;
             *gap_bits = l.npost ? 8.0 * (double)eg.post_payload / (double)l.npost : 0;
@@ -831,12 +846,13 @@ static int cmd_index(int argc, char **argv)
     const char *dir = out;
     if (!dir) {
         if (!mkdtemp(tmpl)) {
-            cli_msg("cannot create a temporary directory: %s", strerror(errno));
-            return CLI_EXIT_ERROR;
+            int e = errno;
+            cli_msg("cannot create a temporary directory: %s", strerror(e));
+            return cli_exit_for_errno(e);
         }
         dir = tmpl;
     }
-    int status = CLI_EXIT_ERROR;
+    int status = CLI_EXIT_OTHER; /* until the report is out; failures below say which */
     index_run r;
     memset(&r, 0, sizeof r);
     ft_error err = {0};
@@ -844,24 +860,25 @@ static int cmd_index(int argc, char **argv)
     r.t0 = t0;
     int rc = ft_writer_open(dir, &wo, &r.w, &err);
     if (rc != FT_OK) {
-        lib_fail(dir, rc, &err);
+        status = lib_fail(dir, rc, &err);
         goto done;
     }
     unsigned long skipped = 0;
-    for (int i = optind; i < argc; i++)
-        if (read_jsonl(argv[i], add_doc, &r, &skipped)) {
-            if (r.rc) lib_fail(argv[i], r.rc, &r.err);
-            else if (cli_interrupted) cli_msg("interrupted");
-            goto done;
-        }
+    for (int i = optind; i < argc; i++) {
+        int st = read_jsonl(argv[i], add_doc, &r, &skipped);
+        if (st < 0 && r.rc) status = lib_fail(argv[i], r.rc, &r.err);
+        else if (st < 0) cli_msg("interrupted"); /* CLI_EXIT_OTHER */
+        else if (st > 0) status = st;
+        if (st) goto done;
+    }
     if (r.docs == 0) {
         cli_msg("no documents in the input");
-        goto done;
+        goto done; /* CLI_EXIT_OTHER: nothing to index */
     }
     double t_add = cli_now();
     progress(1, "committing %" PRIu64 " documents ...", r.docs);
     if ((rc = ft_writer_commit(r.w, &err)) != FT_OK) {
-        lib_fail(dir, rc, &err);
+        status = lib_fail(dir, rc, &err);
         goto done;
     }
     double t1 = cli_now(), c1 = cpu_seconds();
@@ -874,7 +891,7 @@ static int cmd_index(int argc, char **argv)
 
     double gap_bits = 0, tf_bits = 0;
     uint64_t npost = 0;
-    if (gap_tf_split(dir, &gap_bits, &tf_bits, &npost) != CLI_EXIT_OK) goto done;
+    if ((status = gap_tf_split(dir, &gap_bits, &tf_bits, &npost)) != CLI_EXIT_OK) goto done;
     progress_clear();
 
     double secs = t1 - t0, mb = (double)st.input_bytes / 1e6;
@@ -996,20 +1013,18 @@ static void free_queries(qline *q, size_t n)
 }
 
 /* Read QID<TAB>TEXT or TEXT lines (qid = line number); the text of phrase
- * mode is wrapped in double quotes. */
+ * mode is wrapped in double quotes.  Returns CLI_EXIT_OK or an exit status
+ * after a message. */
 static int read_queries(const char *path, int mode, qline **out, size_t *nout)
 {
     *out = NULL;
     *nout = 0;
     cli_stream *s = cli_stream_open(path, CLI_ZSTD_DETECT);
-    if (!s) {
-        cli_msg("%s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (!s) return sys_fail(path, errno);
     cli_lines *ls = cli_lines_new(s);
     if (!ls) {
         cli_msg("out of memory");
-        return -1;
+        return CLI_EXIT_OTHER;
     }
     qline *v = NULL;
     size_t n = 0, cap = 0;
@@ -1055,17 +1070,17 @@ static int read_queries(const char *path, int mode, qline **out, size_t *nout)
         cli_msg("%s: %s", path, cli_lines_error(ls));
         free_queries(v, n);
         cli_lines_free(ls);
-        return -1;
+        return CLI_EXIT_IO;
     }
     cli_lines_free(ls);
     *out = v;
     *nout = n;
-    return 0;
+    return CLI_EXIT_OK;
 nomem:
     cli_msg("out of memory");
     free_queries(v, n);
     cli_lines_free(ls);
-    return -1;
+    return CLI_EXIT_OTHER;
 }
 
 /* ------------------------------------------------------------------ ftbench query */
@@ -1155,8 +1170,9 @@ static void *qworker_run(void *arg)
     return NULL;
 }
 
-/* One pass over all queries with the workers; returns wall seconds or -1. */
-static double run_pass(qbench *b, qworker *w, unsigned nthreads)
+/* One pass over all queries with the workers: *secs gets the wall time.
+ * Returns CLI_EXIT_OK or an exit status after a message. */
+static int run_pass(qbench *b, qworker *w, unsigned nthreads, double *secs)
 {
     atomic_store(&b->next, 0);
     atomic_store(&b->unparsed, 0);
@@ -1174,15 +1190,12 @@ static double run_pass(qbench *b, qworker *w, unsigned nthreads)
         for (unsigned i = 0; i < started; i++) pthread_join(w[i].th, NULL);
         if (started < nthreads) {
             cli_msg("cannot start %u threads", nthreads);
-            return -1;
+            return CLI_EXIT_OTHER;
         }
     }
-    double secs = cli_now() - t0;
-    if (atomic_load(&b->failed)) {
-        lib_fail("search failed", b->err_rc, &b->err);
-        return -1;
-    }
-    return secs;
+    *secs = cli_now() - t0;
+    if (atomic_load(&b->failed)) return lib_fail("search failed", b->err_rc, &b->err);
+    return CLI_EXIT_OK;
 }
 
 typedef struct latstats {
@@ -1278,24 +1291,26 @@ static void lat_print(const char *what, const latstats *s)
            s->p50 * 1e3, s->p95 * 1e3, s->p99 * 1e3, s->max * 1e3, s->n);
 }
 
-/* Write a TREC run of qs against ix (one thread). */
+/* Write a TREC run of qs against ix (one thread).  Returns CLI_EXIT_OK or an
+ * exit status after a message. */
 static int write_run(const ft_index *ix, const qline *qs, size_t nq, int mode,
                      const ft_search_opts *so, const char *path, const char *tag)
 {
     FILE *f = fopen(path, "w");
-    if (!f) {
-        cli_msg("%s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (!f) return sys_fail(path, errno);
     ft_analyzer *an;
     ft_error err = {0};
     int rc = ft_analyzer_new(ft_index_analyzer_opts(ix), &an, &err);
-    ft_docbuf *db = ft_docbuf_new();
-    if (rc != FT_OK || !db) {
+    if (rc != FT_OK) {
         fclose(f);
-        ft_docbuf_free(db);
-        lib_fail("analyzer", rc, &err);
-        return -1;
+        return lib_fail("analyzer", rc, &err);
+    }
+    ft_docbuf *db = ft_docbuf_new();
+    if (!db) {
+        fclose(f);
+        ft_analyzer_free(an);
+        cli_msg("out of memory");
+        return CLI_EXIT_OTHER;
     }
     for (size_t i = 0; i < nq && rc == FT_OK; i++) {
         ft_query *q = NULL;
@@ -1319,15 +1334,9 @@ static int write_run(const ft_index *ix, const qline *qs, size_t nq, int mode,
     }
     ft_analyzer_free(an);
     ft_docbuf_free(db);
-    if (fclose(f) != 0 && rc == FT_OK) {
-        cli_msg("%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (rc != FT_OK) {
-        lib_fail(path, rc, &err);
-        return -1;
-    }
-    return 0;
+    if (fclose(f) != 0 && rc == FT_OK) return sys_fail(path, errno);
+    if (rc != FT_OK) return lib_fail(path, rc, &err);
+    return CLI_EXIT_OK;
 }
 
 /* --latencies FILE: one line per query, "qid<TAB>median ms<TAB>text", the
@@ -1410,14 +1419,16 @@ static int cmd_query(int argc, char **argv)
 
     qline *qs;
     size_t nq;
-    if (read_queries(argv[optind], mode, &qs, &nq)) return CLI_EXIT_ERROR;
+    int status = read_queries(argv[optind], mode, &qs, &nq);
+    if (status != CLI_EXIT_OK) return status;
     if (nq == 0) {
         cli_msg("%s: no queries", argv[optind]);
         free(qs);
-        return CLI_EXIT_ERROR;
+        return CLI_EXIT_OTHER;
     }
 
-    int status = CLI_EXIT_ERROR, dropped = 0;
+    int dropped = 0;
+    status = CLI_EXIT_OTHER; /* until the report is out; failures below say which */
     double resident = -1, open_secs;
     ft_index *ix = NULL;
     ft_error err = {0};
@@ -1436,7 +1447,7 @@ static int cmd_query(int argc, char **argv)
     int rc = ft_index_open(dir, &ix, &err);
     open_secs = cli_now() - t0;
     if (rc != FT_OK) {
-        lib_fail(dir, rc, &err);
+        status = lib_fail(dir, rc, &err);
         goto out;
     }
     b.ix = ix;
@@ -1454,29 +1465,28 @@ static int cmd_query(int argc, char **argv)
             goto out;
         }
         if ((rc = ft_analyzer_new(ft_index_analyzer_opts(ix), &w[i].an, &err)) != FT_OK) {
-            lib_fail("analyzer", rc, &err);
+            status = lib_fail("analyzer", rc, &err);
             goto out;
         }
     }
 
     latstats cs = {0}, ws;
+    double s;
     if (cold) {
         progress(1, "cold pass ...");
-        double s = run_pass(&b, w, (unsigned)threads);
-        if (s < 0) goto out;
+        if ((status = run_pass(&b, w, (unsigned)threads, &s)) != CLI_EXIT_OK) goto out;
         lat_summary(b.lat, nq, s, &cs);
     }
     for (unsigned long i = 0; i < warmup; i++) {
         progress(1, "warm-up pass %lu of %lu ...", i + 1, warmup);
-        if (run_pass(&b, w, (unsigned)threads) < 0) goto out;
+        if ((status = run_pass(&b, w, (unsigned)threads, &s)) != CLI_EXIT_OK) goto out;
     }
     double wall = 0;
     uint64_t hits = 0, matches = 0;
     unsigned unparsed = 0;
     for (unsigned long r = 0; r < repeat; r++) {
         progress(1, "timed pass %lu of %lu ...", r + 1, repeat);
-        double s = run_pass(&b, w, (unsigned)threads);
-        if (s < 0) goto out;
+        if ((status = run_pass(&b, w, (unsigned)threads, &s)) != CLI_EXIT_OK) goto out;
         wall += s;
         memcpy(all + r * nq, b.lat, nq * sizeof(double));
         hits = atomic_load(&b.hits);
@@ -1486,7 +1496,8 @@ static int cmd_query(int argc, char **argv)
     progress_clear();
     if (perq && write_per_query(perq, qs, nq, all, repeat)) goto out; /* before: the summary sorts */
     lat_summary(all, nq * repeat, wall, &ws);
-    if (runfile && write_run(ix, qs, nq, mode, &b.so, runfile, "ft")) goto out;
+    if (runfile && (status = write_run(ix, qs, nq, mode, &b.so, runfile, "ft")) != CLI_EXIT_OK)
+        goto out;
 
     char settings[512];
     snprintf(settings, sizeof settings,
@@ -1568,17 +1579,17 @@ out:
 
 /* ------------------------------------------------------------------ ftbench eval */
 
+/* Add every line of a qrels (qrels 1) or run file to s.  Returns CLI_EXIT_OK,
+ * CLI_EXIT_USAGE for a malformed line, or another exit status, after a
+ * message. */
 static int load_lines(const char *path, ev_set *s, int qrels)
 {
     cli_stream *st = cli_stream_open(path, CLI_ZSTD_DETECT);
-    if (!st) {
-        cli_msg("%s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (!st) return sys_fail(path, errno);
     cli_lines *ls = cli_lines_new(st);
     if (!ls) {
         cli_msg("out of memory");
-        return -1;
+        return CLI_EXIT_OTHER;
     }
     char *line, why[256];
     size_t len;
@@ -1590,12 +1601,12 @@ static int load_lines(const char *path, ev_set *s, int qrels)
         if (a < 0) {
             cli_msg("%s:%lu: %s", path, lineno, why);
             cli_lines_free(ls);
-            return -1;
+            return a == -1 ? CLI_EXIT_USAGE : CLI_EXIT_OTHER;
         }
     }
     if (r < 0) cli_msg("%s: %s", path, cli_lines_error(ls));
     cli_lines_free(ls);
-    return r < 0 ? -1 : 0;
+    return r < 0 ? CLI_EXIT_IO : CLI_EXIT_OK;
 }
 
 /* Rank qs with ix and add the results to s, scores rounded as a TREC run
@@ -1611,7 +1622,7 @@ static int rank_into(const ft_index *ix, const qline *qs, size_t nq, int mode,
     if (!db) {
         ft_analyzer_free(an);
         cli_msg("out of memory");
-        return CLI_EXIT_ERROR;
+        return CLI_EXIT_OTHER;
     }
     char idbuf[1024];
     for (size_t i = 0; i < nq && rc == FT_OK; i++) {
@@ -1704,9 +1715,9 @@ static int cmd_eval(int argc, char **argv)
     ev_set *s = ev_new();
     if (!s) {
         cli_msg("out of memory");
-        return CLI_EXIT_ERROR;
+        return CLI_EXIT_OTHER;
     }
-    int status = CLI_EXIT_ERROR;
+    int status;
     ft_index *ix = NULL;
     qline *qs = NULL;
     size_t nq = 0;
@@ -1714,31 +1725,33 @@ static int cmd_eval(int argc, char **argv)
     size_t nper = 0;
     ev_measures mean;
     char why[256], settings[512];
-    if (load_lines(qrels, s, 1)) goto out;
+    if ((status = load_lines(qrels, s, 1)) != CLI_EXIT_OK) goto out;
     if (dir) {
         ft_error err = {0};
         int rc = ft_index_open(dir, &ix, &err);
         if (rc != FT_OK) {
-            lib_fail(dir, rc, &err);
+            status = lib_fail(dir, rc, &err);
             goto out;
         }
-        if (read_queries(queries, mode, &qs, &nq)) goto out;
-        if (rank_into(ix, qs, nq, mode, &so, s) != CLI_EXIT_OK) goto out;
-        if (run && write_run(ix, qs, nq, mode, &so, run, "ft")) goto out;
+        if ((status = read_queries(queries, mode, &qs, &nq)) != CLI_EXIT_OK) goto out;
+        if ((status = rank_into(ix, qs, nq, mode, &so, s)) != CLI_EXIT_OK) goto out;
+        if (run && (status = write_run(ix, qs, nq, mode, &so, run, "ft")) != CLI_EXIT_OK) goto out;
         snprintf(settings, sizeof settings, "ft ranking of %s, mode=%s k=%lu k1=%.2f b=%.2f; qrels %s",
                  queries, mode_names[mode], k, so.k1, so.b, qrels);
     } else {
-        if (load_lines(run, s, 0)) goto out;
+        if ((status = load_lines(run, s, 0)) != CLI_EXIT_OK) goto out;
         snprintf(settings, sizeof settings, "run %s; qrels %s", run, qrels);
     }
     progress_clear();
     int r = ev_evaluate(s, &per, &nper, &mean, why, sizeof why);
     if (r == -1) {
         cli_msg("out of memory");
+        status = CLI_EXIT_OTHER;
         goto out;
     }
-    if (r == -2) {
+    if (r == -2) { /* a document retrieved twice for one query */
         cli_msg("%s: %s", run ? run : "ranking", why);
+        status = run && !dir ? CLI_EXIT_USAGE : CLI_EXIT_OTHER; /* a bad run file, or a bug */
         goto out;
     }
     if (json) {
@@ -1837,7 +1850,7 @@ static int cmd_codec(int argc, char **argv)
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     if (!scratch || !docs || !tfv || !dc) {
         cli_msg("out of memory");
-        status = CLI_EXIT_ERROR;
+        status = CLI_EXIT_OTHER;
         goto out;
     }
     printf("index    %s: %" PRIu64 " terms, %" PRIu64 " postings, %" PRIu64 " positions\n\n", dir,
@@ -1851,7 +1864,7 @@ static int cmd_codec(int argc, char **argv)
         if (encode_all(&l, lay, RUN_BOTH, 1, &e)) {
             encoded_free(&e);
             cli_msg("out of memory");
-            status = CLI_EXIT_ERROR;
+            status = CLI_EXIT_OTHER;
             goto out;
         }
         double best = HUGE_VAL, bestp = HUGE_VAL;
@@ -1864,7 +1877,7 @@ static int cmd_codec(int argc, char **argv)
                 encoded_free(&e);
                 progress_clear();
                 cli_msg("decoding failed (layout %s)", lay->name);
-                status = CLI_EXIT_ERROR;
+                status = CLI_EXIT_OTHER;
                 goto out;
             }
             decode_sink += check + check2; /* keeps the decoding from being optimised away */
@@ -1923,7 +1936,7 @@ int main(int argc, char **argv)
     else return cli_usage_error(NULL, "unknown subcommand '%s' (index, query, eval or codec)", sub);
     if (status == CLI_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
         cli_msg("error writing output: %s", strerror(errno));
-        status = CLI_EXIT_ERROR;
+        status = CLI_EXIT_IO;
     }
     return status;
 }

@@ -42,6 +42,12 @@
  *
  * Output: warnings and the summary go to stderr; stdout is left for data
  * (`ftindex check`, `stats` and `dump` print there).
+ *
+ * Exit status (cli.h, man/ftindex.1): 0 success, 1 only from `dump TERM`
+ * when the term is not in the index, 2 usage error, 3 I/O error or no index,
+ * 4 corrupt or incompatible index (what `check` finds), 5 other errors such
+ * as out of memory or nothing to index, 6 the index is locked by another
+ * writer.  Warnings about single lines or files do not change it.
  */
 #include "cli.h"
 #include "ft_common.h"
@@ -106,7 +112,11 @@ static void usage(FILE *f)
             "\n"
             "check   Verify every checksum and structure of an index.\n"
             "  -i, --index DIR      index directory (default: $FT_INDEX, else the nearest\n"
-            "                       .ftindex in the current directory or its parents)\n");
+            "                       .ftindex in the current directory or its parents)\n"
+            "\n"
+            "Exit status: 0 success, 1 dump TERM: the term is not in the index, 2 usage\n"
+            "error, 3 I/O error or no index, 4 corrupt or incompatible index, 5 other error\n"
+            "(out of memory, no documents to index), 6 index locked by another writer.\n");
 }
 
 /* ------------------------------------------------------------------ build state */
@@ -165,7 +175,8 @@ typedef struct build {
     char *text;                          /* reusable buffer for text files */
     size_t text_cap;
     unsigned long skipped_lines, skipped_files;
-    int failed;                          /* a fatal error (message printed) */
+    int fatal;                           /* exit status of the fatal error being raised */
+    int failed;                          /* a fatal error: its exit status (message printed) */
 
     unsigned max_depth;                  /* batches queued at most */
     unsigned nworkers;                   /* analysis threads (-j N: N - 1) */
@@ -332,11 +343,12 @@ nomem:
 
 /* ---------------------------------------------------------------- consumer */
 
-/* Feed queued documents to the writer until the producer is done.  Returns 0,
- * or -1 on a fatal writer error (message printed) or an interrupt. */
+/* Feed queued documents to the writer until the producer is done.  Returns
+ * CLI_EXIT_OK, or the exit status of a fatal writer error (message printed)
+ * or of an interrupt. */
 static int consume(build *b)
 {
-    int ret = 0;
+    int ret = CLI_EXIT_OK;
     for (;;) {
         pthread_mutex_lock(&b->mu);
         while ((!b->head && !b->done) ||
@@ -345,7 +357,7 @@ static int consume(build *b)
         if (b->workers_failed) {
             pthread_mutex_unlock(&b->mu);
             cli_msg("out of memory starting the analysis threads");
-            return -1;
+            return CLI_EXIT_OTHER;
         }
         batch *bt = b->head;
         if (bt) {
@@ -356,7 +368,7 @@ static int consume(build *b)
         pthread_mutex_unlock(&b->mu);
         if (!bt) break;
 
-        for (size_t i = 0; i < bt->n && ret == 0; i++) {
+        for (size_t i = 0; i < bt->n && ret == CLI_EXIT_OK; i++) {
             const qdoc *d = &bt->docs[i];
             const char *body = d->own_body ? d->own_body : bt->data + d->body;
             ft_error err = {0};
@@ -378,13 +390,13 @@ static int consume(build *b)
                 else b->rejected_files++;
             } else if (rc != FT_OK) {
                 cli_msg("%s: %s", bt->data + d->where, err.msg[0] ? err.msg : ft_strerror(rc));
-                ret = -1;
+                ret = cli_exit_for(rc);
             } else {
                 b->docs++;
                 b->bytes += d->id_len + d->title_len + d->body_len;
                 progress_tick(b);
             }
-            if (cli_interrupted) ret = -1;
+            if (cli_interrupted && ret == CLI_EXIT_OK) ret = CLI_EXIT_OTHER;
         }
 
         /* Recycle the batch (its tokens are freed: each would keep the
@@ -887,7 +899,9 @@ static int index_arg(build *b, const char *arg)
     if (!strcmp(arg, "-")) return index_jsonl(b, "-", "<stdin>", CLI_ZSTD_DETECT);
     struct stat st;
     if (stat(arg, &st) != 0) {
-        cli_msg("%s: %s", arg, strerror(errno));
+        int e = errno;
+        cli_msg("%s: %s", arg, strerror(e));
+        b->fatal = cli_exit_for_errno(e);
         return -1;
     }
     if (S_ISDIR(st.st_mode)) return is_output_dir(b, &st) ? 0 : walk_dir(b, arg);
@@ -909,7 +923,9 @@ static void *produce(void *arg)
     batch_free(b->cur);
     b->cur = NULL;
     pthread_mutex_lock(&b->mu);
-    b->failed = rc < 0 && !atomic_load(&b->stop) && !cli_interrupted;
+    /* the fatal errors of the producer are out of memory unless said otherwise */
+    if (rc < 0 && !atomic_load(&b->stop) && !cli_interrupted)
+        b->failed = b->fatal ? b->fatal : CLI_EXIT_OTHER;
     b->done = 1;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
@@ -1074,15 +1090,16 @@ static int cmd_build_mode(int argc, char **argv, int add)
     for (int i = 0; i < b.npaths; i++) {
         struct stat st;
         if (strcmp(b.paths[i], "-") && stat(b.paths[i], &st) != 0) {
-            cli_msg("%s: %s", b.paths[i], strerror(errno));
-            return CLI_EXIT_ERROR;
+            int e = errno;
+            cli_msg("%s: %s", b.paths[i], strerror(e));
+            return cli_exit_for_errno(e);
         }
     }
 
     char *dir = cli_index_for_build(out_opt);
     if (!dir) {
         cli_msg("out of memory");
-        return CLI_EXIT_ERROR;
+        return CLI_EXIT_OTHER;
     }
     struct stat st;
     int existed = stat(dir, &st) == 0;
@@ -1106,13 +1123,14 @@ static int cmd_build_mode(int argc, char **argv, int add)
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
 
-    int status = CLI_EXIT_ERROR;
+    int status = CLI_EXIT_OTHER; /* until the commit; each failure below says which */
     pthread_t producer;
     sigset_t sigs, oldmask;
     ft_error err = {0};
     int rc = ft_writer_open(dir, &wo, &b.w, &err);
     if (rc != FT_OK) {
         cli_msg("cannot create index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        status = cli_exit_for(rc);
         goto out;
     }
     if (stat(dir, &st) == 0) {
@@ -1154,15 +1172,19 @@ static int cmd_build_mode(int argc, char **argv, int add)
         goto out;
     }
     int consumed = consume(&b);
-    if (consumed < 0) stop_producer(&b, producer);
+    if (consumed != CLI_EXIT_OK) stop_producer(&b, producer);
     pthread_join(producer, NULL);
     pthread_mutex_lock(&b.mu);
-    if (consumed < 0) atomic_store(&b.stop, 1);
+    if (consumed != CLI_EXIT_OK) atomic_store(&b.stop, 1);
     pthread_cond_broadcast(&b.cv);
     pthread_mutex_unlock(&b.mu);
     for (unsigned k = 0; k < started; k++) pthread_join(workers[k], NULL);
     pthread_sigmask(SIG_SETMASK, &oldmask, NULL); /* a pending signal lands now */
-    if (consumed < 0 || b.failed || cli_interrupted) goto out;
+    if (consumed != CLI_EXIT_OK || b.failed) {
+        status = consumed != CLI_EXIT_OK ? consumed : b.failed;
+        goto out;
+    }
+    if (cli_interrupted) goto out;
     progress_clear();
 
     unsigned long lines = b.skipped_lines + b.rejected_lines;
@@ -1178,7 +1200,7 @@ static int cmd_build_mode(int argc, char **argv, int add)
         for (int i = 0; i < b.npaths; i++) fprintf(stderr, " %s", b.paths[i]);
         fputc('\n', stderr);
         funlockfile(stderr);
-        goto out;
+        goto out; /* CLI_EXIT_OTHER: nothing to index */
     }
 
     if (b.progress) { /* writing a large index takes a while: say so */
@@ -1192,6 +1214,7 @@ static int cmd_build_mode(int argc, char **argv, int add)
     progress_clear();
     if (rc != FT_OK) {
         cli_msg("cannot write index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        status = cli_exit_for(rc);
         goto out;
     }
     status = CLI_EXIT_OK;
@@ -1207,7 +1230,7 @@ static int cmd_build_mode(int argc, char **argv, int add)
     if (rc != FT_OK) {
         cli_msg("cannot merge segments of %s: %s (the index is complete; run 'ftindex merge' later)", dir,
                 err.msg[0] ? err.msg : ft_strerror(rc));
-        status = CLI_EXIT_ERROR;
+        status = cli_exit_for(rc);
     }
     if (!quiet) {
         if (flushed > 1 || merges || replaced) {
@@ -1287,26 +1310,27 @@ static int cmd_check(int argc, char **argv)
     }
     if (optind < argc) return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
 
-    char *dir = cli_index_for_read(opt_i);
-    if (!dir) return CLI_EXIT_ERROR;
+    char *dir;
+    int status = cli_index_for_read(opt_i, &dir);
+    if (status != CLI_EXIT_OK) return status;
     ft_error err = {0};
     ft_index *ix = NULL;
-    int status = CLI_EXIT_ERROR;
     int rc = ft_index_check(dir, &err);
-    if (rc != FT_OK) {
+    if (rc != FT_OK) { /* damage is CLI_EXIT_CORRUPT */
         cli_msg("%s: check failed: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        status = cli_exit_for(rc);
         goto out;
     }
     rc = ft_index_open(dir, &ix, &err);
     if (rc != FT_OK) {
         cli_msg("cannot open index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        status = cli_exit_for(rc);
         goto out;
     }
     uint32_t docs = ft_index_doc_count(ix);
     unsigned segs = ft_index_segment_count(ix);
     printf("ok: %" PRIu32 " document%s, %u segment%s\n", docs, docs == 1 ? "" : "s", segs,
            segs == 1 ? "" : "s");
-    status = CLI_EXIT_OK;
 out:
     ft_index_close(ix);
     free(dir);
@@ -1366,14 +1390,14 @@ static int cmd_delete(int argc, char **argv)
     int r = parse_simple("delete", argc, argv, &so);
     if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
     if (optind >= argc) return cli_usage_error("delete", "give the ids of the documents to delete");
-    char *dir = cli_index_for_read(so.index);
-    if (!dir) return CLI_EXIT_ERROR;
+    char *dir;
+    int status = cli_index_for_read(so.index, &dir);
+    if (status != CLI_EXIT_OK) return status;
     ft_writer_opts wo;
     ft_writer_opts_default(&wo);
     wo.mode = FT_WRITE_APPEND;
     ft_writer *w = NULL;
     ft_error err = {0};
-    int status = CLI_EXIT_ERROR;
     int rc = ft_writer_open(dir, &wo, &w, &err);
     if (rc != FT_OK) {
         cli_msg("cannot open index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
@@ -1390,8 +1414,8 @@ static int cmd_delete(int argc, char **argv)
     }
     uint64_t n = ft_writer_deleted(w);
     if (!so.quiet) fprintf(stderr, "deleted %" PRIu64 " document%s\n", n, n == 1 ? "" : "s");
-    status = CLI_EXIT_OK;
 out:
+    status = cli_exit_for(rc);
     ft_writer_close(w);
     free(dir);
     return status;
@@ -1404,8 +1428,9 @@ static int cmd_merge(int argc, char **argv)
     if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
     if (optind < argc && !so.index) so.index = argv[optind++]; /* ftindex merge DIR */
     if (optind < argc) return cli_usage_error("merge", "unexpected argument '%s'", argv[optind]);
-    char *dir = cli_index_for_read(so.index);
-    if (!dir) return CLI_EXIT_ERROR;
+    char *dir;
+    int status = cli_index_for_read(so.index, &dir);
+    if (status != CLI_EXIT_OK) return status;
     ft_merge_opts mo;
     ft_merge_opts_default(&mo);
     mo.max_segments = (unsigned)so.max_segments;
@@ -1416,7 +1441,7 @@ static int cmd_merge(int argc, char **argv)
     if (rc != FT_OK) {
         cli_msg("cannot merge %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
         free(dir);
-        return CLI_EXIT_ERROR;
+        return cli_exit_for(rc);
     }
     if (!so.quiet) fprintf(stderr, "%u merge%s in %.2f s\n", merges, merges == 1 ? "" : "s", cli_now() - t0);
     free(dir);
@@ -1476,11 +1501,11 @@ static int cmd_stats(int argc, char **argv)
     int r = parse_simple("stats", argc, argv, &so);
     if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
     if (optind < argc) return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
-    char *dir = cli_index_for_read(so.index);
-    if (!dir) return CLI_EXIT_ERROR;
+    char *dir;
+    int status = cli_index_for_read(so.index, &dir);
+    if (status != CLI_EXIT_OK) return status;
     ft_error err = {0};
     ft_index *ix = NULL;
-    int status = CLI_EXIT_ERROR;
     ft_index_stats st;
     walk wk;
     memset(&wk, 0, sizeof wk);
@@ -1503,6 +1528,7 @@ static int cmd_stats(int argc, char **argv)
     ft_docbuf_free(db);
     if (rc) {
         cli_msg("cannot read index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        status = cli_exit_for(rc);
         goto out;
     }
     uint64_t total = st.bytes_dict + st.bytes_postings + st.bytes_positions + st.bytes_lengths + st.bytes_store +
@@ -1545,7 +1571,6 @@ static int cmd_stats(int argc, char **argv)
                ratio(raw_post, st.bytes_postings), ratio(raw_pos, st.bytes_positions),
                ratio((double)store_raw, st.bytes_store));
     }
-    status = CLI_EXIT_OK;
 out:
     ft_index_close(ix);
     free(dir);
@@ -1565,18 +1590,17 @@ static int cmd_dump(int argc, char **argv)
     int r = parse_simple("dump", argc, argv, &so);
     if (r >= 0) return r == 100 ? CLI_EXIT_OK : r;
     if (argc - optind > 1) return cli_usage_error("dump", "unexpected argument '%s'", argv[optind + 1]);
-    char *dir = cli_index_for_read(so.index);
-    if (!dir) return CLI_EXIT_ERROR;
+    char *dir;
+    int status = cli_index_for_read(so.index, &dir);
+    if (status != CLI_EXIT_OK) return status;
     ft_error err = {0};
     ft_index *ix = NULL;
     ft_postings *p = NULL;
     ft_docbuf *db = NULL;
-    int status = CLI_EXIT_ERROR;
     int rc = ft_index_open(dir, &ix, &err);
     if (rc) goto fail;
     if (optind == argc) {
         if ((rc = ft_index_terms(ix, dump_term_line, NULL, &err))) goto fail;
-        status = CLI_EXIT_OK;
         goto out;
     }
     const char *term = argv[optind];
@@ -1584,6 +1608,7 @@ static int cmd_dump(int argc, char **argv)
     printf("term %s: df %" PRIu32 ", cf %" PRIu64 "\n", term, ft_postings_df(p), ft_postings_cf(p));
     if (ft_postings_df(p) == 0) {
         cli_msg("term '%s' is not in the index (dump takes an analyzed term: lower case, stemmed)", term);
+        status = CLI_EXIT_NONE; /* found nothing, like grep */
         goto out;
     }
     printf("doc\tid\ttf\tpositions\n");
@@ -1600,10 +1625,10 @@ static int cmd_dump(int argc, char **argv)
         putchar('\n');
     }
     if ((rc = ft_postings_status(p, &err))) goto fail;
-    status = CLI_EXIT_OK;
     goto out;
 fail:
     cli_msg("cannot read index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+    status = cli_exit_for(rc);
 out:
     ft_docbuf_free(db);
     ft_postings_close(p);
@@ -1650,7 +1675,7 @@ int main(int argc, char **argv)
     int status = fn(argc - 1, argv + 1);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_msg("error writing output: %s", strerror(errno));
-        return CLI_EXIT_ERROR;
+        return CLI_EXIT_IO;
     }
     return status;
 }

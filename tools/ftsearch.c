@@ -17,6 +17,10 @@
  * cursor or recolour the screen, and snippets are requested with one-byte
  * markers that are turned into colour or brackets only after that cleaning.
  * JSON strings are repaired to valid UTF-8 because jansson requires it.
+ *
+ * Exit status, like grep's: 0 when at least one document matched (in batch
+ * mode: when any query had a hit), 1 when none did, 2 for a usage error or a
+ * query that does not parse, and 3 to 6 for failures (cli.h).
  */
 #include "cli.h"
 #include "ft_common.h"
@@ -75,7 +79,11 @@ static void usage(FILE *f)
             "                       QID Q0 DOCID RANK SCORE ft\n"
             "      --format FMT     batch output format; only 'trec'\n"
             "  -h, --help           show this help\n"
-            "  -V, --version        show the version\n");
+            "  -V, --version        show the version\n"
+            "\n"
+            "Exit status: 0 if a document matched (--queries: if any query had a hit),\n"
+            "1 if none did, 2 usage error or a query that does not parse, 3 I/O error or\n"
+            "no index, 4 corrupt or incompatible index, 5 other error (out of memory).\n");
 }
 
 typedef struct search_ctx {
@@ -88,24 +96,27 @@ typedef struct search_ctx {
     int explain;            /* --explain */
     unsigned snippet_words; /* --snippet-len */
     unsigned long skipped;  /* batch: queries that did not parse */
+    unsigned long answered; /* batch: queries with at least one hit */
 } search_ctx;
 
-/* Fail with the library's message. */
+/* Fail with the library's message; returns the exit status for rc. */
 static int lib_error(const char *what, int rc, const ft_error *err)
 {
     cli_msg("%s: %s", what, err->msg[0] ? err->msg : ft_strerror(rc));
-    return CLI_EXIT_ERROR;
+    return cli_exit_for(rc);
 }
 
-/* Run one query; *q and *res must be freed by the caller even on failure. */
+/* Run one query; *q and *res must be freed by the caller even on failure.
+ * Returns CLI_EXIT_OK, CLI_EXIT_USAGE for a query that does not parse, or
+ * the exit status of another failure. */
 static int run_query(search_ctx *c, const char *text, size_t len, ft_query **q, ft_results *res)
 {
     ft_error err = {0};
     int rc = c->plain ? ft_query_parse_plain(c->an, text, len, q, &err)
                       : ft_query_parse(c->an, text, len, q, &err);
-    if (rc == FT_EINVAL) {
+    if (rc == FT_EINVAL) { /* a syntax error: the message says where */
         cli_msg("%s", err.msg);
-        return CLI_EXIT_USAGE;
+        return cli_exit_for(rc);
     }
     if (rc != FT_OK) return lib_error("cannot parse query", rc, &err);
     rc = ft_search(c->ix, *q, &c->so, res, &err);
@@ -200,7 +211,7 @@ static int print_text(search_ctx *c, const ft_query *q, const ft_results *res, i
     return CLI_EXIT_OK;
 nomem:
     cli_msg("out of memory");
-    return CLI_EXIT_ERROR;
+    return CLI_EXIT_OTHER;
 }
 
 /* ------------------------------------------------------------ JSON output */
@@ -225,7 +236,7 @@ static int print_json(search_ctx *c, const char *query, const ft_query *q, const
                       int snippets)
 {
     ft_error err = {0};
-    int status = CLI_EXIT_ERROR;
+    int status = CLI_EXIT_OTHER; /* until the output is complete (what is left to fail: memory) */
     json_t *root = json_object(), *hits = json_array();
     if (!root || !hits) {
         json_decref(hits);
@@ -307,18 +318,22 @@ out:
 
 static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f'; }
 
+/* Run every query of file.  Returns CLI_EXIT_OK when any query had a hit,
+ * CLI_EXIT_NONE when none had (queries that do not parse are reported and
+ * skipped), or the exit status of the failure that stopped the batch. */
 static int run_batch(search_ctx *c, const char *file)
 {
     const char *name = strcmp(file, "-") ? file : "<stdin>";
     cli_stream *s = cli_stream_open(file, CLI_ZSTD_DETECT);
     if (!s) {
-        cli_msg("%s: %s", name, strerror(errno));
-        return CLI_EXIT_ERROR;
+        int e = errno;
+        cli_msg("%s: %s", name, strerror(e));
+        return cli_exit_for_errno(e);
     }
     cli_lines *lines = cli_lines_new(s);
     if (!lines) {
         cli_msg("out of memory");
-        return CLI_EXIT_ERROR;
+        return CLI_EXIT_OTHER;
     }
     int status = CLI_EXIT_OK, r;
     char *line, numbuf[32];
@@ -347,7 +362,7 @@ static int run_batch(search_ctx *c, const char *file)
                         cli_msg("%s:%lu: the query id '%.*s' contains white space, which a TREC "
                                 "run cannot hold",
                                 name, lineno, (int)(e - a), a);
-                        status = CLI_EXIT_ERROR;
+                        status = CLI_EXIT_USAGE;
                         break;
                     }
                 }
@@ -365,6 +380,7 @@ static int run_batch(search_ctx *c, const char *file)
             c->skipped++;
             status = CLI_EXIT_OK;
         }
+        if (status == CLI_EXIT_OK && res.n > 0) c->answered++;
         for (size_t i = 0; status == CLI_EXIT_OK && i < res.n; i++) {
             ft_doc d;
             ft_error err = {0};
@@ -382,12 +398,13 @@ static int run_batch(search_ctx *c, const char *file)
     }
     if (status == CLI_EXIT_OK && r < 0) {
         cli_msg("%s: %s", name, cli_lines_error(lines));
-        status = CLI_EXIT_ERROR;
+        status = CLI_EXIT_IO; /* a read error, or a damaged .zst file */
     }
     if (status == CLI_EXIT_OK && c->skipped)
         cli_msg("%s: skipped %lu quer%s that did not parse (see above)", name, c->skipped,
                 c->skipped == 1 ? "y" : "ies");
     cli_lines_free(lines);
+    if (status == CLI_EXIT_OK && c->answered == 0) status = CLI_EXIT_NONE;
     return status;
 }
 
@@ -498,7 +515,7 @@ int main(int argc, char **argv)
         for (int i = optind; i < argc; i++) n += strlen(argv[i]) + 1;
         if (!(query = malloc(n))) {
             cli_msg("out of memory");
-            return CLI_EXIT_ERROR;
+            return CLI_EXIT_OTHER;
         }
         char *p = query;
         for (int i = optind; i < argc; i++) {
@@ -510,25 +527,28 @@ int main(int argc, char **argv)
         *p = '\0';
     }
 
-    int status = CLI_EXIT_ERROR;
-    char *dir = cli_index_for_read(opt_i);
+    char *dir = NULL;
     ft_error err = {0};
     ft_query *q = NULL;
     ft_results res = {0};
-    if (!dir) goto out;
+    int status = cli_index_for_read(opt_i, &dir);
+    if (status != CLI_EXIT_OK) goto out;
     c.dir = dir;
     int rc = ft_index_open(dir, &c.ix, &err);
     if (rc != FT_OK) {
         cli_msg("cannot open index %s: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        status = cli_exit_for(rc);
         goto out;
     }
     rc = ft_analyzer_new(ft_index_analyzer_opts(c.ix), &c.an, &err);
     if (rc != FT_OK) {
         cli_msg("%s: cannot set up the analyzer: %s", dir, err.msg[0] ? err.msg : ft_strerror(rc));
+        status = cli_exit_for(rc);
         goto out;
     }
     if (!(c.docbuf = ft_docbuf_new())) {
         cli_msg("out of memory");
+        status = CLI_EXIT_OTHER;
         goto out;
     }
 
@@ -539,10 +559,11 @@ int main(int argc, char **argv)
         if (status == CLI_EXIT_OK)
             status = json ? print_json(&c, query, q, &res, snippets)
                           : print_text(&c, q, &res, cli_use_color(color_mode), snippets);
+        if (status == CLI_EXIT_OK && res.n == 0) status = CLI_EXIT_NONE; /* like grep */
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_msg("error writing output: %s", strerror(errno));
-        status = CLI_EXIT_ERROR;
+        status = CLI_EXIT_IO;
     }
 
 out:
