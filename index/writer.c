@@ -22,6 +22,19 @@
  * no sort per document (a per-document slot table finds the term's entry); the
  * sort at a flush is over distinct terms only, and the budget bounds what is
  * held (the estimate counts the capacities of the growing structures).
+ *
+ * One huge document: the analyzer streams tokens, and the writer inverts them
+ * CHUNK_TOKENS (65,536) at a time, so the token and occurrence arrays never
+ * grow past a chunk (about 2.5 MB).  A document that spans chunks writes each
+ * chunk's positions straight into its terms' posting streams (varint gaps,
+ * behind a hole its header fills at its end: the same bytes as a document
+ * inverted whole), where the budget's estimate counts them; a record of 1 MiB
+ * or more goes to the store file through streaming zstd instead of being
+ * assembled and compressed whole.  What such a document still holds: its
+ * text (the caller's: for ftindex, the JSON line, once), its positions in the
+ * posting streams (about 3 bytes a token, flushed only after the document:
+ * a flush inside a document is not done) and, per distinct term of it, a
+ * slot and a run (36 bytes).
  * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
  * the previous commit, and files of a dead writer are unreferenced
  * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
@@ -674,8 +687,9 @@ static int segment_flush(ft_writer *w, ft_error *err);
 /* Bytes held by the structures that grow with the open segment; the budget
  * compares against this.  Not counted, and documented as the constant on
  * top: the word cache (8 MiB), the zstd contexts, and the per-document
- * scratch arrays, which grow with the largest document (about 40 bytes per
- * token of it). */
+ * scratch arrays: tokens and occurrences of one chunk at most (32 bytes a
+ * token and its bytes, about 2.5 MB) and 36 bytes per distinct term of the
+ * largest document. */
 static uint64_t writer_memory(const ft_writer *w)
 {
     return w->post_bytes + w->arena.cap + (uint64_t)w->terms_cap * sizeof(term_ent) +

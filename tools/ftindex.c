@@ -39,6 +39,10 @@
  * number of segments stays logarithmic in the number of documents.  `add`
  * is a build that keeps the index and replaces documents by id; `delete`
  * and `merge` change it in place; all of them hold the index's writer lock.
+ * A body of 1 MB or more is not copied: it is handed to the queue with the
+ * buffer holding it (a text file's, the JSON line's, or the scratch of its
+ * decoded escapes), so a huge JSON Lines record is held once; with -j, such
+ * bodies are analyzed by the writer, which does it in bounded chunks.
  *
  * Output: warnings and the summary go to stderr; stdout is left for data
  * (`ftindex check`, `stats` and `dump` print there).
