@@ -125,6 +125,9 @@ int ft_index_terms_range_(const ft_index *ix, unsigned first, unsigned end, ft_t
  * documents skipped).  fn returns non-zero to stop. */
 void ft_index_for_merge_(ft_index *ix);
 void ft_index_drop_pages_(const ft_index *ix, unsigned first, unsigned end);
+/* Tests: invert documents in chunks of this many tokens (SIZE_MAX: each
+ * document whole), instead of the default 65,536. */
+void ft_writer_set_chunk_(ft_writer *w, size_t tokens);
 typedef int (*ft_term_postings_fn)(void *ctx, const char *term, size_t len, ft_postings *p);
 int ft_index_terms_postings_(const ft_index *ix, unsigned first, unsigned end, ft_term_postings_fn fn, void *ctx,
                              ft_error *err);

@@ -22,6 +22,19 @@
  * no sort per document (a per-document slot table finds the term's entry); the
  * sort at a flush is over distinct terms only, and the budget bounds what is
  * held (the estimate counts the capacities of the growing structures).
+ *
+ * One huge document: the analyzer streams tokens, and the writer inverts them
+ * CHUNK_TOKENS (65,536) at a time, so the token and occurrence arrays never
+ * grow past a chunk (about 2.5 MB).  A document that spans chunks writes each
+ * chunk's positions straight into its terms' posting streams (varint gaps,
+ * behind a hole its header fills at its end: the same bytes as a document
+ * inverted whole), where the budget's estimate counts them; a record of 1 MiB
+ * or more goes to the store file through streaming zstd instead of being
+ * assembled and compressed whole.  What such a document still holds: its
+ * text (the caller's: for ftindex, the JSON line, once), its positions in the
+ * posting streams (about 3 bytes a token, flushed only after the document:
+ * a flush inside a document is not done) and, per distinct term of it, a
+ * slot and a run (36 bytes).
  * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
  * the previous commit, and files of a dead writer are unreferenced
  * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
@@ -135,6 +148,19 @@ static void wfile_discard(wfile *f)
     f->fd = -1;
 }
 
+/* Go back to offset off, dropping what was written after it; h is the hash
+ * state the file had there. */
+static int wfile_rewind(wfile *f, uint64_t off, const XXH64_state_t *h, ft_error *err)
+{
+    wfile_flush(f, err);
+    if (f->rc) return f->rc;
+    if (ftruncate(f->fd, (off_t)off) < 0 || lseek(f->fd, (off_t)off, SEEK_SET) < 0)
+        return f->rc = ft_error_errno(err, errno, "cannot truncate %s", f->path);
+    XXH64_copyState(f->h, h);
+    f->off = off;
+    return FT_OK;
+}
+
 /* ------------------------------------------------------------------ writer state */
 
 typedef struct term_ent {
@@ -176,6 +202,20 @@ typedef struct ptok {
 typedef struct occ {
     uint32_t pos, next;
 } occ;
+
+/* A document is inverted in chunks of CHUNK_TOKENS tokens, so the token and
+ * occurrence arrays stay bounded whatever its length.  Once a document
+ * outgrows one chunk, each chunk's occurrences go straight to the terms'
+ * posting streams as varint gaps, after a HOLE-byte gap that the document's
+ * header (document gap, tf: at most 5 + 5 bytes) fills at its end; a doc_run
+ * per slot follows where its positions stand. */
+#define CHUNK_TOKENS (1u << 16)
+#define HOLE 10
+typedef struct doc_run {
+    size_t start;      /* offset of the hole in the term's posting stream */
+    uint32_t last;     /* last position written */
+    uint32_t written;  /* occurrences written */
+} doc_run;
 
 /* A segment to name in the next MANIFEST: a flushed one, or one of the index
  * the writer started from. */
@@ -233,6 +273,10 @@ struct ft_writer {
     size_t nslots, slots_cap;
     occ *occs;
     size_t nocc, occ_cap;
+    size_t chunk;           /* tokens inverted at a time (CHUNK_TOKENS) */
+    doc_run *runs;          /* per slot, once the document spans chunks */
+    size_t nruns, runs_cap;
+    int streaming;          /* the open document spans chunks */
     uint32_t cur_doc;
     uint32_t cur_len;
 
@@ -307,6 +351,7 @@ static int writer_new(const char *dir, const ft_writer_opts *opts, ft_writer **o
         return ft_error_set(err, FT_EINVAL, "block size %u out of range 4..%u", bs, FT_MAX_BLOCK);
     }
     w->sto.fd = -1;
+    w->chunk = CHUNK_TOKENS;
     w->dir = strdup(dir);
     if (!w->dir) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
     rc = ft_analyzer_new(&w->opts.analyzer, &w->an, err);
@@ -444,16 +489,24 @@ static uint32_t intern_term(ft_writer *w, const char *t, size_t len, uint64_t h)
  * overlaps the misses instead of taking them one after another. */
 #define PREFETCH 12
 
+static int invert_chunk(ft_writer *w, const uint8_t *bytes);
+
 static int collect_token(void *ctx, const ft_token *tok)
 {
     ft_writer *w = ctx;
     if (w->nptok == w->ptok_cap) {
-        size_t cap = w->ptok_cap ? w->ptok_cap * 2 : 1024;
-        if (cap > UINT32_MAX) return FT_ENOMEM;
-        ptok *p = realloc(w->ptoks, cap * sizeof *p);
-        if (!p) return FT_ENOMEM;
-        w->ptoks = p;
-        w->ptok_cap = cap;
+        if (w->ptok_cap >= w->chunk) { /* a long document: invert what is held */
+            int rc = invert_chunk(w, w->tokbytes.p);
+            if (rc) return rc;
+        } else {
+            size_t cap = w->ptok_cap ? w->ptok_cap * 2 : 1024;
+            if (cap > w->chunk) cap = w->chunk;
+            if (cap > UINT32_MAX) return FT_ENOMEM;
+            ptok *p = realloc(w->ptoks, cap * sizeof *p);
+            if (!p) return FT_ENOMEM;
+            w->ptoks = p;
+            w->ptok_cap = cap;
+        }
     }
     if (w->tokbytes.len + tok->len > UINT32_MAX) return FT_ENOMEM;
     ptok *t = &w->ptoks[w->nptok++];
@@ -466,9 +519,9 @@ static int collect_token(void *ctx, const ft_token *tok)
     return w->tokbytes.failed ? FT_ENOMEM : 0;
 }
 
-static uint32_t resolve_token(ft_writer *w, const ptok *t)
+static uint32_t resolve_token(ft_writer *w, const ptok *t, const uint8_t *bytes)
 {
-    const char *word = (const char *)w->tokbytes.p + t->off;
+    const char *word = (const char *)bytes + t->off;
     wc_slot *slot = NULL;
     if (t->len <= WC_KEY) {
         slot = &w->wcache[t->h & ((1u << WC_BITS) - 1)];
@@ -532,14 +585,15 @@ static int count_occurrence(ft_writer *w, uint32_t id, uint32_t pos)
     return 0;
 }
 
-static int invert_tokens(ft_writer *w)
+/* Resolve and count the held tokens; their bytes are at bytes + off. */
+static int invert_tokens(ft_writer *w, const uint8_t *bytes)
 {
     size_t n = w->nptok;
     ptok *t = w->ptoks;
     for (size_t i = 0; i < n; i++) {
         if (i + PREFETCH < n && t[i + PREFETCH].len <= WC_KEY)
             __builtin_prefetch(&w->wcache[t[i + PREFETCH].h & ((1u << WC_BITS) - 1)]);
-        uint32_t id = resolve_token(w, &t[i]);
+        uint32_t id = resolve_token(w, &t[i], bytes);
         if (id == UINT32_MAX) return FT_ENOMEM;
         t[i].term = id;
     }
@@ -550,14 +604,92 @@ static int invert_tokens(ft_writer *w)
     return 0;
 }
 
+/* Move the open document's counted occurrences into the posting streams of
+ * its terms (see doc_run), leaving the occurrence array empty. */
+static int stream_positions(ft_writer *w)
+{
+    if (w->nslots > w->runs_cap) {
+        size_t cap = w->runs_cap ? w->runs_cap : 256;
+        while (cap < w->nslots) cap *= 2;
+        doc_run *p = realloc(w->runs, cap * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        w->runs = p;
+        w->runs_cap = cap;
+    }
+    for (size_t i = 0; i < w->nslots; i++) {
+        doc_slot *s = &w->slots[i];
+        doc_run *r = &w->runs[i];
+        if (i < w->nruns && s->tf == r->written) continue; /* not in this chunk */
+        ft_buf *b = &w->terms[s->term].post;
+        size_t cap0 = b->cap;
+        if (i >= w->nruns) { /* the term's first chunk in this document */
+            if (ft_buf_reserve(b, HOLE)) return FT_ENOMEM;
+            r->start = b->len;
+            r->last = 0;
+            r->written = 0;
+            b->len += HOLE;
+        }
+        if (s->tf > r->written) {
+            if (ft_buf_reserve(b, (size_t)(s->tf - r->written) * 5)) return FT_ENOMEM;
+            uint32_t prev = r->last;
+            for (uint32_t k = s->head; k != UINT32_MAX; k = w->occs[k].next) {
+                b->len += ft_varint_put(b->p + b->len, w->occs[k].pos - prev);
+                prev = w->occs[k].pos;
+            }
+            r->last = prev;
+            r->written = s->tf;
+            s->head = s->tail = UINT32_MAX;
+        }
+        w->post_bytes += b->cap - cap0;
+    }
+    w->nruns = w->nslots;
+    w->nocc = 0;
+    w->streaming = 1;
+    return 0;
+}
+
+/* Invert the held chunk of a long document and start the next one. */
+static int invert_chunk(ft_writer *w, const uint8_t *bytes)
+{
+    int rc = invert_tokens(w, bytes);
+    if (!rc) rc = stream_positions(w);
+    w->nptok = 0;
+    ft_buf_reset(&w->tokbytes);
+    return rc;
+}
+
+/* The end of a document that spanned chunks: each term's header goes into
+ * its hole, the positions move up against it, so the stream holds the same
+ * bytes as for a document inverted whole. */
+static void finish_streamed(ft_writer *w)
+{
+    for (size_t i = 0; i < w->nslots; i++) {
+        doc_slot *s = &w->slots[i];
+        doc_run *r = &w->runs[i];
+        term_ent *e = &w->terms[s->term];
+        ft_buf *b = &e->post;
+        uint8_t h[HOLE];
+        size_t n = ft_varint_put(h, (uint64_t)w->cur_doc + 1 - s->prev_plus1);
+        n += ft_varint_put(h + n, s->tf);
+        size_t tail = b->len - r->start - HOLE;
+        memmove(b->p + r->start + n, b->p + r->start + HOLE, tail);
+        memcpy(b->p + r->start, h, n);
+        b->len -= HOLE - n;
+        e->cf += s->tf;
+        e->df++;
+        w->st.postings++;
+    }
+}
+
 static int flush_store(ft_writer *w, ft_error *err);
 static int segment_flush(ft_writer *w, ft_error *err);
 
 /* Bytes held by the structures that grow with the open segment; the budget
  * compares against this.  Not counted, and documented as the constant on
  * top: the word cache (8 MiB), the zstd contexts, and the per-document
- * scratch arrays, which grow with the largest document (about 40 bytes per
- * token of it). */
+ * scratch arrays: tokens and occurrences of one chunk at most (32 bytes a
+ * token and its bytes, about 2.5 MB) and 36 bytes per distinct term of the
+ * largest document. */
 static uint64_t writer_memory(const ft_writer *w)
 {
     return w->post_bytes + w->arena.cap + (uint64_t)w->terms_cap * sizeof(term_ent) +
@@ -565,21 +697,137 @@ static uint64_t writer_memory(const ft_writer *w)
            (uint64_t)w->ids_cap * 8 + w->idbytes.cap + w->sto_block.cap + w->sto_index.cap;
 }
 
-/* Append one record to the store block (fields made valid UTF-8). */
+/* Records of STORE_STREAM bytes or more are not assembled in the store
+ * block: the block (the small records before it, then this one) is
+ * compressed as it is written, into one zstd frame, the same bytes as
+ * compressing it whole; when that does not make it smaller, the file goes
+ * back and the block is written raw. */
+#define STORE_STREAM (1u << 20)
+
+/* Write p[0..n) to the store file, through the store's zstd stream when z. */
+static void store_put(ft_writer *w, ft_buf *zout, int z, const void *p, size_t n, ft_error *err)
+{
+    if (!n) return;
+    if (!z) {
+        wfile_write(&w->sto, p, n, err);
+        return;
+    }
+    ZSTD_inBuffer in = {p, n, 0};
+    while (in.pos < in.size && !w->sto.rc) {
+        ZSTD_outBuffer out = {zout->p, zout->cap, 0};
+        size_t r = ZSTD_compressStream2(w->cctx_store, &out, &in, ZSTD_e_continue);
+        if (ZSTD_isError(r)) {
+            w->sto.rc = ft_error_set(err, FT_EIO, "zstd: %s", ZSTD_getErrorName(r));
+            return;
+        }
+        wfile_write(&w->sto, out.dst, out.pos, err);
+    }
+}
+
+/* The open block and one record, fields sanitized (bad[k]) a piece at a time. */
+static void store_fields(ft_writer *w, ft_buf *zout, int z, const char *const *fv, const size_t *flv,
+                         const size_t *slen, const int *bad, ft_error *err)
+{
+    store_put(w, zout, z, w->sto_block.p, w->sto_block.len, err);
+    for (int k = 0; k < 3 && !w->sto.rc; k++) {
+        uint8_t v[10];
+        store_put(w, zout, z, v, ft_varint_put(v, slen[k]), err);
+        if (!bad[k]) {
+            store_put(w, zout, z, fv[k], flv[k], err);
+            continue;
+        }
+        for (size_t i = 0; i < flv[k] && !w->sto.rc;) {
+            ft_buf_reset(&w->scratch);
+            ft_utf8_sanitize_part(fv[k], flv[k], &i, STORE_STREAM, &w->scratch);
+            if (w->scratch.failed) {
+                w->sto.rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+                return;
+            }
+            store_put(w, zout, z, w->scratch.p, w->scratch.len, err);
+        }
+    }
+    if (z && !w->sto.rc) {
+        for (;;) {
+            ZSTD_inBuffer in = {NULL, 0, 0};
+            ZSTD_outBuffer out = {zout->p, zout->cap, 0};
+            size_t r = ZSTD_compressStream2(w->cctx_store, &out, &in, ZSTD_e_end);
+            if (ZSTD_isError(r)) {
+                w->sto.rc = ft_error_set(err, FT_EIO, "zstd: %s", ZSTD_getErrorName(r));
+                return;
+            }
+            wfile_write(&w->sto, out.dst, out.pos, err);
+            if (r == 0 || w->sto.rc) break;
+        }
+    }
+}
+
+/* Write the open block with a large record as one store block. */
+static int store_large(ft_writer *w, const char *const *fv, const size_t *flv, ft_error *err)
+{
+    int bad[3];
+    size_t slen[3];
+    uint64_t raw = w->sto_block.len;
+    for (int k = 0; k < 3; k++) {
+        uint8_t v[10];
+        bad[k] = ft_utf8_valid_prefix(fv[k], flv[k]) != flv[k];
+        slen[k] = bad[k] ? ft_utf8_sanitized_len(fv[k], flv[k]) : flv[k];
+        raw += ft_varint_put(v, slen[k]) + slen[k];
+    }
+    if (raw > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "a stored document block exceeds 4 GiB");
+    uint64_t off = w->sto.off;
+    XXH64_state_t *mark = XXH64_createState();
+    ft_buf zout;
+    ft_buf_init(&zout);
+    if (!mark || ft_buf_reserve(&zout, ZSTD_CStreamOutSize())) {
+        XXH64_freeState(mark);
+        return ft_error_set(err, FT_ENOMEM, "out of memory");
+    }
+    XXH64_copyState(mark, w->sto.h);
+    ZSTD_CCtx_reset(w->cctx_store, ZSTD_reset_session_only);
+    ZSTD_CCtx_setPledgedSrcSize(w->cctx_store, raw);
+    store_fields(w, &zout, 1, fv, flv, slen, bad, err);
+    uint64_t stored = w->sto.off - off;
+    int z = 1;
+    if (!w->sto.rc && stored >= raw && !wfile_rewind(&w->sto, off, mark, err)) {
+        store_fields(w, &zout, 0, fv, flv, slen, bad, err);
+        stored = raw;
+        z = 0;
+    }
+    XXH64_freeState(mark);
+    ft_buf_free(&zout);
+    if (w->sto.rc) return w->sto.rc;
+    ft_buf_put_u64le(&w->sto_index, off);
+    ft_buf_put_u32le(&w->sto_index, (uint32_t)stored);
+    ft_buf_put_u32le(&w->sto_index, z ? (uint32_t)raw : 0);
+    ft_buf_put_u32le(&w->sto_index, w->sto_first_doc);
+    w->sto_nblocks++;
+    w->sto_first_doc = (uint32_t)w->ndocs + 1; /* the next block starts after this record */
+    ft_buf_reset(&w->sto_block);
+    if (w->sto_index.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return FT_OK;
+}
+
+/* Append one record to the store block (fields made valid UTF-8), or write
+ * it with its block when large. */
 static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, ft_error *err)
 {
-    for (int k = 0; k < 3; k++) {
-        const char *f = fv[k];
-        size_t fl = flv[k];
-        ft_buf_reset(&w->scratch);
-        if (ft_utf8_sanitize(f, fl, &w->scratch)) {
-            f = (const char *)w->scratch.p;
-            fl = w->scratch.len;
+    if (flv[0] + flv[1] + flv[2] >= STORE_STREAM) {
+        int rc = store_large(w, fv, flv, err);
+        if (rc) return rc;
+    } else {
+        for (int k = 0; k < 3; k++) {
+            const char *f = fv[k];
+            size_t fl = flv[k];
+            ft_buf_reset(&w->scratch);
+            if (ft_utf8_sanitize(f, fl, &w->scratch)) {
+                f = (const char *)w->scratch.p;
+                fl = w->scratch.len;
+            }
+            ft_buf_put_varint(&w->sto_block, fl);
+            ft_buf_append(&w->sto_block, f, fl);
         }
-        ft_buf_put_varint(&w->sto_block, fl);
-        ft_buf_append(&w->sto_block, f, fl);
+        if (w->sto_block.failed || w->scratch.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
     }
-    if (w->sto_block.failed || w->scratch.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
     /* the id, for the sorted id file */
     if (w->ndocs >= w->ids_cap) {
         size_t cap = w->ids_cap ? w->ids_cap * 2 : 1024;
@@ -697,6 +945,8 @@ int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t t
 
 const ft_analyzer_opts *ft_writer_analyzer_opts(const ft_writer *w) { return &w->opts.analyzer; }
 
+void ft_writer_set_chunk_(ft_writer *w, size_t tokens) { w->chunk = tokens ? tokens : 1; }
+
 static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
                       size_t title_len, const char *body, size_t body_len, ft_error *err);
 
@@ -731,38 +981,48 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     w->nslots = 0;
     w->nocc = 0;
     w->nptok = 0;
+    w->nruns = 0;
+    w->streaming = 0;
     ft_buf_reset(&w->tokbytes);
 
-    int rc;
-    if (pre) { /* analyzed by the caller: take its tokens */
-        rc = 0;
-        if (pre->n > w->ptok_cap) {
-            ptok *p = realloc(w->ptoks, pre->n * sizeof *p);
-            if (!p) rc = FT_ENOMEM;
-            else {
+    int rc = 0;
+    const uint8_t *bytes;
+    if (pre) { /* analyzed by the caller: take its tokens, a chunk at a time */
+        bytes = pre->bytes.p;
+        for (size_t k = 0;;) {
+            size_t m = pre->n - k < w->chunk ? pre->n - k : w->chunk;
+            if (m > w->ptok_cap) {
+                ptok *p = realloc(w->ptoks, m * sizeof *p);
+                if (!p) {
+                    rc = FT_ENOMEM;
+                    break;
+                }
                 w->ptoks = p;
-                w->ptok_cap = pre->n;
+                w->ptok_cap = m;
             }
+            if (m) memcpy(w->ptoks, pre->ptoks + k, m * sizeof *w->ptoks);
+            w->nptok = m;
+            k += m;
+            if (k == pre->n || (rc = invert_chunk(w, bytes))) break;
         }
-        if (!rc && pre->n) memcpy(w->ptoks, pre->ptoks, pre->n * sizeof *w->ptoks);
-        w->nptok = pre->n;
-        ft_buf_append(&w->tokbytes, pre->bytes.p, pre->bytes.len);
-        if (w->tokbytes.failed) rc = FT_ENOMEM;
         w->st.invalid_bytes += pre->invalid_bytes;
     } else {
         ft_analyze_stats s1, s2;
         rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
         if (!rc) rc = ft_analyze_words(w->an, body, body_len, s1.next_pos + 1, collect_token, w, &s2);
         if (!rc) w->st.invalid_bytes += s1.invalid_bytes + s2.invalid_bytes;
+        bytes = w->tokbytes.p;
     }
-    if (!rc) rc = invert_tokens(w);
+    if (!rc) rc = invert_tokens(w, bytes);
+    if (!rc && w->streaming) rc = stream_positions(w);
     if (rc) {
         ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
         return writer_fail(w, FT_ENOMEM, err);
     }
 
     /* append this document to each term's posting stream */
-    for (size_t i = 0; i < w->nslots; i++) {
+    if (w->streaming) finish_streamed(w);
+    else for (size_t i = 0; i < w->nslots; i++) {
         doc_slot *s = &w->slots[i];
         term_ent *e = &w->terms[s->term];
         ft_buf *b = &e->post;
@@ -784,7 +1044,10 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     /* store record (ids, titles and bodies stored as valid UTF-8), length */
     const char *f[3] = {id, title, body};
     size_t fl[3] = {id_len, title_len, body_len};
-    if (store_record(w, f, fl, err)) goto nomem;
+    if ((rc = store_record(w, f, fl, err))) {
+        if (rc == FT_ENOMEM) goto nomem;
+        return writer_fail(w, rc, err);
+    }
     if (add_length(w, w->cur_len)) goto nomem;
     w->st.docs++;
     w->st.tokens += w->cur_len;
@@ -1715,6 +1978,7 @@ void ft_writer_close(ft_writer *w)
     ft_buf_free(&w->arena);
     free(w->slots);
     free(w->occs);
+    free(w->runs);
     free(w->lens);
     free(w->idoff);
     free(w->idlen);

@@ -90,6 +90,12 @@ const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_
 size_t ft_utf8_sanitize(const char *text, size_t len, ft_buf *out);
 /* Length of the longest valid UTF-8 prefix of text (len when all is valid). */
 size_t ft_utf8_valid_prefix(const char *text, size_t len);
+/* The same output as ft_utf8_sanitize, a piece at a time: continue from
+ * *pos (a position a previous call stopped at, or 0), append to out until
+ * it grew by at least max bytes or the text ends, and advance *pos. */
+void ft_utf8_sanitize_part(const char *text, size_t len, size_t *pos, size_t max, ft_buf *out);
+/* Length of ft_utf8_sanitize's output for text (len when all is valid). */
+size_t ft_utf8_sanitized_len(const char *text, size_t len);
 
 /* Stem-cache counters (for benchmarks). */
 void ft_analyzer_cache_stats(const ft_analyzer *a, uint64_t *hits, uint64_t *misses);

@@ -625,3 +625,30 @@ size_t ft_utf8_sanitize(const char *text, size_t len, ft_buf *out)
     }
     return bad;
 }
+
+void ft_utf8_sanitize_part(const char *text, size_t len, size_t *pos, size_t max, ft_buf *out)
+{
+    const uint8_t *s = (const uint8_t *)text;
+    size_t i = *pos, len0 = out->len;
+    while (i < len && out->len - len0 < max) {
+        int32_t cp;
+        size_t n = s[i] < 0x80 ? (cp = s[i], 1) : decode_utf8(s, len, i, &cp);
+        if (cp < 0) ft_buf_append(out, "\xEF\xBF\xBD", 3);
+        else ft_buf_append(out, s + i, n);
+        i += n;
+    }
+    *pos = i;
+}
+
+size_t ft_utf8_sanitized_len(const char *text, size_t len)
+{
+    const uint8_t *s = (const uint8_t *)text;
+    size_t i = ft_utf8_valid_prefix(text, len), out = i;
+    while (i < len) {
+        int32_t cp;
+        size_t n = s[i] < 0x80 ? (cp = s[i], 1) : decode_utf8(s, len, i, &cp);
+        out += cp < 0 ? 3 : n;
+        i += n;
+    }
+    return out;
+}

@@ -482,6 +482,22 @@ void cli_lines_free(cli_lines *l)
 const char *cli_lines_error(const cli_lines *l) { return cli_stream_error(l->s); }
 unsigned long cli_lines_count(const cli_lines *l) { return l->lineno; }
 
+char *cli_lines_take(cli_lines *l)
+{
+    size_t rest = l->end - l->start, cap = LINE_CHUNK;
+    while (cap < rest + LINE_CHUNK / 4) cap *= 2; /* cap > end, and room to read */
+    char *nb = malloc(cap);
+    if (!nb) return NULL;
+    memcpy(nb, l->buf + l->start, rest);
+    char *old = l->buf;
+    l->buf = nb;
+    l->cap = cap;
+    l->scan -= l->start;
+    l->end = rest;
+    l->start = 0;
+    return old;
+}
+
 int cli_lines_next(cli_lines *l, char **line, size_t *len, unsigned long *lineno)
 {
     for (;;) {

@@ -148,6 +148,10 @@ void cli_lines_free(cli_lines *l); /* accepts NULL; closes the stream */
  * (reason in cli_lines_error()).  *lineno is the 1-based line number. */
 int cli_lines_next(cli_lines *l, char **line, size_t *len, unsigned long *lineno);
 const char *cli_lines_error(const cli_lines *l);
+/* Hand over the buffer holding the line last returned (the caller frees it),
+ * so a long line need not be copied; the data after the line moves to a new
+ * buffer.  Returns NULL, and changes nothing, when out of memory. */
+char *cli_lines_take(cli_lines *l);
 /* Lines returned so far. */
 unsigned long cli_lines_count(const cli_lines *l);
 

@@ -39,6 +39,10 @@
  * number of segments stays logarithmic in the number of documents.  `add`
  * is a build that keeps the index and replaces documents by id; `delete`
  * and `merge` change it in place; all of them hold the index's writer lock.
+ * A body of 1 MB or more is not copied: it is handed to the queue with the
+ * buffer holding it (a text file's, the JSON line's, or the scratch of its
+ * decoded escapes), so a huge JSON Lines record is held once; with -j, such
+ * bodies are analyzed by the writer, which does it in bounded chunks.
  *
  * Output: warnings and the summary go to stderr; stdout is left for data
  * (`ftindex check`, `stats` and `dump` print there).
@@ -124,9 +128,9 @@ static void usage(FILE *f)
 /* One queued document.  Strings live in the batch's data, except a large
  * body, which is handed over instead of copied. */
 typedef struct qdoc {
-    size_t where, id, title, body; /* offsets into batch.data */
+    size_t where, id, title, body; /* offsets into batch.data (body: into own_body if set) */
     size_t id_len, title_len, body_len;
-    char *own_body;                /* non-NULL: the body, owned by the batch */
+    char *own_body;                /* non-NULL: the allocation holding the body, owned by the batch */
     int from_line;                 /* 1: a JSON Lines record, 0: a file */
 } qdoc;
 
@@ -149,7 +153,8 @@ enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED };
 #define BATCH_BYTES (1u << 20)       /* hand a batch over at this size ... */
 #define BATCH_DOCS 1024              /* ... or this many documents */
 #define QUEUE_DEPTH 4                /* batches waiting at most */
-#define HANDOVER_BYTES (1u << 20)    /* text bodies this large are not copied */
+#define HANDOVER_BYTES (1u << 20)    /* bodies this large are not copied */
+#define ANALYZE_MAX HANDOVER_BYTES   /* -j: larger bodies are analyzed by the writer, in chunks */
 #define KEEP_BYTES (16u << 20)       /* larger buffers are freed after use */
 
 typedef struct build {
@@ -295,8 +300,8 @@ static int reserve(void **p, size_t *cap, size_t need, size_t elem, size_t min)
     return 0;
 }
 
-/* Queue one document (copied, except own_body, whose ownership passes to the
- * queue whatever happens).  Returns 0, or -1 on a fatal error (message
+/* Queue one document (copied, except own_body, the allocation holding body,
+ * whose ownership passes to the queue whatever happens).  Returns 0, or -1 on a fatal error (message
  * printed) or when the build is stopping. */
 static int queue_doc(build *b, const char *where, int from_line, const char *id, size_t id_len,
                      const char *title, size_t title_len, const char *body, size_t body_len,
@@ -327,8 +332,12 @@ static int queue_doc(build *b, const char *where, int from_line, const char *id,
     PUT(where, where, wlen);
     PUT(id, id, id_len);
     PUT(title, title, title_len);
-    if (own_body) d->own_body = own_body;
-    else PUT(body, body, body_len);
+    if (own_body) {
+        d->own_body = own_body;
+        d->body = (size_t)(body - own_body);
+    } else {
+        PUT(body, body, body_len);
+    }
 #undef PUT
     d->id_len = id_len;
     d->title_len = title_len;
@@ -370,13 +379,13 @@ static int consume(build *b)
 
         for (size_t i = 0; i < bt->n && ret == CLI_EXIT_OK; i++) {
             const qdoc *d = &bt->docs[i];
-            const char *body = d->own_body ? d->own_body : bt->data + d->body;
+            const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
             ft_error err = {0};
             int rc;
             if (b->nworkers && bt->arc) {
                 rc = bt->arc;
                 ft_error_set(&err, rc, "%s", bt->amsg);
-            } else if (b->nworkers) {
+            } else if (b->nworkers && d->body_len < ANALYZE_MAX) {
                 rc = ft_writer_add_tokens(b->w, bt->toks[i], bt->data + d->id, d->id_len, bt->data + d->title,
                                           d->title_len, body, d->body_len, &err);
             } else {
@@ -470,7 +479,8 @@ static void *analyze_batches(void *arg)
                 snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
                 break;
             }
-            const char *body = d->own_body ? d->own_body : bt->data + d->body;
+            if (d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
+            const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
             int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
             if (rc) {
                 bt->arc = rc;
@@ -621,10 +631,22 @@ static int index_jsonl(build *b, const char *path, const char *name, int zstd)
                 fid = v[0].text;
                 fid_len = v[0].len;
             }
+            /* a large body is handed over with the buffer holding it
+             * (the line's, or the scratch of decoded escapes) */
+            char *own = NULL;
+            if (v[2].kind == FT_JSONL_STRING && v[2].len >= HANDOVER_BYTES) {
+                uintptr_t t = (uintptr_t)v[2].text, l0 = (uintptr_t)line, s0 = (uintptr_t)jscratch.p;
+                if (t >= l0 && t < l0 + len) {
+                    own = cli_lines_take(lines);
+                } else if (s0 && t >= s0 && t < s0 + jscratch.len) {
+                    own = (char *)jscratch.p;
+                    ft_buf_init(&jscratch);
+                }
+            }
             int a = queue_doc(b, where, 1, fid, fid_len, v[1].kind == FT_JSONL_STRING ? v[1].text : "",
                               v[1].kind == FT_JSONL_STRING ? v[1].len : 0,
                               v[2].kind == FT_JSONL_STRING ? v[2].text : "",
-                              v[2].kind == FT_JSONL_STRING ? v[2].len : 0, NULL);
+                              v[2].kind == FT_JSONL_STRING ? v[2].len : 0, own);
             if (a < 0) {
                 ret = -1;
                 break;

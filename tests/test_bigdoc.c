@@ -1,0 +1,353 @@
+/*
+ * test_bigdoc.c — one document much larger than the writer's chunk
+ * (65,536 tokens inverted at a time) and than its memory budget.
+ *
+ * The body is built token by token, so what sits at each chunk seam is
+ * known: at every seam a two-token item straddles it (the apostrophe word
+ * "don't" then "stop", or the CJK run 日本語, whose bigrams 日本 and 本語
+ * fall on either side), and a four-word phrase starts one token earlier.
+ * The index must be the same bytes whether a document is inverted whole or
+ * in chunks of any size, through ft_writer_add or ft_writer_add_tokens;
+ * with a tiny budget (other segments) the same hits, scores and positions;
+ * and everything must match the naive inversion (tu_check_index).
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ft_index_int.h"
+#include "ft_test_util.h"
+
+#define CHUNK 65536u
+#define SEAMS 5 /* chunks the big document spans: SEAMS + 1 */
+
+/* Append one token's text (and a space) to b. */
+static void put(ft_buf *b, const char *s)
+{
+    ft_buf_append(b, s, strlen(s));
+    ft_buf_append(b, " ", 1);
+}
+
+/* The big body: filler words of one token each (letters, never a stopword
+ * nor changed by the stemmer into another filler), with the seam items.
+ * The title is one token at position 0 and is the writer's token 0, so body
+ * token j is the writer's token j + 1: the seams fall between body tokens
+ * k * CHUNK - 2 and k * CHUNK - 1.  A few invalid UTF-8 bytes (stored as
+ * U+FFFD, a separator to the analyzer) sit between words. */
+static char *big_body(size_t *len)
+{
+    ft_buf b;
+    ft_buf_init(&b);
+    tu_rng r = {2024};
+    size_t total = (size_t)(SEAMS + 1) * CHUNK - CHUNK / 3;
+    for (size_t j = 0; j < total;) {
+        size_t k = (j + 3) / CHUNK; /* the next seam, if it is near */
+        if (k % 3 == 0 && j + 3 == k * CHUNK && k) {
+            put(&b, "alpha"); /* alpha beta | gamma delta */
+            put(&b, "beta");
+            put(&b, "gamma");
+            put(&b, "delta");
+            j += 4;
+            continue;
+        }
+        k = (j + 2) / CHUNK;
+        if (k % 3 && j + 2 == k * CHUNK) {
+            if (k % 3 == 2) {
+                put(&b, "日本語"); /* 日本 | 本語 */
+            } else {
+                put(&b, "don't"); /* don't | stop */
+                put(&b, "stop");
+            }
+            j += 2;
+            continue;
+        }
+        char w[16];
+        uint32_t v = tu_randn(&r, 4000);
+        snprintf(w, sizeof w, "zq%c%c%c", 'a' + v % 20, 'a' + v / 20 % 20, 'a' + v / 400);
+        put(&b, w);
+        if (tu_randn(&r, 20000) == 0) ft_buf_append(&b, "\xff ", 2);
+        j++;
+    }
+    cr_assert(!b.failed);
+    *len = b.len;
+    return (char *)b.p;
+}
+
+static void corpus(tu_corpus *c)
+{
+    memset(c, 0, sizeof *c);
+    tu_corpus_add(c, "a", "before", "stop the alpha beta gamma delta don't stop");
+    tu_corpus_add(c, "b", "also small", "日本語 text zqaaa zqbbb");
+    size_t n;
+    char *body = big_body(&n);
+    ft_buf t;
+    ft_buf_init(&t);
+    ft_buf_append(&t, body, n);
+    ft_buf_append(&t, "", 1);
+    tu_corpus_add(c, "big", "huge", (const char *)t.p);
+    free(body);
+    ft_buf_free(&t);
+    tu_corpus_add(c, "c", "after", "gamma delta stop don't 日本 zqaaa");
+}
+
+enum { VIA_ADD, VIA_TOKENS };
+
+/* Build c into dir with the given chunk (SIZE_MAX: whole) and budget. */
+static void build(const char *dir, const tu_corpus *c, size_t chunk, uint64_t memory, int via)
+{
+    ft_writer_opts wo;
+    ft_writer_opts_default(&wo);
+    wo.memory = memory;
+    ft_writer *w;
+    ft_error err = {0};
+    cr_assert_eq(ft_writer_open(dir, &wo, &w, &err), FT_OK, "%s", err.msg);
+    ft_writer_set_chunk_(w, chunk);
+    ft_analyzer *an = NULL;
+    ft_tokens *t = ft_tokens_new();
+    cr_assert_not_null(t);
+    cr_assert_eq(ft_analyzer_new(ft_writer_analyzer_opts(w), &an, &err), FT_OK);
+    for (size_t i = 0; i < c->n; i++) {
+        const tu_doc *d = &c->docs[i];
+        int rc;
+        if (via == VIA_TOKENS) {
+            rc = ft_tokens_analyze(t, an, d->title, d->title_len, d->body, d->body_len, &err);
+            cr_assert_eq(rc, FT_OK, "%s", err.msg);
+            rc = ft_writer_add_tokens(w, t, d->id, d->id_len, d->title, d->title_len, d->body, d->body_len, &err);
+        } else {
+            rc = ft_writer_add(w, d->id, d->id_len, d->title, d->title_len, d->body, d->body_len, &err);
+        }
+        cr_assert_eq(rc, FT_OK, "add %s: %s", d->id, err.msg);
+    }
+    cr_assert_eq(ft_writer_commit(w, &err), FT_OK, "%s", err.msg);
+    ft_writer_close(w);
+    ft_tokens_free(t);
+    ft_analyzer_free(an);
+}
+
+/* Every file of a and b has the same bytes. */
+static void assert_same_files(const char *a, const char *b)
+{
+    size_t na, nb;
+    char **la = tu_list_dir(a, &na), **lb = tu_list_dir(b, &nb);
+    cr_assert_eq(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        cr_assert_str_eq(la[i], lb[i]);
+        char *pa = tu_join(a, la[i]), *pb = tu_join(b, lb[i]);
+        size_t sa, sb;
+        char *x = tu_read_file(pa, &sa), *y = tu_read_file(pb, &sb);
+        cr_assert(x && y);
+        cr_assert(sa == sb && !memcmp(x, y, sa), "%s differs", la[i]);
+        free(x);
+        free(y);
+        free(pa);
+        free(pb);
+    }
+    tu_free_list(la, na);
+    tu_free_list(lb, nb);
+}
+
+static ft_index *open_ok(const char *dir)
+{
+    ft_index *ix = NULL;
+    ft_error err = {0};
+    cr_assert_eq(ft_index_open(dir, &ix, &err), FT_OK, "%s", err.msg);
+    return ix;
+}
+
+/* Positions of term in the document with id "big". */
+static uint32_t big_positions(const ft_index *ix, const char *term, uint32_t *out, uint32_t max)
+{
+    ft_postings *p = NULL;
+    ft_error err = {0};
+    cr_assert_eq(ft_postings_open(ix, term, strlen(term), &p, &err), FT_OK, "%s", err.msg);
+    uint32_t d, n = 0;
+    while ((d = ft_postings_next(p)) != FT_DOC_END) {
+        if (d != 2) continue; /* the third document is "big" */
+        const uint32_t *pos;
+        cr_assert_eq(ft_postings_positions(p, &pos, &n), FT_OK);
+        cr_assert_leq(n, max);
+        memcpy(out, pos, n * sizeof *pos);
+    }
+    ft_postings_close(p);
+    return n;
+}
+
+static const struct {
+    const char *q;
+    int in_big; /* the big document must be among the hits */
+} queries[] = {
+    {"\"don't stop\"", 1}, {"\"alpha beta gamma delta\"", 1}, {"日本語", 1}, {"\"beta gamma\"", 1},
+    {"stop", 1}, {"zqaaa", 1}, {"\"日本語\" stop", 1}, {"don't", 1}, {"\"gamma delta stop\"", 0},
+    {"zqbbb OR gamma", 0},
+};
+
+/* Same hits (ids), scores and positions in both indexes. */
+static void assert_same_results(const char *da, const char *db)
+{
+    ft_index *a = open_ok(da), *b = open_ok(db);
+    ft_analyzer *an = NULL;
+    ft_error err = {0};
+    cr_assert_eq(ft_analyzer_new(ft_index_analyzer_opts(a), &an, &err), FT_OK);
+    ft_docbuf *ba = ft_docbuf_new(), *bb = ft_docbuf_new();
+    for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+        ft_query *pq = NULL;
+        cr_assert_eq(ft_query_parse(an, queries[q].q, strlen(queries[q].q), &pq, &err), FT_OK, "%s", err.msg);
+        ft_search_opts so;
+        ft_search_opts_default(&so);
+        so.exhaustive = 1;
+        ft_results ra = {0}, rb = {0};
+        cr_assert_eq(ft_search(a, pq, &so, &ra, &err), FT_OK, "%s", err.msg);
+        cr_assert_eq(ft_search(b, pq, &so, &rb, &err), FT_OK, "%s", err.msg);
+        cr_assert_eq(ra.n, rb.n, "query %s: %zu hits, want %zu", queries[q].q, rb.n, ra.n);
+        cr_assert_gt(ra.n, 0, "query %s finds nothing", queries[q].q);
+        int big_found = 0;
+        for (size_t i = 0; i < ra.n; i++) {
+            ft_doc x, y;
+            cr_assert_eq(ft_index_doc(a, ra.hits[i].doc, ba, &x, &err), FT_OK);
+            cr_assert_eq(ft_index_doc(b, rb.hits[i].doc, bb, &y, &err), FT_OK);
+            cr_assert(x.id_len == y.id_len && !memcmp(x.id, y.id, x.id_len), "query %s hit %zu", queries[q].q, i);
+            cr_assert(fabs(ra.hits[i].score - rb.hits[i].score) < 1e-9, "query %s: score %.12f, want %.12f",
+                      queries[q].q, rb.hits[i].score, ra.hits[i].score);
+            if (x.id_len == 3 && !memcmp(x.id, "big", 3)) big_found = 1;
+        }
+        cr_assert(big_found || !queries[q].in_big, "query %s misses the big document", queries[q].q);
+        ft_results_free(&ra);
+        ft_results_free(&rb);
+        ft_query_free(pq);
+    }
+    static uint32_t pa[400000], pb[400000];
+    const char *terms[] = {"don't", "stop", "日本", "本語", "alpha", "delta", "zqaaa"};
+    for (size_t t = 0; t < sizeof terms / sizeof *terms; t++) {
+        uint32_t na = big_positions(a, terms[t], pa, 400000), nb = big_positions(b, terms[t], pb, 400000);
+        cr_assert_eq(na, nb, "term %s", terms[t]);
+        cr_assert_gt(na, 0, "term %s", terms[t]);
+        cr_assert(!memcmp(pa, pb, na * sizeof *pa), "positions of %s differ", terms[t]);
+    }
+    /* the seam items where they were put: body token j is at position j + 2 */
+    uint32_t n = big_positions(a, "本語", pa, 400000);
+    int straddles = 0;
+    for (uint32_t i = 0; i < n; i++) straddles += (pa[i] - 2 + 1) % CHUNK == 0;
+    cr_assert_geq(straddles, SEAMS / 2, "本語 on the far side of a seam %d times", straddles);
+    ft_docbuf_free(ba);
+    ft_docbuf_free(bb);
+    ft_analyzer_free(an);
+    ft_index_close(a);
+    ft_index_close(b);
+}
+
+Test(bigdoc, chunked_index_is_the_same_bytes, .timeout = 300)
+{
+    tu_corpus c;
+    corpus(&c);
+    char *root = tu_mkdtemp();
+    char *whole = tu_join(root, "whole"), *chunked = tu_join(root, "chunked"), *small = tu_join(root, "small"),
+         *tok = tu_join(root, "tokens");
+    build(whole, &c, SIZE_MAX, 0, VIA_ADD);
+    build(chunked, &c, CHUNK, 0, VIA_ADD);
+    build(small, &c, 997, 0, VIA_ADD);
+    build(tok, &c, 1000, 0, VIA_TOKENS);
+    assert_same_files(whole, chunked);
+    assert_same_files(whole, small);
+    assert_same_files(whole, tok);
+    tu_rmrf(root);
+    free(whole);
+    free(chunked);
+    free(small);
+    free(tok);
+    free(root);
+    tu_corpus_free(&c);
+}
+
+Test(bigdoc, tiny_budget_same_results_and_positions, .timeout = 300)
+{
+    tu_corpus c;
+    corpus(&c);
+    char *root = tu_mkdtemp();
+    char *whole = tu_join(root, "whole"), *tiny = tu_join(root, "tiny"), *tiny_tok = tu_join(root, "tiny_tok");
+    build(whole, &c, SIZE_MAX, 0, VIA_ADD);
+    build(tiny, &c, CHUNK, 64 << 10, VIA_ADD);
+    build(tiny_tok, &c, CHUNK, 1, VIA_TOKENS);
+    ft_index *ix = open_ok(tiny);
+    cr_assert_geq(ft_index_segment_count(ix), 2, "the budget made no segments");
+    tu_inv inv;
+    tu_inv_build(&inv, &c, ft_index_analyzer_opts(ix));
+    tu_check_index(ix, &c, &inv); /* every posting and position, stored text */
+    tu_inv_free(&inv);
+    ft_index_close(ix);
+    assert_same_results(whole, tiny);
+    assert_same_results(whole, tiny_tok);
+    assert_same_files(tiny, tiny_tok);
+    tu_rmrf(root);
+    free(whole);
+    free(tiny);
+    free(tiny_tok);
+    free(root);
+    tu_corpus_free(&c);
+}
+
+/* The command line: a big JSON Lines body without escapes (handed over with
+ * the line's buffer) and one with escapes (with the decoding scratch), with
+ * -j 1 and -j 2 (where the writer analyzes the big bodies itself): the same
+ * index, and the bodies stored exactly. */
+Test(bigdoc, cli_big_lines, .timeout = 300)
+{
+    const char *bin = tu_env_or_skip("FT_BIN");
+    size_t n;
+    char *body = big_body(&n);
+    ft_buf in, esc;
+    ft_buf_init(&in);
+    ft_buf_init(&esc);
+    for (size_t i = 0; i < n; i++) { /* valid UTF-8 only (JSON), escaped */
+        if ((uint8_t)body[i] == 0xff) body[i] = 'x';
+        if (body[i] == ' ' && i % 1000 == 0) ft_buf_append(&esc, "\\n", 2);
+        else ft_buf_append(&esc, body + i, 1);
+    }
+    const char *l1 = "{\"id\":\"s1\",\"body\":\"small one stop\"}\n";
+    ft_buf_append(&in, l1, strlen(l1));
+    ft_buf_append(&in, "{\"id\":\"plain\",\"title\":\"t\",\"body\":\"", 34);
+    ft_buf_append(&in, body, n);
+    ft_buf_append(&in, "\"}\n{\"id\":\"esc\",\"body\":\"", 23);
+    ft_buf_append(&in, esc.p, esc.len);
+    ft_buf_append(&in, "\"}\n", 3);
+    ft_buf_append(&in, l1, strlen(l1));
+    cr_assert(!in.failed && !esc.failed);
+    char *root = tu_mkdtemp();
+    char *path = tu_join(root, "in.jsonl"), *o1 = tu_join(root, "j1"), *o2 = tu_join(root, "j2");
+    tu_write_file(path, in.p, in.len);
+    char *tool = tu_join(bin, "ftindex");
+    char *a1[] = {tool, "build", "--quiet", "--memory", "1M", "-j", "1", "-o", o1, path, NULL};
+    char *a2[] = {tool, "build", "--quiet", "--memory", "1M", "-j", "2", "-o", o2, path, NULL};
+    tu_run r;
+    tu_run_prog(&r, a1);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    tu_run_free(&r);
+    tu_run_prog(&r, a2);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    tu_run_free(&r);
+    assert_same_files(o1, o2);
+    ft_index *ix = open_ok(o2);
+    cr_assert_eq(ft_index_doc_count(ix), 4);
+    ft_docbuf *db = ft_docbuf_new();
+    ft_doc d;
+    ft_error err = {0};
+    cr_assert_eq(ft_index_doc(ix, 1, db, &d, &err), FT_OK);
+    cr_assert(d.body_len == n && !memcmp(d.body, body, n), "plain body stored differently");
+    cr_assert_eq(ft_index_doc(ix, 2, db, &d, &err), FT_OK);
+    cr_assert_eq(d.body_len, n);
+    for (size_t i = 0, k = 0; i < n; i++, k++)
+        cr_assert(d.body[k] == ((body[i] == ' ' && i % 1000 == 0) ? '\n' : body[i]), "escaped body at %zu", i);
+    ft_docbuf_free(db);
+    ft_index_close(ix);
+    tu_rmrf(root);
+    free(tool);
+    free(path);
+    free(o1);
+    free(o2);
+    free(root);
+    free(body);
+    ft_buf_free(&in);
+    ft_buf_free(&esc);
+}
