@@ -369,6 +369,38 @@ Test(tokenize, stopwords_keep_positions)
     expect_terms("english", "the cat", TERMS("the", "cat"));
 }
 
+/* Words far longer than the analyzer's word buffer (1 KiB at first): the
+ * buffer grows, the word is dropped as overlong, positions stay right, and
+ * a short word after it is intact (the ASan build checks the writes). */
+Test(tokenize, words_longer_than_the_word_buffer)
+{
+    size_t n = 70000;
+    char *text = malloc(n + 64);
+    cr_assert_not_null(text);
+    size_t k = 0;
+    k += (size_t)sprintf(text + k, "Start ");
+    for (size_t i = 0; i < 5000; i++) text[k++] = (char)('A' + i % 26);
+    text[k++] = ' ';
+    for (size_t i = 0; i < 3000; i++) text[k++] = (char)('0' + i % 10);
+    memcpy(text + k, "\xc3\xa9", 2); /* é inside: the word leaves the ASCII fast path */
+    k += 2;
+    for (size_t i = 0; i < 3000; i++) text[k++] = 'b';
+    k += (size_t)sprintf(text + k, " End");
+    ft_analyzer *an = tu_analyzer("none");
+    tu_toks t = {0};
+    ft_analyze_stats st;
+    cr_assert_eq(tu_analyze(an, text, k, 0, &t, &st), 0);
+    cr_assert_eq(t.n, 2);
+    cr_assert_str_eq(t.v[0].term, "start");
+    cr_assert_eq(t.v[0].pos, 0);
+    cr_assert_str_eq(t.v[1].term, "end");
+    cr_assert_eq(t.v[1].pos, 3);
+    cr_assert_eq(st.dropped, 2);
+    tu_toks_free(&t);
+    ft_analyzer_free(an);
+    free(text);
+}
+
 Test(tokenize, overlong_tokens_dropped)
 {
     char text[512];

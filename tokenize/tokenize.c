@@ -215,6 +215,28 @@ static const uint8_t ascii_class[128] = {
     ['\''] = C_APOS, ['.'] = C_MIDNUM, [','] = C_MIDNUM,
 };
 
+/* ASCII letters and digits folded (A-Z to a-z), 0 for every other byte
+ * (separators, punctuation, and every byte >= 0x80): the word loop of the
+ * ASCII fast path classifies and folds a byte with one lookup. */
+static const uint8_t ascii_word[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 0, 0, 0, 0, 0, 0,
+    0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+    0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static int is_cjk(int32_t c)
 {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
@@ -392,6 +414,16 @@ static int finish_word(emit_ctx *e, size_t wlen, int ascii, size_t start, size_t
     return deliver(e, w, len, start, end, 1);
 }
 
+/* Double the word buffer. */
+static int word_grow(ft_analyzer *a)
+{
+    char *p = realloc(a->word, a->word_cap * 2);
+    if (!p) return -1;
+    a->word = p;
+    a->word_cap *= 2;
+    return 0;
+}
+
 static int word_push(ft_analyzer *a, size_t wlen, const void *bytes, size_t n)
 {
     if (wlen + n > a->word_cap) {
@@ -528,17 +560,19 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
             if (c < 0x80) {
                 /* ASCII fast path: take the whole run of ASCII letters and
                  * digits at once, lowercasing as it is copied */
-                size_t j = i + 1;
-                while (j < len && s[j] < 0x80 && (ascii_class[s[j]] == C_LETTER || ascii_class[s[j]] == C_DIGIT))
-                    j++;
-                size_t run_len = j - i;
-                if (wlen + run_len > a->word_cap && word_push(a, wlen, s + i, run_len)) goto oom;
+                size_t j = i, room = a->word_cap - wlen;
                 char *dst = a->word + wlen;
-                for (size_t k = 0; k < run_len; k++) {
-                    uint8_t ch = s[i + k];
-                    dst[k] = (char)(ch + ((uint8_t)(ch - 'A') < 26 ? 32 : 0));
+                uint8_t f;
+                while (j < len && (f = ascii_word[s[j]]) != 0) { /* classify and fold at once */
+                    if (j - i == room) {
+                        if (word_grow(a)) goto oom;
+                        room = a->word_cap - wlen;
+                        dst = a->word + wlen;
+                    }
+                    dst[j - i] = (char)f;
+                    j++;
                 }
-                wlen += run_len;
+                wlen += j - i;
                 last = ascii_class[s[j - 1]];
                 i = j;
                 continue;
