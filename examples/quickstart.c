@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < res.n; i++) {
         ft_doc d; /* borrowed from db until its next use */
         if ((rc = ft_index_doc(ix, res.hits[i].doc, db, &d, &err)) != FT_OK) goto out;
-        if ((rc = ft_snippet(ix, an, q, res.hits[i].doc, &sno, &snip, &err)) != FT_OK) goto out;
+        if ((rc = ft_snippet_text(an, q, d.body, d.body_len, &sno, &snip, &err)) != FT_OK) goto out;
         printf("%zu. [%.4f] %.*s: %.*s\n   %s\n", i + 1, res.hits[i].score, (int)d.id_len, d.id,
                (int)d.title_len, d.title, snip);
         free(snip);

@@ -11,7 +11,7 @@
  *   ft_index.h     ft_writer (build, add, delete, commit), ft_index_merge,
  *                  ft_index (open a snapshot, stored documents, postings)
  *   ft_search.h    ft_query (the query language of docs/QUERY.md),
- *                  ft_search (BM25 top k), ft_explain, ft_snippet
+ *                  ft_search (BM25 top k), ft_explain, ft_snippet(_text)
  *
  * Everything this header declares is in the ft_ / FT_ namespace; the shared
  * library exports the functions declared by these headers and nothing else.
@@ -49,8 +49,8 @@
  *     for (size_t i = 0; i < res.n; i++) {
  *         ft_doc d;                         // id, title, body of res.hits[i].doc
  *         ft_index_doc(ix, res.hits[i].doc, db, &d, &err);
- *         char *snip;
- *         ft_snippet(ix, an, q, res.hits[i].doc, NULL, &snip, &err);
+ *         char *snip;                       // or ft_snippet(ix, an, q, doc, ...)
+ *         ft_snippet_text(an, q, d.body, d.body_len, NULL, &snip, &err);
  *         ...
  *         free(snip);
  *     }
@@ -109,7 +109,7 @@
  *
  * Results handed to the caller as plain memory are malloc'd and released
  * with free(): the string of ft_query_describe() and the snippet of
- * ft_snippet() (*out; NULL after an error).
+ * ft_snippet() and ft_snippet_text() (*out; NULL after an error).
  *
  * Borrowed pointers, which the caller must neither free nor keep too long:
  *

@@ -92,6 +92,28 @@ int ft_fcache_get(ft_fcache *c, uintptr_t key, uint8_t *dst, uint32_t len)
     return hit;
 }
 
+int ft_fcache_with(ft_fcache *c, uintptr_t key, uint32_t len, int (*fn)(void *ctx, const uint8_t *data, uint32_t len),
+                   void *ctx, int *rc)
+{
+    if (!c) return 0;
+    fc_slot *set = &c->slots[set_of(key)];
+    int hit = 0;
+    pthread_mutex_lock(&c->lock);
+    for (int w = 0; w < 2; w++) {
+        fc_slot *s = &set[w];
+        if (s->key == key && s->data && s->len == len) {
+            *rc = fn(ctx, s->data, len);
+            s->used = ++c->clock;
+            hit = 1;
+            break;
+        }
+    }
+    if (hit) c->hits++;
+    else c->misses++;
+    pthread_mutex_unlock(&c->lock);
+    return hit;
+}
+
 void ft_fcache_put(ft_fcache *c, uintptr_t key, const uint8_t *data, uint32_t len)
 {
     if (!c || len > c->budget / 8) return;

@@ -141,6 +141,12 @@ ft_fcache *ft_fcache_new(size_t budget_bytes); /* NULL when budget is 0 */
 void ft_fcache_free(ft_fcache *c);
 int ft_fcache_get(ft_fcache *c, uintptr_t key, uint8_t *dst, uint32_t len);
 void ft_fcache_put(ft_fcache *c, uintptr_t key, const uint8_t *data, uint32_t len);
+/* On a hit, run fn on the cached frame in place (under the cache's lock: fn
+ * must be short and must not call the cache) and return 1 with fn's result
+ * in *rc; 0 on a miss.  For readers that need a small part of a large frame
+ * (one stored document of a 16 KiB store block). */
+int ft_fcache_with(ft_fcache *c, uintptr_t key, uint32_t len, int (*fn)(void *ctx, const uint8_t *data, uint32_t len),
+                   void *ctx, int *rc);
 void ft_fcache_stats(const ft_fcache *c, uint64_t *hits, uint64_t *misses, size_t *bytes);
 
 /* file helpers (fileio.c) */

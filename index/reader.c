@@ -79,9 +79,14 @@ struct ft_index {
     ZSTD_DCtx *pool[16];
     unsigned npool;
     ft_fcache *fcache;          /* decompressed frames shared by queries (fcache.c) */
+    struct skip_cache *scache;  /* parsed skip and frame tables shared by queries */
 };
 
 enum { F_TID, F_PST, F_POS, F_LEN, F_STO, F_IDS };
+
+struct skip_cache;
+static struct skip_cache *skip_cache_new(size_t budget);
+static void skip_cache_free(struct skip_cache *c);
 
 /* ------------------------------------------------------------------ open */
 
@@ -102,6 +107,7 @@ void ft_index_close(ft_index *ix)
     for (unsigned i = 0; i < ix->nsegs; i++) unmap_segment(&ix->segs[i]);
     for (unsigned i = 0; i < ix->npool; i++) ZSTD_freeDCtx(ix->pool[i]);
     ft_fcache_free(ix->fcache);
+    skip_cache_free(ix->scache);
     pthread_mutex_destroy(&ix->pool_lock);
     free(ix->segs);
     free(ix->lens);
@@ -395,7 +401,10 @@ static int open_text(const char *dir, const char *mtext, size_t len, const char 
     {
         const char *mb = getenv("FT_CACHE_MB");
         long v = mb && *mb ? strtol(mb, NULL, 10) : 64;
-        if (v > 0 && v < (1L << 20)) ix->fcache = ft_fcache_new((size_t)v << 20);
+        if (v > 0 && v < (1L << 20)) {
+            ix->fcache = ft_fcache_new((size_t)v << 20);
+            ix->scache = skip_cache_new((size_t)v << 18); /* a quarter of it */
+        }
     }
     int rc;
     char *text = malloc(len + 1);
@@ -613,6 +622,130 @@ typedef struct seg_term {
     term_info ti;
 } seg_term;
 
+/* Parsed skip and frame tables of multi-block posting lists, shared by the
+ * cursors of every query: a frequent word's table (3,360 blocks for "the" in
+ * the English scale corpus) costs more to parse than many queries spend on
+ * it otherwise.  Keyed by the table's address in the mapped file; entries are
+ * immutable, reference-counted while cursors use them, and when the budget
+ * is passed every unused entry is dropped (a crude clock, but rare). */
+typedef struct skip_ent {
+    uintptr_t key;
+    uint32_t refs, nb, nf;
+    size_t bytes;
+    block_meta *blocks;
+    frame_meta *frames;
+    struct skip_ent *next;
+} skip_ent;
+
+typedef struct skip_cache {
+    pthread_mutex_t lock;
+    skip_ent **tab;
+    size_t mask, bytes, budget;
+} skip_cache;
+
+static skip_cache *skip_cache_new(size_t budget)
+{
+    skip_cache *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->mask = 4095;
+    if (!(c->tab = calloc(c->mask + 1, sizeof *c->tab))) {
+        free(c);
+        return NULL;
+    }
+    c->budget = budget;
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+static void skip_ent_free(skip_ent *e)
+{
+    free(e->blocks);
+    free(e->frames);
+    free(e);
+}
+
+static void skip_cache_free(skip_cache *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i <= c->mask; i++)
+        for (skip_ent *e = c->tab[i], *n; e; e = n) {
+            n = e->next;
+            skip_ent_free(e);
+        }
+    free(c->tab);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static size_t skip_slot(const skip_cache *c, uintptr_t key)
+{
+    return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 40) & c->mask;
+}
+
+/* A referenced entry for key, or NULL. */
+static skip_ent *skip_cache_get(skip_cache *c, uintptr_t key)
+{
+    if (!c) return NULL;
+    pthread_mutex_lock(&c->lock);
+    skip_ent *e = c->tab[skip_slot(c, key)];
+    while (e && e->key != key) e = e->next;
+    if (e) e->refs++;
+    pthread_mutex_unlock(&c->lock);
+    return e;
+}
+
+/* Hand blocks/frames over to the cache as a referenced entry; NULL (the
+ * arrays stay the caller's) when the cache declines. */
+static skip_ent *skip_cache_put(skip_cache *c, uintptr_t key, block_meta *blocks, uint32_t nb, frame_meta *frames,
+                                uint32_t nf)
+{
+    if (!c) return NULL;
+    skip_ent *e = malloc(sizeof *e);
+    if (!e) return NULL;
+    *e = (skip_ent){key, 1, nb, nf, nb * sizeof *blocks + nf * sizeof *frames + sizeof *e, blocks, frames, NULL};
+    if (e->bytes > c->budget / 4) {
+        free(e);
+        return NULL;
+    }
+    pthread_mutex_lock(&c->lock);
+    size_t h = skip_slot(c, key);
+    skip_ent *x = c->tab[h];
+    while (x && x->key != key) x = x->next;
+    if (x) { /* another cursor parsed it first: use that one */
+        x->refs++;
+        pthread_mutex_unlock(&c->lock);
+        free(e);
+        free(blocks);
+        free(frames);
+        return x;
+    }
+    if (c->bytes + e->bytes > c->budget) /* drop every unused entry */
+        for (size_t i = 0; i <= c->mask; i++)
+            for (skip_ent **pp = &c->tab[i]; *pp;) {
+                skip_ent *y = *pp;
+                if (y->refs == 0) {
+                    *pp = y->next;
+                    c->bytes -= y->bytes;
+                    skip_ent_free(y);
+                } else {
+                    pp = &y->next;
+                }
+            }
+    e->next = c->tab[h];
+    c->tab[h] = e;
+    c->bytes += e->bytes;
+    pthread_mutex_unlock(&c->lock);
+    return e;
+}
+
+static void skip_cache_release(skip_cache *c, skip_ent *e)
+{
+    if (!e) return;
+    pthread_mutex_lock(&c->lock);
+    e->refs--;
+    pthread_mutex_unlock(&c->lock);
+}
+
 struct ft_postings {
     const ft_index *ix;
     uint32_t df;
@@ -620,11 +753,15 @@ struct ft_postings {
     seg_term *st;
     unsigned nst, cur;     /* segments holding the term; the current one */
     uint32_t list_max_tf, list_min_len;
-    /* current segment */
+    /* current segment: its tables, the cursor's own or a cache entry's */
     block_meta *blocks;
     uint32_t nblocks, blocks_cap;
     frame_meta *frames;
     uint32_t nframes, frames_cap;
+    block_meta *own_blocks;
+    frame_meta *own_frames;
+    skip_ent *shared;
+    int nocache;
     uint32_t dfr, pfr;               /* frame currently unpacked (+1; 0: none) */
     const uint8_t *dfr_raw, *pfr_raw;
     int seg_loaded;
@@ -724,7 +861,19 @@ static inline int vget(const uint8_t **q, const uint8_t *end, uint64_t *v)
     return ft_varint_get(q, end, v);
 }
 
-/* Read a segment's skip table and frame table. */
+static int grow_block_arrays(ft_postings *p, uint32_t n)
+{
+    uint32_t *d = realloc(p->docs, n * sizeof *d);
+    if (d) p->docs = d;
+    uint32_t *t = d ? realloc(p->tfs, n * sizeof *t) : NULL;
+    if (!d || !t) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+    p->tfs = t;
+    p->cap = n;
+    return FT_OK;
+}
+
+/* Read a segment's skip table and frame table (or take them from the
+ * index's skip cache). */
 static int load_segment(ft_postings *p)
 {
     const seg_term *st = &p->st[p->cur];
@@ -733,26 +882,50 @@ static int load_segment(ft_postings *p)
     const char *path = s->f[F_PST].path;
     uint32_t nb = (ti->df + s->block - 1) / s->block;
     uint32_t nf = (nb + s->frame - 1) / s->frame;
-    if (nb > p->blocks_cap) {
-        block_meta *m = realloc(p->blocks, nb * sizeof *m);
-        if (!m) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
-        p->blocks = m;
-        p->blocks_cap = nb;
+    skip_cache *sc = p->nocache ? NULL : p->ix->scache;
+    skip_cache_release(sc, p->shared);
+    p->shared = NULL;
+    p->blocks = p->own_blocks;
+    p->frames = p->own_frames;
+    if (nb > 1 && sc && (p->shared = skip_cache_get(sc, (uintptr_t)ti->pst))) {
+        p->blocks = p->shared->blocks;
+        p->frames = p->shared->frames;
+        if (s->block > p->cap && grow_block_arrays(p, s->block)) return p->rc;
+        p->nblocks = nb;
+        p->nframes = nf;
+        p->dfr = p->pfr = 0;
+        p->seg_loaded = 1;
+        p->blk = 0;
+        p->hint = 0;
+        p->blk_decoded = 0;
+        return FT_OK;
     }
-    if (nf > p->frames_cap) {
-        frame_meta *m = realloc(p->frames, nf * sizeof *m);
-        if (!m) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
-        p->frames = m;
-        p->frames_cap = nf;
+    int fresh = nb > 1 && sc; /* parse into new arrays the cache can take over */
+    if (fresh) {
+        p->blocks = malloc(nb * sizeof *p->blocks);
+        p->frames = malloc(nf * sizeof *p->frames);
+        if (!p->blocks || !p->frames) {
+            free(p->blocks);
+            free(p->frames);
+            p->blocks = p->own_blocks;
+            p->frames = p->own_frames;
+            return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        }
+    } else {
+        if (nb > p->blocks_cap) {
+            block_meta *m = realloc(p->own_blocks, nb * sizeof *m);
+            if (!m) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+            p->blocks = p->own_blocks = m;
+            p->blocks_cap = nb;
+        }
+        if (nf > p->frames_cap) {
+            frame_meta *m = realloc(p->own_frames, nf * sizeof *m);
+            if (!m) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+            p->frames = p->own_frames = m;
+            p->frames_cap = nf;
+        }
     }
-    if (s->block > p->cap) {
-        uint32_t *d = realloc(p->docs, s->block * sizeof *d);
-        if (d) p->docs = d;
-        uint32_t *t = d ? realloc(p->tfs, s->block * sizeof *t) : NULL;
-        if (!d || !t) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
-        p->tfs = t;
-        p->cap = s->block;
-    }
+    if (s->block > p->cap && grow_block_arrays(p, s->block)) goto fail;
     const uint8_t *q = ti->pst, *end = ti->pst + ti->pst_len;
     int multi = nb > 1;
     uint64_t last = 0; /* last + 1 of the previous block */
@@ -837,6 +1010,20 @@ static int load_segment(ft_postings *p)
     p->blk = 0;
     p->hint = 0;
     p->blk_decoded = 0;
+    if (fresh) {
+        p->shared = skip_cache_put(sc, (uintptr_t)ti->pst, p->blocks, nb, p->frames, nf);
+        if (p->shared) {
+            p->blocks = p->shared->blocks;
+            p->frames = p->shared->frames;
+        } else { /* declined: the new arrays become the cursor's own */
+            free(p->own_blocks);
+            free(p->own_frames);
+            p->own_blocks = p->blocks;
+            p->own_frames = p->frames;
+            p->blocks_cap = nb;
+            p->frames_cap = nf;
+        }
+    }
     if (!multi) { /* a single block: decode it now to know its bounds */
         if (decode_block(p, 0) || decode_tfs(p)) return p->rc;
         block_meta *m = &p->blocks[0];
@@ -852,7 +1039,15 @@ static int load_segment(ft_postings *p)
     }
     return FT_OK;
 bad:
-    return p->rc = ft_corrupt(&p->err, path, ti->pst_off + (uint64_t)(q - ti->pst), "bad posting list header");
+    p->rc = ft_corrupt(&p->err, path, ti->pst_off + (uint64_t)(q - ti->pst), "bad posting list header");
+fail:
+    if (fresh) {
+        free(p->blocks);
+        free(p->frames);
+        p->blocks = p->own_blocks;
+        p->frames = p->own_frames;
+    }
+    return p->rc;
 }
 
 /* Decode the current block's frequencies (after its document gaps). */
@@ -1045,8 +1240,10 @@ static int postings_open(const ft_index *ix, unsigned first, unsigned last, cons
 static void postings_release(ft_postings *p)
 {
     free(p->st);
-    free(p->blocks);
-    free(p->frames);
+    if (p->shared) skip_cache_release(p->ix->scache, p->shared);
+    p->shared = NULL;
+    free(p->own_blocks);
+    free(p->own_frames);
     free(p->docs);
     free(p->tfs);
     free(p->pos);
@@ -1443,6 +1640,39 @@ void ft_docbuf_free(ft_docbuf *b)
     free(b);
 }
 
+/* The fields of record local of a store block whose first record is
+ * document first: -1 when the block is malformed. */
+static int find_record(const uint8_t *data, size_t dlen, uint32_t first, uint32_t local, const uint8_t *field[3],
+                       uint64_t fl[3])
+{
+    const uint8_t *q = data, *end = data + dlen;
+    for (uint32_t d = first; d <= local; d++)
+        for (int k = 0; k < 3; k++) {
+            if (ft_varint_get(&q, end, &fl[k]) || fl[k] > (size_t)(end - q)) return -1;
+            field[k] = q;
+            q += fl[k];
+        }
+    return 0;
+}
+
+typedef struct rec_copy {
+    uint32_t first, local;
+    ft_buf *dst;
+    uint64_t len[3];
+} rec_copy;
+
+/* ft_fcache_with callback: copy record local's three fields, back to back,
+ * into dst.  0, or 1 when the block is malformed, 2 out of memory. */
+static int copy_record(void *ctx, const uint8_t *data, uint32_t len)
+{
+    rec_copy *c = ctx;
+    const uint8_t *field[3];
+    if (find_record(data, len, c->first, c->local, field, c->len)) return 1;
+    ft_buf_reset(c->dst);
+    for (int k = 0; k < 3; k++) ft_buf_append(c->dst, field[k], c->len[k]);
+    return c->dst->failed ? 2 : 0;
+}
+
 int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, ft_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -1473,6 +1703,22 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
         dlen = slen;
     } else {
         if (!(buf->valid && buf->seg == s && buf->block == lo)) {
+            /* a cached block: copy out the one record, not the whole block */
+            rec_copy rc_ = {first, local, &buf->raw, {0}};
+            int crc = 0;
+            if (ft_fcache_with(ix->fcache, (uintptr_t)(f->p + off), raw, copy_record, &rc_, &crc)) {
+                buf->valid = 0; /* raw holds a record, not the block */
+                if (crc == 2) return ft_error_set(err, FT_ENOMEM, "out of memory");
+                if (crc) return ft_corrupt(err, f->path, off, "bad stored document record");
+                const char *r = (const char *)buf->raw.p;
+                out->id = r;
+                out->id_len = rc_.len[0];
+                out->title = r + rc_.len[0];
+                out->title_len = rc_.len[1];
+                out->body = r + rc_.len[0] + rc_.len[1];
+                out->body_len = rc_.len[2];
+                return FT_OK;
+            }
             buf->valid = 0;
             ft_buf_reset(&buf->raw);
             if (ft_buf_reserve(&buf->raw, raw)) return ft_error_set(err, FT_ENOMEM, "out of memory");
@@ -1489,25 +1735,15 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
         data = buf->raw.p;
         dlen = buf->raw.len;
     }
-    const uint8_t *q = data, *end = data + dlen;
-    for (uint32_t d = first; d <= local; d++) {
-        const uint8_t *field[3];
-        uint64_t fl[3];
-        for (int k = 0; k < 3; k++) {
-            if (ft_varint_get(&q, end, &fl[k]) || fl[k] > (size_t)(end - q))
-                return ft_corrupt(err, f->path, off, "bad stored document record");
-            field[k] = q;
-            q += fl[k];
-        }
-        if (d == local) {
-            out->id = (const char *)field[0];
-            out->id_len = fl[0];
-            out->title = (const char *)field[1];
-            out->title_len = fl[1];
-            out->body = (const char *)field[2];
-            out->body_len = fl[2];
-        }
-    }
+    const uint8_t *field[3];
+    uint64_t fl[3];
+    if (find_record(data, dlen, first, local, field, fl)) return ft_corrupt(err, f->path, off, "bad stored document record");
+    out->id = (const char *)field[0];
+    out->id_len = fl[0];
+    out->title = (const char *)field[1];
+    out->title_len = fl[1];
+    out->body = (const char *)field[2];
+    out->body_len = fl[2];
     return FT_OK;
 }
 
@@ -1520,6 +1756,7 @@ static int check_term(const ft_index *ix, const segment *s, const tid_iter *it, 
     memset(&p, 0, sizeof p);
     seg_term st = {s, it->ti};
     p.ix = ix;
+    p.nocache = 1; /* a check reads every table from the file */
     p.st = &st;
     p.nst = 1;
     p.doc = FT_DOC_END;

@@ -97,5 +97,10 @@ typedef struct ft_snippet_opts {
 
 int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t doc,
                const ft_snippet_opts *o, char **out, ft_error *err);
+/* The same on text the caller already holds (the body of a document it has
+ * fetched with ft_index_doc), which spares a second fetch: a front end that
+ * shows a hit's id and title should use this one. */
+int ft_snippet_text(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
+                    const ft_snippet_opts *o, char **out, ft_error *err);
 
 #endif

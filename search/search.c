@@ -38,7 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SNIPPET_SCAN_MAX (1u << 20)
+/* A snippet's window is looked for in the body's first 64 KiB, and the scan
+ * stops a window's length after the first window holding every query term
+ * (no later window can hold more): snippets of long documents cost what
+ * short ones do. */
+#define SNIPPET_SCAN_MAX (1u << 16)
+#define SNIP_STOP 1 /* on_snip_token: enough read (not an error) */
 #define BOUND_SLACK 1e-9
 
 void ft_search_opts_default(ft_search_opts *o)
@@ -1179,6 +1184,9 @@ typedef struct snip_ctx {
     uint8_t first[256];     /* first bytes of the query terms */
     stok *t;
     size_t n, cap;
+    /* early stop: the last W tokens' term counts */
+    unsigned *wcnt;
+    size_t W, target, distinct, stop_at;
 } snip_ctx;
 
 static int on_snip_token(void *arg, const ft_token *tok)
@@ -1213,21 +1221,31 @@ static int on_snip_token(void *arg, const ft_token *tok)
         }
     }
     s->t[s->n++] = (stok){tok->start, tok->end, m};
-    return 0;
+    if (m >= 0 && s->wcnt[m]++ == 0) s->distinct++;
+    if (s->n > s->W) {
+        int old = s->t[s->n - 1 - s->W].term;
+        if (old >= 0 && --s->wcnt[old] == 0) s->distinct--;
+    }
+    if (!s->stop_at && s->distinct == s->target) s->stop_at = s->n + s->W; /* room to re-centre */
+    return s->stop_at && s->n >= s->stop_at ? SNIP_STOP : 0;
 }
 
 /* Append text with whitespace runs collapsed to one space. */
 static void put_clean(ft_buf *b, const char *s, size_t n, int *space)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v' || c < 0x20) {
-            if (!*space) ft_buf_put_u8(b, ' ');
-            *space = 1;
-        } else {
-            ft_buf_put_u8(b, c);
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i; /* a run of bytes kept as they are, appended at once */
+        while (j < n && (unsigned char)s[j] > 0x20) j++;
+        if (j > i) {
+            ft_buf_append(b, s + i, j - i);
             *space = 0;
         }
+        if (j == n) break;
+        while (j < n && (unsigned char)s[j] <= 0x20) j++; /* controls and white space */
+        if (!*space) ft_buf_put_u8(b, ' ');
+        *space = 1;
+        i = j;
     }
 }
 
@@ -1235,33 +1253,51 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
                const ft_snippet_opts *o, char **out, ft_error *err)
 {
     *out = NULL;
-    unsigned W = o && o->max_words ? o->max_words : 30;
-    const char *ho = o && o->hl_open ? o->hl_open : "[";
-    const char *hc = o && o->hl_close ? o->hl_close : "]";
     ft_docbuf *db = ft_docbuf_new();
     if (!db) return ft_error_set(err, FT_ENOMEM, "out of memory");
     ft_doc d;
     int rc = ft_index_doc(ix, doc, db, &d, err);
-    if (rc) {
-        ft_docbuf_free(db);
-        return rc;
-    }
-    size_t blen = d.body_len < SNIPPET_SCAN_MAX ? d.body_len : SNIPPET_SCAN_MAX;
+    if (rc == FT_OK) rc = ft_snippet_text(an, q, d.body, d.body_len, o, out, err);
+    ft_docbuf_free(db);
+    return rc;
+}
+
+int ft_snippet_text(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
+                    const ft_snippet_opts *o, char **out, ft_error *err)
+{
+    *out = NULL;
+    unsigned W = o && o->max_words ? o->max_words : 30;
+    const char *ho = o && o->hl_open ? o->hl_open : "[";
+    const char *hc = o && o->hl_close ? o->hl_close : "]";
+    int rc = FT_OK;
+    size_t blen = body_len < SNIPPET_SCAN_MAX ? body_len : SNIPPET_SCAN_MAX;
     snip_ctx s;
     memset(&s, 0, sizeof s);
     s.q = q;
-    unsigned *cnt = calloc(q->npos + q->nprefixes + 1, sizeof *cnt);
+    unsigned *cnt = calloc(2 * (q->npos + q->nprefixes + 1), sizeof *cnt);
     ft_buf b;
     ft_buf_init(&b);
     s.an = an;
-    for (size_t i = 0; i < q->npos; i++)
+    s.W = W;
+    s.wcnt = cnt ? cnt + q->npos + q->nprefixes + 1 : NULL;
+    /* the most distinct terms a window can hold: a repeated query term only
+     * ever matches its first slot */
+    for (size_t i = 0; i < q->npos; i++) {
+        size_t j = 0;
+        while (j < i && !(q->pos_lens[j] == q->pos_lens[i] && !memcmp(q->pos_terms[j], q->pos_terms[i], q->pos_lens[i])))
+            j++;
+        if (j == i) s.target++;
         if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;
+    }
+    s.target += q->nprefixes;
     for (size_t i = 0; i < q->nprefixes; i++)
         if (q->prefixes[i]->lens[0]) s.first[(unsigned char)q->prefixes[i]->terms[0][0]] = 1;
-    if (!cnt || ft_analyze_words(an, d.body, blen, 0, on_snip_token, &s, NULL)) {
+    int arc = cnt ? ft_analyze_words(an, body, blen, 0, on_snip_token, &s, NULL) : FT_ENOMEM;
+    if (arc != 0 && arc != SNIP_STOP) {
         rc = ft_error_set(err, FT_ENOMEM, "out of memory");
         goto out;
     }
+    int cut = arc == SNIP_STOP || blen < body_len; /* text goes on after the last token read */
     /* best window: most distinct terms, then most matches; earliest on ties */
     size_t best = 0, bestd = 0, bestm = 0, distinct = 0, m = 0;
     for (size_t i = 0; i < s.n; i++) {
@@ -1317,16 +1353,16 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
             }
             if (hs < at) hs = at;
             if (he > hs) {
-                put_clean(&b, d.body + at, hs - at, &space);
+                put_clean(&b, body + at, hs - at, &space);
                 ft_buf_append(&b, ho, strlen(ho));
-                put_clean(&b, d.body + hs, he - hs, &space);
+                put_clean(&b, body + hs, he - hs, &space);
                 ft_buf_append(&b, hc, strlen(hc));
                 at = he;
             }
             i = j;
         }
-        if (to > at) put_clean(&b, d.body + at, to - at, &space);
-        if (we < s.n) ft_buf_append(&b, "...", 3);
+        if (to > at) put_clean(&b, body + at, to - at, &space);
+        if (we < s.n || cut) ft_buf_append(&b, "...", 3);
     }
     ft_buf_put_u8(&b, 0);
     if (b.failed) {
@@ -1339,6 +1375,5 @@ out:
     ft_buf_free(&b);
     free(s.t);
     free(cnt);
-    ft_docbuf_free(db);
     return rc;
 }

@@ -573,6 +573,62 @@ Test(snippet, highlights_stemmed_matches)
     fixture_close(&f);
 }
 
+/* Long documents: the scan stops a window after the first window holding
+ * every query term, and never reads past 64 KiB; exact outputs, and
+ * ft_snippet_text on the fetched body gives what ft_snippet gives. */
+Test(snippet, long_documents_exact)
+{
+    fixture f;
+    memset(&f, 0, sizeof f);
+    size_t cap = 300000;
+    char *a = malloc(cap), *b = malloc(cap);
+    cr_assert(a && b);
+    /* a: both terms early, a better window (more matches) 100,000 words later */
+    size_t n = (size_t)sprintf(a, "alpha red blue beta green ");
+    for (int i = 0; i < 20000; i++) {
+        memcpy(a + n, "hay ", 4);
+        n += 4;
+    }
+    strcpy(a + n, "alpha beta alpha beta end");
+    /* b: the only match lies past the first 64 KiB */
+    n = 0;
+    for (int i = 0; i < 20000; i++) {
+        memcpy(b + n, "hay ", 4);
+        n += 4;
+    }
+    strcpy(b + n, "alpha beta");
+    tu_corpus_add(&f.c, "a", "A", a);
+    tu_corpus_add(&f.c, "b", "B", b);
+    fixture_open(&f, "none");
+
+    char *s = snippet(&f, "alpha beta", 0, 8, "[", "]");
+    cr_assert_str_eq(s, "[alpha] red blue [beta] green hay hay hay...");
+    free(s);
+    s = snippet(&f, "alpha beta", 1, 5, "[", "]");
+    cr_assert_str_eq(s, "hay hay hay hay hay...");
+    free(s);
+
+    ft_query *q = NULL;
+    ft_error err = {0};
+    cr_assert_eq(ft_query_parse(f.an, "beta", 4, &q, &err), FT_OK);
+    ft_docbuf *db = ft_docbuf_new();
+    ft_doc d;
+    cr_assert_eq(ft_index_doc(f.ix, 0, db, &d, &err), FT_OK);
+    ft_snippet_opts so = {6, "<", ">"};
+    char *t = NULL, *u = NULL;
+    cr_assert_eq(ft_snippet_text(f.an, q, d.body, d.body_len, &so, &t, &err), FT_OK);
+    cr_assert_eq(ft_snippet(f.ix, f.an, q, 0, &so, &u, &err), FT_OK);
+    cr_assert_str_eq(t, "...blue <beta> green hay hay hay..."); /* a lone match is re-centred */
+    cr_assert_str_eq(t, u);
+    free(t);
+    free(u);
+    ft_docbuf_free(db);
+    ft_query_free(q);
+    free(a);
+    free(b);
+    fixture_close(&f);
+}
+
 /* ------------------------------------------------------------ Cranfield */
 
 Test(bm25, cranfield_queries_match_brute_force, .timeout = 180)

@@ -1118,7 +1118,7 @@ static int fetch_hits(qworker *w, const ft_query *q, const ft_results *res, ft_e
         int rc = ft_index_doc(w->b->ix, res->hits[h].doc, w->db, &d, err);
         if (rc == FT_OK && w->b->fetch > 1) {
             char *snip = NULL;
-            rc = ft_snippet(w->b->ix, w->an, q, res->hits[h].doc, NULL, &snip, err);
+            rc = ft_snippet_text(w->an, q, d.body, d.body_len, NULL, &snip, err);
             free(snip);
         }
         if (rc != FT_OK) return rc;

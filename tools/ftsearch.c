@@ -192,7 +192,7 @@ static int print_text(search_ctx *c, const ft_query *q, const ft_results *res, i
         if (!snippets) continue;
         ft_snippet_opts sopt = {c->snippet_words, HL_OPEN, HL_CLOSE};
         char *snip = NULL;
-        rc = ft_snippet(c->ix, c->an, q, res->hits[i].doc, &sopt, &snip, &err);
+        rc = ft_snippet_text(c->an, q, d.body, d.body_len, &sopt, &snip, &err);
         if (rc != FT_OK) {
             free(snip);
             return lib_error(c->dir, rc, &err);
@@ -292,7 +292,7 @@ static int print_json(search_ctx *c, const char *query, const ft_query *q, const
         if (snippets) {
             ft_snippet_opts sopt = {c->snippet_words, "[", "]"};
             char *snip = NULL;
-            rc = ft_snippet(c->ix, c->an, q, res->hits[i].doc, &sopt, &snip, &err);
+            rc = ft_snippet_text(c->an, q, d.body, d.body_len, &sopt, &snip, &err);
             if (rc != FT_OK) {
                 free(snip);
                 status = lib_error(c->dir, rc, &err);
