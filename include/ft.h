@@ -46,14 +46,17 @@
  *     ft_results res;
  *     ft_search(ix, q, &so, &res, &err);
  *     ft_docbuf *db = ft_docbuf_new();
+ *     ft_snipper *sn;                       // term positions of all hits, read once
+ *     ft_snipper_new(ix, an, q, &res, &sn, &err);
  *     for (size_t i = 0; i < res.n; i++) {
  *         ft_doc d;                         // id, title, body of res.hits[i].doc
  *         ft_index_doc(ix, res.hits[i].doc, db, &d, &err);
  *         char *snip;                       // or ft_snippet(ix, an, q, doc, ...)
- *         ft_snippet_text(an, q, d.body, d.body_len, NULL, &snip, &err);
+ *         ft_snipper_get(sn, i, &d, NULL, &snip, &err);
  *         ...
  *         free(snip);
  *     }
+ *     ft_snipper_free(sn);
  *     ft_docbuf_free(db);
  *     ft_results_free(&res);
  *     ft_query_free(q);
@@ -106,10 +109,13 @@
  *   ft_query       ft_query_parse(_plain)-> ft_query_free
  *   ft_results     ft_search             -> ft_results_free    (struct is the caller's)
  *   ft_explanation ft_explain            -> ft_explain_free    (struct is the caller's)
+ *   ft_snipper     ft_snipper_new        -> ft_snipper_free    (before the index, query,
+ *                                                              analyzer and results)
  *
  * Results handed to the caller as plain memory are malloc'd and released
  * with free(): the string of ft_query_describe() and the snippet of
- * ft_snippet() and ft_snippet_text() (*out; NULL after an error).
+ * ft_snippet(), ft_snippet_text() and ft_snipper_get() (*out; NULL after an
+ * error).
  *
  * Borrowed pointers, which the caller must neither free nor keep too long:
  *

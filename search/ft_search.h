@@ -103,4 +103,20 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
 int ft_snippet_text(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
                     const ft_snippet_opts *o, char **out, ft_error *err);
 
+/* Snippets of one search's hits, for a front end: ft_snipper_new reads the
+ * query terms' positions in all res's hits from the index at once (one
+ * cursor per term), and ft_snipper_get(s, i, ...) then makes the snippet of
+ * res->hits[i] from its document (fetched by the caller with ft_index_doc):
+ * the positions say which words match and where the best window is, so the
+ * body is read only up to that window and nothing is stemmed.  The result
+ * is what ft_snippet_text gives, but for queries with prefix* terms, where
+ * ft_snipper_get falls back to it.  The snipper borrows ix, an, q and res
+ * until ft_snipper_free. */
+typedef struct ft_snipper ft_snipper;
+int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const ft_results *res,
+                   ft_snipper **out, ft_error *err);
+int ft_snipper_get(ft_snipper *s, size_t i, const ft_doc *d, const ft_snippet_opts *o, char **out,
+                   ft_error *err);
+void ft_snipper_free(ft_snipper *s);
+
 #endif

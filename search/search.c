@@ -1187,7 +1187,17 @@ typedef struct snip_ctx {
     /* early stop: the last W tokens' term counts */
     unsigned *wcnt;
     size_t W, target, distinct, stop_at;
+    /* ft_snipper: the matches' positions, from the index (sorted), and the
+     * position from which nothing more is needed */
+    const struct smatch *mt;
+    size_t nmt, mi;
+    uint32_t stop_pos;
 } snip_ctx;
+
+typedef struct smatch {
+    uint32_t pos;  /* position in the body (0 = its first word) */
+    int term;      /* query term slot */
+} smatch;
 
 static int on_snip_token(void *arg, const ft_token *tok)
 {
@@ -1203,10 +1213,15 @@ static int on_snip_token(void *arg, const ft_token *tok)
     const char *term = tok->term;
     size_t len = tok->len;
     unsigned char c0 = len ? (unsigned char)term[0] : 0;
-    /* Words arrive unstemmed; Snowball stemmers rewrite endings, never an
-     * ASCII first letter, so only words whose first byte starts some query
-     * term (or is not ASCII) need stemming: most of a document is skipped. */
-    if (len && (s->first[c0] || c0 >= 0x80)) {
+    if (s->mt) { /* the index says which positions match */
+        if (tok->pos >= s->stop_pos) return SNIP_STOP;
+        while (s->mi < s->nmt && s->mt[s->mi].pos < tok->pos) s->mi++;
+        if (s->mi < s->nmt && s->mt[s->mi].pos == tok->pos) m = s->mt[s->mi].term;
+    } else if (len && (s->first[c0] || c0 >= 0x80)) {
+        /* Words arrive unstemmed; Snowball stemmers rewrite endings, never
+         * an ASCII first letter, so only words whose first byte starts some
+         * query term (or is not ASCII) need stemming: most of a document is
+         * skipped. */
         if (tok->stem) term = ft_analyzer_stem(s->an, term, len, &len);
         for (size_t i = 0; i < s->q->npos; i++)
             if (s->q->pos_lens[i] == len && !memcmp(s->q->pos_terms[i], term, len)) {
@@ -1262,8 +1277,156 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
     return rc;
 }
 
+static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
+                        const ft_snippet_opts *o, const smatch *mt, size_t nmt, char **out, ft_error *err);
+
+struct ft_snipper {
+    ft_analyzer *an;
+    const ft_query *q;
+    const ft_results *res;
+    int text_only;      /* prefix* terms: their matches are found in the text */
+    smatch **m;         /* per hit: the query terms' positions in it, sorted */
+    size_t *nm, *cap;
+    smatch *scratch;    /* the body's part of one hit's matches */
+};
+
+static int cmp_smatch(const void *a, const void *b)
+{
+    const smatch *x = a, *y = b;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+typedef struct hit_ref {
+    uint32_t doc;
+    size_t i;
+} hit_ref;
+
+static int cmp_hit_doc(const void *a, const void *b)
+{
+    const hit_ref *x = a, *y = b;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+void ft_snipper_free(ft_snipper *s)
+{
+    if (!s) return;
+    for (size_t i = 0; s->m && i < s->res->n; i++) free(s->m[i]);
+    free(s->m);
+    free(s->nm);
+    free(s->cap);
+    free(s->scratch);
+    free(s);
+}
+
+static int snipper_add(ft_snipper *s, size_t hit, uint32_t pos, int term)
+{
+    if (s->nm[hit] == s->cap[hit]) {
+        size_t cap = s->cap[hit] ? s->cap[hit] * 2 : 16;
+        smatch *v = realloc(s->m[hit], cap * sizeof *v);
+        if (!v) return -1;
+        s->m[hit] = v;
+        s->cap[hit] = cap;
+    }
+    s->m[hit][s->nm[hit]++] = (smatch){pos, term};
+    return 0;
+}
+
+int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const ft_results *res,
+                   ft_snipper **out, ft_error *err)
+{
+    *out = NULL;
+    ft_snipper *s = calloc(1, sizeof *s);
+    size_t n = res->n;
+    hit_ref *ord = NULL;
+    if (!s) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    s->an = an;
+    s->q = q;
+    s->res = res;
+    s->text_only = q->nprefixes > 0;
+    if (s->text_only || n == 0) {
+        *out = s;
+        return FT_OK;
+    }
+    s->m = calloc(n, sizeof *s->m);
+    s->nm = calloc(n, sizeof *s->nm);
+    s->cap = calloc(n, sizeof *s->cap);
+    ord = malloc(n * sizeof *ord);
+    int rc = FT_OK;
+    if (!s->m || !s->nm || !s->cap || !ord) goto nomem;
+    for (size_t i = 0; i < n; i++) ord[i] = (hit_ref){res->hits[i].doc, i};
+    qsort(ord, n, sizeof *ord, cmp_hit_doc); /* document order: each cursor only moves forward */
+    for (size_t t = 0; t < q->npos; t++) {
+        ft_postings *p;
+        if ((rc = ft_postings_open(ix, q->pos_terms[t], q->pos_lens[t], &p, err)) != FT_OK) goto fail;
+        for (size_t k = 0; k < n && rc == FT_OK; k++) {
+            uint32_t doc = ord[k].doc;
+            if (ft_postings_advance(p, doc) != doc) continue;
+            const uint32_t *pos;
+            uint32_t np;
+            if ((rc = ft_postings_positions(p, &pos, &np)) != FT_OK) break;
+            for (uint32_t j = 0; j < np; j++)
+                if (snipper_add(s, ord[k].i, pos[j], (int)t)) {
+                    rc = FT_ENOMEM;
+                    break;
+                }
+        }
+        if (rc == FT_OK) rc = ft_postings_status(p, err);
+        else if (rc != FT_ENOMEM) ft_postings_status(p, err);
+        ft_postings_close(p);
+        if (rc == FT_ENOMEM) goto nomem;
+        if (rc) goto fail;
+    }
+    for (size_t i = 0; i < n; i++) qsort(s->m[i], s->nm[i], sizeof *s->m[i], cmp_smatch);
+    free(ord);
+    *out = s;
+    return FT_OK;
+nomem:
+    rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+fail:
+    free(ord);
+    ft_snipper_free(s);
+    return rc;
+}
+
+static int count_only(void *ctx, const ft_token *tok)
+{
+    (void)ctx;
+    (void)tok;
+    return 0;
+}
+
+int ft_snipper_get(ft_snipper *s, size_t i, const ft_doc *d, const ft_snippet_opts *o, char **out,
+                   ft_error *err)
+{
+    *out = NULL;
+    if (s->text_only || i >= s->res->n) return ft_snippet_text(s->an, s->q, d->body, d->body_len, o, out, err);
+    /* the body's positions follow the title's, one apart (as the writer
+     * numbers them) */
+    ft_analyze_stats st;
+    if (ft_analyze_words(s->an, d->title, d->title_len, 0, count_only, NULL, &st))
+        return ft_error_set(err, FT_ENOMEM, "out of memory");
+    uint32_t body0 = st.next_pos + 1;
+    size_t k = 0;
+    while (k < s->nm[i] && s->m[i][k].pos < body0) k++;
+    size_t nb = s->nm[i] - k;
+    smatch *mt = realloc(s->scratch, (nb ? nb : 1) * sizeof *mt);
+    if (!mt) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    s->scratch = mt;
+    for (size_t j = 0; j < nb; j++) mt[j] = (smatch){s->m[i][k + j].pos - body0, s->m[i][k + j].term};
+    return snippet_make(s->an, s->q, d->body, d->body_len, o, mt, nb, out, err);
+}
+
 int ft_snippet_text(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
                     const ft_snippet_opts *o, char **out, ft_error *err)
+{
+    return snippet_make(an, q, body, body_len, o, NULL, 0, out, err);
+}
+
+/* The snippet; with mt (the body's matches from the index, sorted by
+ * position), matching needs no stemming and reading stops once the best
+ * window and a window's length after it have been read. */
+static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
+                        const ft_snippet_opts *o, const smatch *mt, size_t nmt, char **out, ft_error *err)
 {
     *out = NULL;
     unsigned W = o && o->max_words ? o->max_words : 30;
@@ -1292,7 +1455,36 @@ int ft_snippet_text(ft_analyzer *an, const ft_query *q, const char *body, size_t
     s.target += q->nprefixes;
     for (size_t i = 0; i < q->nprefixes; i++)
         if (q->prefixes[i]->lens[0]) s.first[(unsigned char)q->prefixes[i]->terms[0][0]] = 1;
-    int arc = cnt ? ft_analyze_words(an, body, blen, 0, on_snip_token, &s, NULL) : FT_ENOMEM;
+    s.stop_pos = UINT32_MAX;
+    uint32_t first_pos = 0; /* the first position read as words */
+    if (mt) {
+        s.mt = mt;
+        s.nmt = nmt;
+        /* unless some window holds every term (then the early stop above
+         * applies), the best window by position: most distinct terms, then
+         * most matches, the earliest; read a window past it */
+        size_t best_d = 0, best_m = 0, d = 0, lo = 0;
+        uint32_t best = 0, full = UINT32_MAX; /* the first window holding every term */
+        for (size_t i = 0; cnt && i < nmt; i++) {
+            if (cnt[mt[i].term]++ == 0) d++;
+            while (mt[i].pos - mt[lo].pos >= W) {
+                if (--cnt[mt[lo].term] == 0) d--;
+                lo++;
+            }
+            if (d > best_d || (d == best_d && i - lo + 1 > best_m)) {
+                best_d = d;
+                best_m = i - lo + 1;
+                best = mt[lo].pos;
+            }
+            if (d == s.target && full == UINT32_MAX) full = mt[lo].pos;
+        }
+        if (cnt) memset(cnt, 0, (q->npos + q->nprefixes + 1) * sizeof *cnt);
+        if (best_d < s.target) s.stop_pos = best + 2 * (uint32_t)W;
+        /* no earlier window can be chosen: the words before are only counted */
+        uint32_t start = full != UINT32_MAX ? full : best;
+        first_pos = start > W ? start - (uint32_t)W : 0;
+    }
+    int arc = cnt ? ft_analyze_words_from(an, body, blen, 0, first_pos, on_snip_token, &s, NULL) : FT_ENOMEM;
     if (arc != 0 && arc != SNIP_STOP) {
         rc = ft_error_set(err, FT_ENOMEM, "out of memory");
         goto out;
@@ -1333,7 +1525,7 @@ int ft_snippet_text(ft_analyzer *an, const ft_query *q, const char *body, size_t
             }
         }
         int space = 1;
-        if (ws > 0) ft_buf_append(&b, "...", 3);
+        if (ws > 0 || first_pos > 0) ft_buf_append(&b, "...", 3);
         /* tokens can overlap (CJK bigrams): highlight the union of the
          * matched tokens' byte ranges, emit every byte once */
         size_t from = s.t[ws].start, to = s.t[ws].end;

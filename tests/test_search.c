@@ -629,6 +629,72 @@ Test(snippet, long_documents_exact)
     fixture_close(&f);
 }
 
+/* ft_snipper (positions from the index, reading stops after the best
+ * window) gives exactly ft_snippet_text's snippets: every hit of 120 queries
+ * over the bundled Wikipedia sample and the news article, English stemming,
+ * any-word and phrase queries, two window sizes. */
+Test(snippet, snipper_equals_text_snippets, .timeout = 120)
+{
+    const char *src = getenv("FT_SRC");
+    cr_assert_not_null(src);
+    char *p = tu_join(src, "sample/enwiki-sample.jsonl");
+    char *news = tu_join(src, "sample/2019-06-05-china-russia-ties.txt");
+    fixture f;
+    memset(&f, 0, sizeof f);
+    cr_assert_gt(tu_corpus_load_jsonl(&f.c, p, 3000), 1000);
+    char *article = tu_read_file(news, NULL);
+    cr_assert_not_null(article);
+    tu_corpus_add(&f.c, "news", "China and Russia", article);
+    free(article);
+    fixture_open(&f, "english");
+    static const char *const base[] = {"Russia soybeans", "Xi Putin Huawei", "football club",
+                                       "river valley town", "the of and", "album released band",
+                                       "university professor research", "war army battle",
+                                       "species family genus", "film director actor", "\"united states\"",
+                                       "church village parish", "railway station line", "election party vote",
+                                       "ship navy", "music singer song", "king queen", "water", "city council",
+                                       "\"world war\""};
+    ft_docbuf *db = ft_docbuf_new();
+    size_t compared = 0;
+    for (size_t qi = 0; qi < 120; qi++) {
+        const char *text = base[qi % 20];
+        char buf[128];
+        if (qi >= 20 && qi < 40) snprintf(buf, sizeof buf, "%s history", text);
+        else if (qi >= 40 && qi < 60) snprintf(buf, sizeof buf, "+%s", text);
+        else snprintf(buf, sizeof buf, "%s", text);
+        ft_query *q = NULL;
+        ft_error err = {0};
+        cr_assert_eq(ft_query_parse(f.an, buf, strlen(buf), &q, &err), FT_OK, "%s: %s", buf, err.msg);
+        ft_search_opts so;
+        ft_search_opts_default(&so);
+        so.k = 10;
+        ft_results res;
+        cr_assert_eq(ft_search(f.ix, q, &so, &res, &err), FT_OK);
+        ft_snipper *sn = NULL;
+        cr_assert_eq(ft_snipper_new(f.ix, f.an, q, &res, &sn, &err), FT_OK, "%s", err.msg);
+        for (size_t i = 0; i < res.n; i++) {
+            ft_doc d;
+            cr_assert_eq(ft_index_doc(f.ix, res.hits[i].doc, db, &d, &err), FT_OK);
+            ft_snippet_opts o = {qi % 2 ? 12 : 30, "[", "]"};
+            char *a = NULL, *b = NULL;
+            cr_assert_eq(ft_snipper_get(sn, i, &d, &o, &a, &err), FT_OK);
+            cr_assert_eq(ft_snippet_text(f.an, q, d.body, d.body_len, &o, &b, &err), FT_OK);
+            cr_assert_str_eq(a, b, "query %s, hit %zu (%.*s)", buf, i, (int)d.id_len, d.id);
+            if (strchr(a, '[')) compared++;
+            free(a);
+            free(b);
+        }
+        ft_snipper_free(sn);
+        ft_results_free(&res);
+        ft_query_free(q);
+    }
+    cr_assert_gt(compared, 500, "only %zu highlighted snippets compared", compared);
+    ft_docbuf_free(db);
+    free(p);
+    free(news);
+    fixture_close(&f);
+}
+
 /* ------------------------------------------------------------ Cranfield */
 
 Test(bm25, cranfield_queries_match_brute_force, .timeout = 180)

@@ -80,6 +80,11 @@ int ft_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
  * (the index writer does, saving a second hash lookup per token). */
 int ft_analyze_words(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
                      ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+/* ft_analyze_words delivering only the terms at positions >= from: earlier
+ * ones are counted, not folded or delivered (snippets read a body up to the
+ * window the index's positions point to). */
+int ft_analyze_words_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
+                          uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
 
 /* Stem one folded word (through the stem cache).  The result is valid until
  * the next call on this analyzer. */

@@ -306,6 +306,7 @@ typedef struct emit_ctx {
     void *ctx;
     ft_analyze_stats st;
     uint32_t pos;
+    uint32_t from; /* positions below are counted only */
 } emit_ctx;
 
 static int stop_cmp(const void *k, const void *e)
@@ -365,7 +366,7 @@ static int deliver(emit_ctx *e, const char *term, size_t len, size_t start, size
 {
     ft_analyzer *a = e->a;
     uint32_t pos = e->pos++;
-    if (len == 0) return 0;
+    if (len == 0 || pos < e->from) return 0;
     if (len > a->maxlen) { e->st.dropped++; return 0; }
     if (a->opts.stopwords && stem && is_stopword(term, len)) { e->st.stopped++; return 0; }
     size_t tl = len;
@@ -403,6 +404,10 @@ static int finish_word(emit_ctx *e, size_t wlen, int ascii, size_t start, size_t
     ft_analyzer *a = e->a;
     const char *w = a->word;
     size_t len = wlen;
+    if (e->pos < e->from) { /* counted only */
+        e->pos++;
+        return 0;
+    }
     if (!ascii) {
         long m = fold_unicode(a, a->word, wlen);
         if (m < 0) { e->pos++; return 0; }
@@ -459,18 +464,24 @@ static size_t cjk_fold(int32_t cp, const uint8_t *src, size_t n, char *buf)
 }
 
 static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
-                   ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+                   uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
 
 int ft_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos, ft_token_fn fn,
                void *ctx, ft_analyze_stats *stats)
 {
-    return analyze(a, 0, text, len, first_pos, fn, ctx, stats);
+    return analyze(a, 0, text, len, first_pos, 0, fn, ctx, stats);
 }
 
 int ft_analyze_words(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
                      ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
 {
-    return analyze(a, 1, text, len, first_pos, fn, ctx, stats);
+    return analyze(a, 1, text, len, first_pos, 0, fn, ctx, stats);
+}
+
+int ft_analyze_words_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
+                          uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+{
+    return analyze(a, 1, text, len, first_pos, from, fn, ctx, stats);
 }
 
 const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_t *out_len)
@@ -479,9 +490,9 @@ const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_
 }
 
 static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
-                   ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+                   uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
 {
-    emit_ctx e = {a, raw, fn, ctx, {0}, first_pos};
+    emit_ctx e = {a, raw, fn, ctx, {0}, first_pos, from};
     const uint8_t *s = (const uint8_t *)text;
     size_t i = 0;
     size_t wlen = 0, wstart = 0;
@@ -563,6 +574,13 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
                 size_t j = i, room = a->word_cap - wlen;
                 char *dst = a->word + wlen;
                 uint8_t f;
+                if (e.pos < e.from) { /* a word only counted: its bytes are not needed */
+                    while (j < len && ascii_word[s[j]]) j++;
+                    wlen = 1; /* not empty: finish_word counts it */
+                    last = ascii_class[s[j - 1]];
+                    i = j;
+                    continue;
+                }
                 while (j < len && (f = ascii_word[s[j]]) != 0) { /* classify and fold at once */
                     if (j - i == room) {
                         if (word_grow(a)) goto oom;

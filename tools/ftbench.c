@@ -1113,17 +1113,19 @@ typedef struct qworker {
  * (id, title) and, with --snippets, make its snippet. */
 static int fetch_hits(qworker *w, const ft_query *q, const ft_results *res, ft_error *err)
 {
-    for (size_t h = 0; h < res->n; h++) {
+    ft_snipper *sn = NULL;
+    int rc = w->b->fetch > 1 ? ft_snipper_new(w->b->ix, w->an, q, res, &sn, err) : FT_OK;
+    for (size_t h = 0; h < res->n && rc == FT_OK; h++) {
         ft_doc d;
-        int rc = ft_index_doc(w->b->ix, res->hits[h].doc, w->db, &d, err);
-        if (rc == FT_OK && w->b->fetch > 1) {
+        rc = ft_index_doc(w->b->ix, res->hits[h].doc, w->db, &d, err);
+        if (rc == FT_OK && sn) {
             char *snip = NULL;
-            rc = ft_snippet_text(w->an, q, d.body, d.body_len, NULL, &snip, err);
+            rc = ft_snipper_get(sn, h, &d, NULL, &snip, err);
             free(snip);
         }
-        if (rc != FT_OK) return rc;
     }
-    return FT_OK;
+    ft_snipper_free(sn);
+    return rc;
 }
 
 static void *qworker_run(void *arg)

@@ -91,6 +91,7 @@ typedef struct search_ctx {
     ft_index *ix;
     ft_analyzer *an;
     ft_docbuf *docbuf;
+    ft_snipper *snipper;    /* the hits' snippets, while they are printed */
     ft_search_opts so;
     int plain;              /* --plain: words only, no query syntax */
     int explain;            /* --explain */
@@ -192,7 +193,7 @@ static int print_text(search_ctx *c, const ft_query *q, const ft_results *res, i
         if (!snippets) continue;
         ft_snippet_opts sopt = {c->snippet_words, HL_OPEN, HL_CLOSE};
         char *snip = NULL;
-        rc = ft_snippet_text(c->an, q, d.body, d.body_len, &sopt, &snip, &err);
+        rc = ft_snipper_get(c->snipper, i, &d, &sopt, &snip, &err);
         if (rc != FT_OK) {
             free(snip);
             return lib_error(c->dir, rc, &err);
@@ -292,7 +293,7 @@ static int print_json(search_ctx *c, const char *query, const ft_query *q, const
         if (snippets) {
             ft_snippet_opts sopt = {c->snippet_words, "[", "]"};
             char *snip = NULL;
-            rc = ft_snippet_text(c->an, q, d.body, d.body_len, &sopt, &snip, &err);
+            rc = ft_snipper_get(c->snipper, i, &d, &sopt, &snip, &err);
             if (rc != FT_OK) {
                 free(snip);
                 status = lib_error(c->dir, rc, &err);
@@ -556,9 +557,16 @@ int main(int argc, char **argv)
         status = run_batch(&c, queries);
     } else {
         status = run_query(&c, query, strlen(query), &q, &res);
+        if (status == CLI_EXIT_OK && snippets) {
+            ft_error serr = {0};
+            int src = ft_snipper_new(c.ix, c.an, q, &res, &c.snipper, &serr);
+            if (src != FT_OK) status = lib_error(c.dir, src, &serr);
+        }
         if (status == CLI_EXIT_OK)
             status = json ? print_json(&c, query, q, &res, snippets)
                           : print_text(&c, q, &res, cli_use_color(color_mode), snippets);
+        ft_snipper_free(c.snipper);
+        c.snipper = NULL;
         if (status == CLI_EXIT_OK && res.n == 0) status = CLI_EXIT_NONE; /* like grep */
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
