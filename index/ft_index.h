@@ -218,7 +218,7 @@ int ft_postings_status(const ft_postings *p, ft_error *err);
  * has more, neighbours are merged into their largest tf and smallest length,
  * which still bounds them).  Every score that grows with tf and shrinks with
  * length (BM25, for any k1 and b) is at most its largest value over these. */
-#define FT_IMPACTS 4
+#define FT_IMPACTS 8
 typedef struct ft_impact {
     uint32_t tf, len;
 } ft_impact;

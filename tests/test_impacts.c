@@ -54,16 +54,23 @@ Test(impacts, equal_pairs_and_equal_tf)
     expect(f, frontier(in, 6, f), want, 2);
 }
 
-Test(impacts, reduce_to_four_groups)
+Test(impacts, reduce_to_eight_groups)
 {
-    /* a staircase of 10 pairs: groups {0,1} {2,3,4} {5,6} {7,8,9} */
-    ft_impact f[16];
+    cr_assert_eq(FT_IMPACTS, 8);
+    /* a staircase of 10 pairs: groups {0} {1} {2} {3,4} {5} {6} {7} {8,9} */
+    ft_impact f[32]; /* room for every distinct tf added */
     unsigned m = 0;
     for (uint32_t k = 1; k <= 10; k++) ft_impact_add(f, &m, k, 10 * k);
     cr_assert_eq(m, 10);
     ft_impact_reduce(f, &m);
-    static const uint32_t want[][2] = {{2, 10}, {5, 30}, {7, 60}, {10, 80}};
-    expect(f, m, want, 4);
+    static const uint32_t want[][2] = {{1, 10}, {2, 20}, {3, 30}, {5, 40}, {6, 60}, {7, 70}, {8, 80}, {10, 90}};
+    expect(f, m, want, 8);
+    /* 20 pairs: groups of 2 and 3 alternating by the floor formula */
+    m = 0;
+    for (uint32_t k = 1; k <= 20; k++) ft_impact_add(f, &m, k, 10 * k);
+    ft_impact_reduce(f, &m);
+    static const uint32_t want20[][2] = {{2, 10}, {5, 30}, {7, 60}, {10, 80}, {12, 110}, {15, 130}, {17, 160}, {20, 180}};
+    expect(f, m, want20, 8);
 }
 
 static double bm25(double tf, double len, double k1, double b, double avgdl)
@@ -82,7 +89,7 @@ Test(impacts, random_blocks_bound_every_posting)
             pairs[i][0] = 1 + (uint32_t)(rand() % (trial % 3 ? 4 : 60));
             pairs[i][1] = 1 + (uint32_t)(rand() % 500);
         }
-        ft_impact f[128];
+        ft_impact f[129];
         unsigned m = frontier(pairs, n, f);
         for (unsigned i = 1; i < m; i++)
             cr_assert(f[i].tf > f[i - 1].tf && f[i].len > f[i - 1].len, "frontier not increasing");
