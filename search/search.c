@@ -65,6 +65,7 @@ typedef struct it {
     double maxs;            /* upper bound of score() */
     /* IT_TERM */
     ft_postings *p;
+    int shares_p;           /* p belongs to another term of the same phrase */
     double w, idf;
     uint32_t df;
     const char *term;
@@ -99,7 +100,7 @@ typedef struct sctx {
 static void it_free(it *t)
 {
     if (!t) return;
-    ft_postings_close(t->p);
+    if (!t->shares_p) ft_postings_close(t->p);
     for (size_t i = 0; i < t->nkids; i++) it_free(t->kids[i]);
     free(t->kids);
     free(t->offs);
@@ -604,7 +605,18 @@ static it *build_node(sctx *c, const qnode *n)
             return NULL;
         }
         for (size_t i = 0; i < n->nterms; i++) {
-            kids[i] = term_it(c, n->terms[i], n->lens[i]);
+            /* a word repeated in the phrase ("to be or not to be") reads the
+             * same cursor as its first occurrence: one list decoded, not two */
+            size_t f = 0;
+            while (f < i && !(n->lens[f] == n->lens[i] && !memcmp(n->terms[f], n->terms[i], n->lens[i]))) f++;
+            if (f < i) {
+                if ((kids[i] = new_it(c, IT_TERM))) {
+                    *kids[i] = *kids[f];
+                    kids[i]->shares_p = 1;
+                }
+            } else {
+                kids[i] = term_it(c, n->terms[i], n->lens[i]);
+            }
             offs[i] = n->offs[i];
             if (!kids[i]) { /* a phrase with an absent term matches nothing */
                 for (size_t j = 0; j < i; j++) it_free(kids[j]);
