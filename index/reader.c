@@ -777,6 +777,7 @@ struct ft_postings {
     int started;
     /* positions */
     int pos_blk_ready;
+    uint32_t pos_have;     /* p->pos holds the positions of posting pos_have - 1 */
     const uint8_t *pos_base, *pp, *pend;
     uint32_t pos_i;
     uint32_t *pos;
@@ -1132,6 +1133,7 @@ static int decode_block(ft_postings *p, uint32_t b)
     p->blk_decoded = 1;
     p->i = UINT32_MAX; /* before the block's first posting */
     p->pos_blk_ready = 0;
+    p->pos_have = 0;
     return FT_OK;
 bad:
     return p->rc = ft_corrupt(&p->err, path, off, "bad posting block");
@@ -1453,6 +1455,11 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
         p->pp = q;
     }
     uint32_t tf = p->tfs[p->i];
+    if (p->pos_have == p->i + 1) { /* asked again (a phrase's pre-check, then the phrase) */
+        *pos = p->pos;
+        *n = tf;
+        return FT_OK;
+    }
     if (tf > p->pos_cap) {
         uint32_t *q = realloc(p->pos, tf * sizeof *q);
         if (!q) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
@@ -1467,6 +1474,7 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
         v += g;
         p->pos[k] = (uint32_t)v;
     }
+    p->pos_have = p->i + 1;
     *pos = p->pos;
     *n = tf;
     return FT_OK;

@@ -158,39 +158,57 @@ static int positions_match(const uint32_t *const *pos, const uint32_t *np, const
 #define PHRASE_MAX_CHECK 64 /* longer phrases: only the first 64 terms are checked */
 
 /* phrase: do the children's positions line up on the current document? */
-static int phrase_match(it *t)
+/* The two rarest of an exact phrase's first terms (ties: the earlier). */
+static void phrase_pair(const it *t, size_t n, size_t *pa, size_t *pb)
+{
+    size_t a = 0, b = 1;
+    if (t->kids[b]->df < t->kids[a]->df) { a = 1; b = 0; }
+    for (size_t i = 2; i < n; i++) {
+        if (t->kids[i]->df < t->kids[a]->df) { b = a; a = i; }
+        else if (t->kids[i]->df < t->kids[b]->df) b = i;
+    }
+    *pa = a;
+    *pb = b;
+}
+
+/* Do terms a and b of the phrase stand at their offsets from one another
+ * somewhere in the current document?  (The positions of frequent words are
+ * the costly ones to decode: the rarest pair is tested first.) */
+static int pair_match(it *t, size_t a, size_t b)
+{
+    const uint32_t *pa, *pb;
+    uint32_t na, nb;
+    if (ft_postings_positions(t->kids[a]->p, &pa, &na) || na == 0 ||
+        ft_postings_positions(t->kids[b]->p, &pb, &nb) || nb == 0)
+        return 0;
+    int64_t da = t->offs[a], db = t->offs[b];
+    uint32_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        int64_t x = (int64_t)pa[i] - da, y = (int64_t)pb[j] - db;
+        if (x == y) return 1;
+        if (x < y) i++;
+        else j++;
+    }
+    return 0;
+}
+
+/* pair_done: the caller has already tested the rarest pair. */
+static int phrase_match_from(it *t, int pair_done)
 {
     size_t n = t->nkids < PHRASE_MAX_CHECK ? t->nkids : PHRASE_MAX_CHECK;
     const uint32_t *pos[PHRASE_MAX_CHECK];
     uint32_t np[PHRASE_MAX_CHECK];
-    if (t->slop == 0 && n > 2) {
-        /* exact phrase: first test the two rarest terms against each other
-         * (positions of frequent words are the costly ones to decode) */
-        size_t a = 0, b = 1;
-        if (t->kids[b]->df < t->kids[a]->df) { a = 1; b = 0; }
-        for (size_t i = 2; i < n; i++) {
-            if (t->kids[i]->df < t->kids[a]->df) { b = a; a = i; }
-            else if (t->kids[i]->df < t->kids[b]->df) b = i;
-        }
-        if (ft_postings_positions(t->kids[a]->p, &pos[a], &np[a]) || np[a] == 0 ||
-            ft_postings_positions(t->kids[b]->p, &pos[b], &np[b]) || np[b] == 0)
-            return 0;
-        /* is there x in pos[a], y in pos[b] with x - offs[a] == y - offs[b]? */
-        int64_t da = t->offs[a], db = t->offs[b];
-        uint32_t i = 0, j = 0;
-        int found = 0;
-        while (i < np[a] && j < np[b]) {
-            int64_t x = (int64_t)pos[a][i] - da, y = (int64_t)pos[b][j] - db;
-            if (x == y) { found = 1; break; }
-            if (x < y) i++;
-            else j++;
-        }
-        if (!found) return 0;
+    if (t->slop == 0 && n > 2 && !pair_done) {
+        size_t a, b;
+        phrase_pair(t, n, &a, &b);
+        if (!pair_match(t, a, b)) return 0;
     }
     for (size_t i = 0; i < n; i++)
         if (ft_postings_positions(t->kids[i]->p, &pos[i], &np[i]) || np[i] == 0) return 0;
     return positions_match(pos, np, t->offs, n, t->slop);
 }
+
+static int phrase_match(it *t) { return phrase_match_from(t, 0); }
 
 /* title: restriction — the document's stored title, analyzed like the
  * index, must hold the term (or the phrase).  Reading the stored title costs
@@ -898,6 +916,10 @@ static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t 
 {
     uint64_t matches = 0;
     int phrase = root->kind == IT_PHRASE;
+    size_t pa = lead, pb = lead;
+    int pair = phrase && root->slop == 0 && n > 2 && n <= PHRASE_MAX_CHECK;
+    if (pair) phrase_pair(root, n, &pa, &pb);
+    pair = pair && pa == lead;
     for (size_t i = 0; i < n; i++) {
         kids[i]->started = 1;
         kids[i]->doc = 0; /* below every target: the first alignment moves every cursor */
@@ -928,11 +950,32 @@ static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t 
             }
             window = 1;
         }
-        /* align every cursor on d, the lead first */
+        /* align every cursor on d, the lead first (for an exact phrase, the
+         * rarest pair first: while the heap is not full every candidate's
+         * positions are checked anyway, so the pair is tested before the
+         * lists of the frequent words are moved) */
         uint32_t x = kids[lead]->doc = ft_postings_advance(kids[lead]->p, d);
         if (x == FT_DOC_END) break;
         d = x;
         size_t i;
+        int pair_done = 0;
+        if (pair) {
+            x = kids[pb]->doc;
+            if (x <= d) x = kids[pb]->doc = ft_postings_advance(kids[pb]->p, d);
+            if (x != d) {
+                if (x == FT_DOC_END) break;
+                d = x;
+                continue;
+            }
+            if (theta < 0) {
+                if (!pair_match(root, lead, pb)) { /* not a match */
+                    if (d + 1 == FT_DOC_END) break;
+                    d++;
+                    continue;
+                }
+                pair_done = 1;
+            }
+        }
         for (i = 0; i < n; i++) {
             if (i == lead) continue;
             x = kids[i]->doc;
@@ -948,7 +991,7 @@ static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t 
         for (i = 0; i < n; i++) s += it_score(kids[i], K);
         if (!(theta >= 0 && s <= theta)) {
             root->doc = d;
-            if (!phrase || phrase_match(root)) {
+            if (!phrase || phrase_match_from(root, pair_done)) {
                 matches++;
                 heap_push(t, d, s);
                 theta = threshold(t);
