@@ -525,21 +525,33 @@ static int tid_seek_block(tid_iter *it, uint64_t b, ft_error *err)
 
 /* Decode the next entry of the current block.  Returns 1 when one was read,
  * 0 at the end of the block, <0 on corruption. */
+/* ft_varint_get with the one-byte case inline: dictionary entries and skip
+ * tables are mostly small numbers, and every query reads those of its
+ * terms. */
+static inline int vget(const uint8_t **q, const uint8_t *end, uint64_t *v)
+{
+    if (*q < end && **q < 0x80) {
+        *v = *(*q)++;
+        return 0;
+    }
+    return ft_varint_get(q, end, v);
+}
+
 static int tid_next(tid_iter *it, ft_error *err)
 {
     const segment *s = it->s;
     if (it->in_block == FT_TERMS_PER_BLOCK || it->ordinal >= s->nterms) return 0;
     uint64_t shared, suffix, df, extra, pl, ql;
     const uint8_t *start = it->p;
-    if (ft_varint_get(&it->p, it->end, &shared) || ft_varint_get(&it->p, it->end, &suffix) ||
+    if (vget(&it->p, it->end, &shared) || vget(&it->p, it->end, &suffix) ||
         shared > it->len || (it->in_block == 0 && shared) || suffix > sizeof it->term - shared ||
         suffix > (size_t)(it->end - it->p))
         goto bad;
     memcpy(it->term + shared, it->p, suffix);
     it->p += suffix;
     it->len = shared + suffix;
-    if (ft_varint_get(&it->p, it->end, &df) || ft_varint_get(&it->p, it->end, &extra) ||
-        ft_varint_get(&it->p, it->end, &pl) || ft_varint_get(&it->p, it->end, &ql) || df == 0 ||
+    if (vget(&it->p, it->end, &df) || vget(&it->p, it->end, &extra) ||
+        vget(&it->p, it->end, &pl) || vget(&it->p, it->end, &ql) || df == 0 ||
         df > s->ndocs || extra > UINT64_MAX - df)
         goto bad;
     if (it->pst_off > s->f[F_PST].size || pl > s->f[F_PST].size - it->pst_off ||
@@ -850,17 +862,6 @@ static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, ui
 
 static int decode_block(ft_postings *p, uint32_t b);
 static int decode_tfs(ft_postings *p);
-
-/* ft_varint_get with the one-byte case inline: skip tables are mostly
- * small numbers, and every query parses the tables of its terms. */
-static inline int vget(const uint8_t **q, const uint8_t *end, uint64_t *v)
-{
-    if (*q < end && **q < 0x80) {
-        *v = *(*q)++;
-        return 0;
-    }
-    return ft_varint_get(q, end, v);
-}
 
 static int grow_block_arrays(ft_postings *p, uint32_t n)
 {
