@@ -1442,7 +1442,12 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
     /* skip the positions of earlier documents: count varint ends rather
      * than decoding values */
     uint64_t skip = 0;
-    while (p->pos_i < p->i) skip += p->tfs[p->pos_i++];
+    { /* locals: the loop would otherwise store pos_i on every step */
+        uint32_t pi = p->pos_i, to = p->i;
+        const uint32_t *tfs = p->tfs;
+        while (pi < to) skip += tfs[pi++];
+        p->pos_i = pi;
+    }
     if (skip) {
         const uint8_t *q = p->pp, *e = p->pend;
         while (e - q >= 8) { /* eight bytes at a time while they end fewer varints than wanted */

@@ -66,6 +66,9 @@ typedef struct it {
     /* IT_TERM */
     ft_postings *p;
     int shares_p;           /* p belongs to another term of the same phrase */
+    uint32_t blast;         /* last document of the block bval bounds (FT_DOC_END: none);
+                             * within one list no two blocks end on the same document */
+    double bval;
     double w, idf;
     uint32_t df;
     const char *term;
@@ -476,6 +479,7 @@ static it *term_it(sctx *c, const char *term, size_t len)
         return NULL;
     }
     t->p = p;
+    t->blast = FT_DOC_END;
     t->df = df;
     t->idf = log(1.0 + (c->N - df + 0.5) / (df + 0.5));
     t->w = t->idf * (c->o->k1 + 1.0);
@@ -941,7 +945,11 @@ static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t 
                     unsigned ni;
                     uint32_t last = ft_postings_shallow(kids[i]->p, d, &imp, &ni);
                     if (last == FT_DOC_END) return matches; /* a list has nothing left */
-                    bound += impact_bound(c, kids[i]->w, imp, ni);
+                    if (last != kids[i]->blast) { /* a block not bounded yet */
+                        kids[i]->blast = last;
+                        kids[i]->bval = impact_bound(c, kids[i]->w, imp, ni);
+                    }
+                    bound += kids[i]->bval;
                     if (last < upto) upto = last;
                 }
                 if (!cannot_enter(bound, theta)) break;
