@@ -141,6 +141,10 @@ ft_fcache *ft_fcache_new(size_t budget_bytes); /* NULL when budget is 0 */
 void ft_fcache_free(ft_fcache *c);
 int ft_fcache_get(ft_fcache *c, uintptr_t key, uint8_t *dst, uint32_t len);
 void ft_fcache_put(ft_fcache *c, uintptr_t key, const uint8_t *data, uint32_t len);
+/* On a hit, the cached frame itself, pinned (never replaced) until
+ * ft_fcache_unpin(c, *pin); NULL on a miss. */
+const uint8_t *ft_fcache_pin(ft_fcache *c, uintptr_t key, uint32_t len, void **pin);
+void ft_fcache_unpin(ft_fcache *c, void *pin);
 /* On a hit, run fn on the cached frame in place (under the cache's lock: fn
  * must be short and must not call the cache) and return 1 with fn's result
  * in *rc; 0 on a miss.  For readers that need a small part of a large frame

@@ -776,6 +776,7 @@ struct ft_postings {
     int nocache;
     uint32_t dfr, pfr;               /* frame currently unpacked (+1; 0: none) */
     const uint8_t *dfr_raw, *pfr_raw;
+    void *dpin, *ppin;               /* their frame-cache entries, when read in place */
     int seg_loaded;
     uint32_t blk;          /* current block */
     uint32_t hint;         /* no block before it holds a document still wanted */
@@ -847,11 +848,17 @@ static int frame_decompress(const ft_index *ix, ZSTD_DCtx **dctx, uint8_t *dst, 
     return FT_OK;
 }
 
-/* Get the raw bytes of a stored block (decompressing when needed). */
-static const uint8_t *unpack(ft_postings *p, ft_buf *buf, const uint8_t *src, uint32_t slen, uint32_t raw,
-                             const char *path, uint64_t off)
+/* Get the raw bytes of a stored frame: in place when stored raw, the cache's
+ * copy (pinned in *pin until the cursor moves on) when cached, else
+ * decompressed into buf (and offered to the cache). */
+static const uint8_t *unpack(ft_postings *p, ft_buf *buf, void **pin, const uint8_t *src, uint32_t slen,
+                             uint32_t raw, const char *path, uint64_t off)
 {
+    ft_fcache_unpin(p->ix->fcache, *pin);
+    *pin = NULL;
     if (raw == 0) return src;
+    const uint8_t *hit = ft_fcache_pin(p->ix->fcache, (uintptr_t)src, raw, pin);
+    if (hit) return hit;
     ft_buf_reset(buf);
     int rc = ft_buf_reserve(buf, raw) ? FT_ENOMEM : frame_decompress(p->ix, &p->dctx, buf->p, raw, src, slen);
     if (rc == FT_OK) return buf->p;
@@ -1094,7 +1101,7 @@ static int decode_block(ft_postings *p, uint32_t b)
     const char *path = s->f[F_PST].path;
     uint64_t off = (uint64_t)(fm->d - s->f[F_PST].p);
     if (p->dfr != m->frame + 1) {
-        p->dfr_raw = unpack(p, &p->dbuf, fm->d, fm->dlen, fm->draw, path, off);
+        p->dfr_raw = unpack(p, &p->dbuf, &p->dpin, fm->d, fm->dlen, fm->draw, path, off);
         if (!p->dfr_raw) return p->rc;
         p->dfr = m->frame + 1;
     }
@@ -1254,6 +1261,9 @@ static void postings_release(ft_postings *p)
     ft_buf_free(&p->pbuf);
     dctx_return(p->ix, p->dctx);
     p->dctx = NULL;
+    ft_fcache_unpin(p->ix->fcache, p->dpin);
+    ft_fcache_unpin(p->ix->fcache, p->ppin);
+    p->dpin = p->ppin = NULL;
 }
 
 void ft_postings_close(ft_postings *p)
@@ -1424,7 +1434,7 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
     uint64_t off = (uint64_t)(fm->p - s->f[F_POS].p);
     if (!p->pos_blk_ready) {
         if (p->pfr != m->frame + 1) {
-            p->pfr_raw = unpack(p, &p->pbuf, fm->p, fm->plen, fm->praw, path, off);
+            p->pfr_raw = unpack(p, &p->pbuf, &p->ppin, fm->p, fm->plen, fm->praw, path, off);
             if (!p->pfr_raw) return p->rc;
             p->pfr = m->frame + 1;
         }
