@@ -389,7 +389,7 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
         if (errno != ENOENT || mkdir(dir, 0755) < 0)
             return ft_error_errno(err, errno, "cannot create index directory %s", dir);
     } else if (!S_ISDIR(st.st_mode)) {
-        return ft_error_set(err, FT_EINVAL, "%s exists and is not a directory", dir);
+        return ft_error_errno(err, ENOTDIR, "cannot use %s as the index directory", dir); /* FT_EIO */
     }
     int lockfd, rc;
     if ((rc = ft_lock_acquire(dir, &lockfd, err))) return rc;
