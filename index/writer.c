@@ -30,11 +30,16 @@
  * behind a hole its header fills at its end: the same bytes as a document
  * inverted whole), where the budget's estimate counts them; a record of 1 MiB
  * or more goes to the store file through streaming zstd instead of being
- * assembled and compressed whole.  What such a document still holds: its
- * text (the caller's: for ftindex, the JSON line, once), its positions in the
- * posting streams (about 3 bytes a token, flushed only after the document:
- * a flush inside a document is not done) and, per distinct term of it, a
- * slot and a run (36 bytes).
+ * assembled and compressed whole.  When the estimate passes the budget
+ * inside a document, the document's positions held in the streams are
+ * spilled, in term order, as a run of a temporary file (SPILL_MIN), and its
+ * segment is written at its end, merging each term's runs back between its
+ * header and the positions still held: the same bytes as without spilling.
+ * What such a document still holds: its text (the caller's: for ftindex,
+ * the JSON line, once), its positions since the last spill (within the
+ * budget) and, per distinct term of it, a slot and a run (36 bytes); when
+ * its segment is written, a read buffer per spilled run (16 KiB) and one
+ * term's whole stream at a time.
  * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
  * the previous commit, and files of a dead writer are unreferenced
  * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
@@ -212,10 +217,24 @@ typedef struct occ {
 #define CHUNK_TOKENS (1u << 16)
 #define HOLE 10
 typedef struct doc_run {
-    size_t start;      /* offset of the hole in the term's posting stream */
+    size_t start;      /* offset of the hole in the term's posting stream;
+                        * after the document, of the end of its header */
     uint32_t last;     /* last position written */
     uint32_t written;  /* occurrences written */
 } doc_run;
+
+/* Spilling: when the estimate passes the budget inside a document (with at
+ * least spill_min bytes of its positions held), the positions it has in the
+ * posting streams go to a run in the segment's spill file (<seg>.spl.tmp)
+ * and are freed; its later positions continue after them (gaps from
+ * doc_run.last).  A run is its terms in dictionary order, each as
+ * [varint term number][varint n][n bytes of position gaps].  The segment is
+ * flushed at the end of such a document, so it is the segment's last; when
+ * the segment is written, each of its terms takes its stream up to the end
+ * of the header (doc_run.start), then its bytes from each run in turn, then
+ * the rest: the stream a build without spilling holds, so the same index. */
+#define SPILL_MIN (4u << 20)
+#define SPILL_READ (16u << 10)  /* read buffer per run when merging */
 
 /* A segment to name in the next MANIFEST: a flushed one, or one of the index
  * the writer started from. */
@@ -277,6 +296,13 @@ struct ft_writer {
     doc_run *runs;          /* per slot, once the document spans chunks */
     size_t nruns, runs_cap;
     int streaming;          /* the open document spans chunks */
+    uint64_t open_bytes;    /* position bytes of the open document held in the streams */
+    size_t spill_min;       /* spill no fewer bytes than this (0: budget / 4, at most SPILL_MIN) */
+    wfile spill;            /* the spill file of the open segment (fd -1: none) */
+    ft_error spill_err;     /* why spilling failed */
+    uint64_t *spill_runs;   /* offset where each run starts */
+    size_t nspill, spill_cap;
+    uint64_t spills;        /* runs written by this writer */
     uint32_t cur_doc;
     uint32_t cur_len;
 
@@ -351,6 +377,7 @@ static int writer_new(const char *dir, const ft_writer_opts *opts, ft_writer **o
         return ft_error_set(err, FT_EINVAL, "block size %u out of range 4..%u", bs, FT_MAX_BLOCK);
     }
     w->sto.fd = -1;
+    w->spill.fd = -1;
     w->chunk = CHUNK_TOKENS;
     w->dir = strdup(dir);
     if (!w->dir) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
@@ -632,10 +659,12 @@ static int stream_positions(ft_writer *w)
         if (s->tf > r->written) {
             if (ft_buf_reserve(b, (size_t)(s->tf - r->written) * 5)) return FT_ENOMEM;
             uint32_t prev = r->last;
+            size_t len0 = b->len;
             for (uint32_t k = s->head; k != UINT32_MAX; k = w->occs[k].next) {
                 b->len += ft_varint_put(b->p + b->len, w->occs[k].pos - prev);
                 prev = w->occs[k].pos;
             }
+            w->open_bytes += b->len - len0;
             r->last = prev;
             r->written = s->tf;
             s->head = s->tail = UINT32_MAX;
@@ -648,14 +677,84 @@ static int stream_positions(ft_writer *w)
     return 0;
 }
 
-/* Invert the held chunk of a long document and start the next one. */
+static uint64_t writer_memory(const ft_writer *w);
+static int spill_positions(ft_writer *w);
+
+/* Invert the held chunk of a long document and start the next one; spill
+ * the document's positions when the estimate passes the budget. */
 static int invert_chunk(ft_writer *w, const uint8_t *bytes)
 {
     int rc = invert_tokens(w, bytes);
     if (!rc) rc = stream_positions(w);
     w->nptok = 0;
     ft_buf_reset(&w->tokbytes);
+    if (!rc && w->opts.memory && w->spill_min != SIZE_MAX) {
+        uint64_t min = w->spill_min ? w->spill_min : w->opts.memory / 4 < SPILL_MIN ? w->opts.memory / 4 : SPILL_MIN;
+        if (w->open_bytes >= min && w->open_bytes > 0 && writer_memory(w) > w->opts.memory) rc = spill_positions(w);
+    }
     return rc;
+}
+
+static int cmp_slot_terms(const void *a, const void *b, void *ctx);
+
+/* Write the open document's held positions as a run of the spill file (see
+ * SPILL_MIN) and free them. */
+static int spill_positions(ft_writer *w)
+{
+    if (w->spill.fd < 0) {
+        char name[48];
+        snprintf(name, sizeof name, "%s.spl", w->segname);
+        if (wfile_open(&w->spill, w->dir, name, &w->spill_err)) {
+            int rc = w->spill.rc;
+            wfile_discard(&w->spill);
+            return rc;
+        }
+    }
+    if (w->nspill == w->spill_cap) {
+        size_t cap = w->spill_cap ? w->spill_cap * 2 : 16;
+        uint64_t *p = realloc(w->spill_runs, cap * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        w->spill_runs = p;
+        w->spill_cap = cap;
+    }
+    uint32_t *order = malloc((w->nslots ? w->nslots : 1) * sizeof *order);
+    if (!order) return FT_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < w->nslots; i++)
+        if (w->terms[w->slots[i].term].post.len > w->runs[i].start + HOLE) order[n++] = (uint32_t)i;
+    qsort_r(order, n, sizeof *order, cmp_slot_terms, w);
+    w->spill_runs[w->nspill++] = w->spill.off;
+    w->spills++;
+    for (size_t k = 0; k < n && !w->spill.rc; k++) {
+        doc_slot *s = &w->slots[order[k]];
+        ft_buf *b = &w->terms[s->term].post;
+        size_t keep = w->runs[order[k]].start + HOLE;
+        uint8_t h[20];
+        size_t hl = ft_varint_put(h, s->term);
+        hl += ft_varint_put(h + hl, b->len - keep);
+        wfile_write(&w->spill, h, hl, &w->spill_err);
+        wfile_write(&w->spill, b->p + keep, b->len - keep, &w->spill_err);
+        b->len = keep;
+        if (b->cap >= 2 * keep + 256) { /* give the memory back */
+            uint8_t *q = realloc(b->p, keep);
+            if (q) {
+                w->post_bytes -= b->cap - keep;
+                b->p = q;
+                b->cap = keep;
+            }
+        }
+    }
+    free(order);
+    w->open_bytes = 0;
+    return w->spill.rc;
+}
+
+static void spill_discard(ft_writer *w)
+{
+    wfile_discard(&w->spill);
+    free(w->spill_runs);
+    w->spill_runs = NULL;
+    w->nspill = w->spill_cap = 0;
 }
 
 /* The end of a document that spanned chunks: each term's header goes into
@@ -675,6 +774,7 @@ static void finish_streamed(ft_writer *w)
         memmove(b->p + r->start + n, b->p + r->start + HOLE, tail);
         memcpy(b->p + r->start, h, n);
         b->len -= HOLE - n;
+        r->start += n; /* where spilled positions go (see SPILL_MIN) */
         e->cf += s->tf;
         e->df++;
         w->st.postings++;
@@ -947,6 +1047,9 @@ const ft_analyzer_opts *ft_writer_analyzer_opts(const ft_writer *w) { return &w-
 
 void ft_writer_set_chunk_(ft_writer *w, size_t tokens) { w->chunk = tokens ? tokens : 1; }
 
+void ft_writer_set_spill_(ft_writer *w, size_t min_bytes) { w->spill_min = min_bytes; }
+uint64_t ft_writer_spills_(const ft_writer *w) { return w->spills; }
+
 static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
                       size_t title_len, const char *body, size_t body_len, ft_error *err);
 
@@ -983,6 +1086,7 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     w->nptok = 0;
     w->nruns = 0;
     w->streaming = 0;
+    w->open_bytes = 0;
     ft_buf_reset(&w->tokbytes);
 
     int rc = 0;
@@ -1015,6 +1119,10 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     }
     if (!rc) rc = invert_tokens(w, bytes);
     if (!rc && w->streaming) rc = stream_positions(w);
+    if (rc && rc != FT_ENOMEM && w->spill.rc) { /* writing the spill file */
+        if (err) *err = w->spill_err;
+        return writer_fail(w, rc, err);
+    }
     if (rc) {
         ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
         return writer_fail(w, FT_ENOMEM, err);
@@ -1056,7 +1164,7 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
         rc = flush_store(w, err);
         if (rc) return writer_fail(w, rc, err);
     }
-    if ((w->opts.memory && writer_memory(w) > w->opts.memory) ||
+    if ((w->opts.memory && writer_memory(w) > w->opts.memory) || w->nspill ||
         (w->opts.segment_docs && w->ndocs >= w->opts.segment_docs)) {
         rc = segment_flush(w, err);
         if (rc) return writer_fail(w, rc, err);
@@ -1115,14 +1223,26 @@ static int flush_store(ft_writer *w, ft_error *err)
     return w->sto.rc;
 }
 
-static int cmp_terms(const void *a, const void *b, void *ctx)
+static int cmp_term_ents(const ft_writer *w, const term_ent *x, const term_ent *y)
 {
-    const ft_writer *w = ctx;
-    const term_ent *x = &w->terms[*(const uint32_t *)a], *y = &w->terms[*(const uint32_t *)b];
     uint32_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(w->arena.p + x->off, w->arena.p + y->off, n);
     if (c) return c;
     return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int cmp_terms(const void *a, const void *b, void *ctx)
+{
+    const ft_writer *w = ctx;
+    return cmp_term_ents(w, &w->terms[*(const uint32_t *)a], &w->terms[*(const uint32_t *)b]);
+}
+
+/* Slots of the open document in the order of their terms. */
+static int cmp_slot_terms(const void *a, const void *b, void *ctx)
+{
+    const ft_writer *w = ctx;
+    return cmp_term_ents(w, &w->terms[w->slots[*(const uint32_t *)a].term],
+                         &w->terms[w->slots[*(const uint32_t *)b].term]);
 }
 
 typedef struct enc_state {
@@ -1314,20 +1434,127 @@ static int dict_finish(dict_w *d, ft_error *err)
     return tid->rc ? tid->rc : d->pst->rc ? d->pst->rc : d->pos->rc;
 }
 
-/* The in-memory terms, sorted, into the dictionary. */
+/* Reading back one run of the spill file: the next record's term and the
+ * bytes of it left, through a buffer of SPILL_READ bytes. */
+typedef struct spill_rd {
+    uint64_t off, end;      /* file bytes not yet read */
+    uint8_t *buf;
+    size_t pos, len;
+    uint32_t term;          /* UINT32_MAX: the run is over */
+    uint64_t left;
+} spill_rd;
+
+static int spill_fill(int fd, spill_rd *r, ft_error *err)
+{
+    memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+    r->len -= r->pos;
+    r->pos = 0;
+    while (r->len < SPILL_READ && r->off < r->end) {
+        size_t want = SPILL_READ - r->len;
+        if (want > r->end - r->off) want = (size_t)(r->end - r->off);
+        ssize_t n = pread(fd, r->buf + r->len, want, (off_t)r->off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return ft_error_errno(err, n < 0 ? errno : EIO, "cannot read the spill file");
+        r->len += (size_t)n;
+        r->off += (uint64_t)n;
+    }
+    return FT_OK;
+}
+
+/* Step to the run's next record. */
+static int spill_next(int fd, spill_rd *r, ft_error *err)
+{
+    r->term = UINT32_MAX;
+    if (r->len - r->pos < 20 && spill_fill(fd, r, err)) return FT_EIO;
+    if (r->pos == r->len) return FT_OK;
+    const uint8_t *p = r->buf + r->pos, *end = r->buf + r->len;
+    uint64_t t, n;
+    if (ft_varint_get(&p, end, &t) || ft_varint_get(&p, end, &n) || t >= UINT32_MAX)
+        return ft_error_set(err, FT_EIO, "internal error: spill file");
+    r->pos = (size_t)(p - r->buf);
+    r->term = (uint32_t)t;
+    r->left = n;
+    return FT_OK;
+}
+
+/* Append the current record's bytes to out and step to the next record. */
+static int spill_take(int fd, spill_rd *r, ft_buf *out, ft_error *err)
+{
+    while (r->left) {
+        if (r->pos == r->len && spill_fill(fd, r, err)) return FT_EIO;
+        size_t n = r->len - r->pos;
+        if (n == 0) return ft_error_set(err, FT_EIO, "internal error: spill file truncated");
+        if (n > r->left) n = (size_t)r->left;
+        ft_buf_append(out, r->buf + r->pos, n);
+        r->pos += n;
+        r->left -= n;
+    }
+    if (out->failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return spill_next(fd, r, err);
+}
+
+/* The in-memory terms, sorted, into the dictionary; the spilled positions of
+ * the last document merged back into their terms' streams (SPILL_MIN). */
 static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
 {
     uint32_t *order = malloc((w->nterms ? w->nterms : 1) * sizeof *order);
-    if (!order) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    spill_rd *rd = calloc(w->nspill ? w->nspill : 1, sizeof *rd);
+    ft_buf whole;
+    ft_buf_init(&whole);
+    int fd = -1, rc = FT_OK;
+    if (!order || !rd) {
+        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (w->nspill) {
+        wfile_flush(&w->spill, err);
+        if ((rc = w->spill.rc)) goto out;
+        fd = open(w->spill.path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            rc = ft_error_errno(err, errno, "cannot open %s", w->spill.path);
+            goto out;
+        }
+        for (size_t k = 0; k < w->nspill; k++) {
+            rd[k].off = w->spill_runs[k];
+            rd[k].end = k + 1 < w->nspill ? w->spill_runs[k + 1] : w->spill.off;
+            if (!(rd[k].buf = malloc(SPILL_READ))) {
+                rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+                goto out;
+            }
+            if ((rc = spill_next(fd, &rd[k], err))) goto out;
+        }
+    }
     for (size_t i = 0; i < w->nterms; i++) order[i] = (uint32_t)i;
     qsort_r(order, w->nterms, sizeof *order, cmp_terms, w);
-    int rc = FT_OK;
     for (size_t i = 0; i < w->nterms && !rc; i++) {
         term_ent *e = &w->terms[order[i]];
-        rc = dict_add(w, d, w->arena.p + e->off, e->len, e, err);
+        term_ent joined;
+        const term_ent *src = e;
+        size_t k = 0;
+        while (k < w->nspill && rd[k].term != order[i]) k++;
+        if (k < w->nspill) { /* the stream to its header, the runs, the rest */
+            size_t at = w->runs[e->slot].start;
+            ft_buf_reset(&whole);
+            ft_buf_append(&whole, e->post.p, at);
+            for (; k < w->nspill && !rc; k++)
+                if (rd[k].term == order[i]) rc = spill_take(fd, &rd[k], &whole, err);
+            ft_buf_append(&whole, e->post.p + at, e->post.len - at);
+            if (!rc && whole.failed) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+            joined = *e;
+            joined.post = whole;
+            src = &joined;
+        }
+        if (!rc) rc = dict_add(w, d, w->arena.p + e->off, e->len, src, err);
         /* the stream is no longer needed: give its memory back now */
         ft_buf_free(&e->post);
     }
+    for (size_t k = 0; k < w->nspill && !rc; k++)
+        if (rd[k].term != UINT32_MAX) rc = ft_error_set(err, FT_EIO, "internal error: spill file");
+out:
+    if (fd >= 0) close(fd);
+    for (size_t k = 0; rd && k < w->nspill; k++) free(rd[k].buf);
+    free(rd);
+    ft_buf_free(&whole);
     free(order);
     return rc;
 }
@@ -1543,6 +1770,7 @@ fail:
 static int segment_flush(ft_writer *w, ft_error *err)
 {
     int rc = segment_write(w, NULL, NULL, err);
+    spill_discard(w);
     if (!rc) reset_inversion(w);
     return rc;
 }
@@ -1960,6 +2188,7 @@ void ft_writer_close(ft_writer *w)
 {
     if (!w) return;
     wfile_discard(&w->sto);
+    spill_discard(w);
     if (!w->committed) /* flushed segments of a build that is abandoned */
         for (unsigned i = 0; i < w->nsegs; i++)
             for (int k = 0; k < FT_SEG_NFILES; k++) {

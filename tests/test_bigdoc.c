@@ -12,11 +12,15 @@
  * and everything must match the naive inversion (tu_check_index).
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ft_index_int.h"
 #include "ft_test_util.h"
@@ -95,8 +99,10 @@ static void corpus(tu_corpus *c)
 
 enum { VIA_ADD, VIA_TOKENS };
 
-/* Build c into dir with the given chunk (SIZE_MAX: whole) and budget. */
-static void build(const char *dir, const tu_corpus *c, size_t chunk, uint64_t memory, int via)
+/* Build c into dir with the given chunk (SIZE_MAX: whole), budget and
+ * spilling threshold (SIZE_MAX: never spill); returns the runs spilled. */
+static uint64_t build_spill(const char *dir, const tu_corpus *c, size_t chunk, uint64_t memory, int via,
+                            size_t spill)
 {
     ft_writer_opts wo;
     ft_writer_opts_default(&wo);
@@ -105,6 +111,7 @@ static void build(const char *dir, const tu_corpus *c, size_t chunk, uint64_t me
     ft_error err = {0};
     cr_assert_eq(ft_writer_open(dir, &wo, &w, &err), FT_OK, "%s", err.msg);
     ft_writer_set_chunk_(w, chunk);
+    ft_writer_set_spill_(w, spill);
     ft_analyzer *an = NULL;
     ft_tokens *t = ft_tokens_new();
     cr_assert_not_null(t);
@@ -122,9 +129,16 @@ static void build(const char *dir, const tu_corpus *c, size_t chunk, uint64_t me
         cr_assert_eq(rc, FT_OK, "add %s: %s", d->id, err.msg);
     }
     cr_assert_eq(ft_writer_commit(w, &err), FT_OK, "%s", err.msg);
+    uint64_t spills = ft_writer_spills_(w);
     ft_writer_close(w);
     ft_tokens_free(t);
     ft_analyzer_free(an);
+    return spills;
+}
+
+static void build(const char *dir, const tu_corpus *c, size_t chunk, uint64_t memory, int via)
+{
+    build_spill(dir, c, chunk, memory, via, 0);
 }
 
 /* Every file of a and b has the same bytes. */
@@ -350,4 +364,112 @@ Test(bigdoc, cli_big_lines, .timeout = 300)
     free(body);
     ft_buf_free(&in);
     ft_buf_free(&esc);
+}
+
+/* Names in dir ending with suffix. */
+static size_t count_suffix(const char *dir, const char *suffix)
+{
+    size_t n, hits = 0, sl = strlen(suffix);
+    char **l = tu_list_dir(dir, &n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(l[i]);
+        hits += len >= sl && !strcmp(l[i] + len - sl, suffix);
+    }
+    tu_free_list(l, n);
+    return hits;
+}
+
+/* The big document's positions pass the budget: spilled to runs (a few, or
+ * hundreds with small chunks), then merged back when its segment is written:
+ * the same bytes as without spilling, whether the small documents before it
+ * are in its segment (256 KiB) or each flushed alone (64 KiB). */
+Test(bigdoc, spilled_positions_same_bytes, .timeout = 300)
+{
+    tu_corpus c;
+    corpus(&c);
+    char *root = tu_mkdtemp();
+    static const struct {
+        size_t chunk;
+        uint64_t memory;
+        int via;
+        uint64_t min_runs;
+    } cases[] = {
+        {CHUNK, 256 << 10, VIA_ADD, 3},  {997, 256 << 10, VIA_ADD, 100}, {997, 64 << 10, VIA_TOKENS, 100},
+        {CHUNK, 64 << 10, VIA_TOKENS, 3},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *plain = tu_join(root, "plain"), *spilled = tu_join(root, "spilled");
+        uint64_t none = build_spill(plain, &c, cases[k].chunk, cases[k].memory, cases[k].via, SIZE_MAX);
+        uint64_t runs = build_spill(spilled, &c, cases[k].chunk, cases[k].memory, cases[k].via, 1);
+        cr_assert_eq(none, 0);
+        cr_assert_geq(runs, cases[k].min_runs, "case %zu: %llu runs spilled", k, (unsigned long long)runs);
+        assert_same_files(plain, spilled);
+        cr_assert_eq(count_suffix(spilled, ".tmp"), 0, "case %zu: a temporary file is left", k);
+        if (k == 0) { /* the small documents share the big one's segment */
+            ft_index *ix = open_ok(spilled);
+            cr_assert_eq(ft_index_segment_count(ix), 2, "%u segments", ft_index_segment_count(ix));
+            tu_inv inv;
+            tu_inv_build(&inv, &c, ft_index_analyzer_opts(ix));
+            tu_check_index(ix, &c, &inv);
+            tu_inv_free(&inv);
+            ft_index_close(ix);
+        }
+        tu_rmrf(plain);
+        tu_rmrf(spilled);
+        free(plain);
+        free(spilled);
+    }
+    /* the default threshold (a quarter of the budget) spills too */
+    char *plain = tu_join(root, "plain"), *spilled = tu_join(root, "spilled");
+    build_spill(plain, &c, CHUNK, 256 << 10, VIA_ADD, SIZE_MAX);
+    cr_assert_geq(build_spill(spilled, &c, CHUNK, 256 << 10, VIA_ADD, 0), 1);
+    assert_same_files(plain, spilled);
+    tu_rmrf(root);
+    free(plain);
+    free(spilled);
+    free(root);
+    tu_corpus_free(&c);
+}
+
+static void die_reading_spill(const char *path, int flags)
+{
+    size_t n = strlen(path);
+    if (n > 8 && !strcmp(path + n - 8, ".spl.tmp") && (flags & O_ACCMODE) == O_RDONLY) raise(SIGKILL);
+}
+
+/* A writer killed while its spill file exists (about to read it back): the
+ * next writer removes the file, and the index is the one committed before. */
+Test(bigdoc, spill_file_of_a_killed_writer_is_removed, .timeout = 300)
+{
+    tu_corpus c;
+    corpus(&c);
+    char *root = tu_mkdtemp();
+    char *dir = tu_join(root, "ix");
+    tu_corpus first = {0};
+    tu_corpus_add(&first, "a", "before", "stop the alpha beta gamma delta don't stop");
+    build(dir, &first, CHUNK, 0, VIA_ADD);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        tu_open_hook = die_reading_spill;
+        build_spill(dir, &c, CHUNK, 256 << 10, VIA_ADD, 1);
+        _exit(0);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the writer was not killed: status %d", status);
+    cr_assert_eq(count_suffix(dir, ".spl.tmp"), 1, "no spill file left by the killed writer");
+    ft_writer *w;
+    ft_error err = {0};
+    cr_assert_eq(ft_writer_open(dir, NULL, &w, &err), FT_OK, "%s", err.msg);
+    cr_assert_eq(count_suffix(dir, ".tmp"), 0, "the next writer left a temporary file");
+    ft_writer_close(w);
+    ft_index *ix = open_ok(dir);
+    cr_assert_eq(ft_index_doc_count(ix), 1);
+    ft_index_close(ix);
+    tu_rmrf(root);
+    free(dir);
+    free(root);
+    tu_corpus_free(&first);
+    tu_corpus_free(&c);
 }
