@@ -134,6 +134,9 @@ void ft_writer_set_chunk_(ft_writer *w, size_t tokens);
 void ft_writer_set_spill_(ft_writer *w, size_t min_bytes);
 /* Tests: runs of positions the writer has spilled. */
 uint64_t ft_writer_spills_(const ft_writer *w);
+/* Tests: store every large record (1 MiB or more) raw, as when compressing
+ * it does not pay. */
+void ft_writer_set_store_raw_(ft_writer *w, int raw);
 typedef int (*ft_term_postings_fn)(void *ctx, const char *term, size_t len, ft_postings *p);
 int ft_index_terms_postings_(const ft_index *ix, unsigned first, unsigned end, ft_term_postings_fn fn, void *ctx,
                              ft_error *err);

@@ -35,11 +35,13 @@
  * spilled, in term order, as a run of a temporary file (SPILL_MIN), and its
  * segment is written at its end, merging each term's runs back between its
  * header and the positions still held: the same bytes as without spilling.
- * What such a document still holds: its text (the caller's: for ftindex,
- * the JSON line, once), its positions since the last spill (within the
- * budget) and, per distinct term of it, a slot and a run (36 bytes); when
- * its segment is written, a read buffer per spilled run (16 KiB) and one
- * term's whole stream at a time.
+ * What such a document still holds: its text (the caller's; but
+ * ft_writer_begin/text/end take the body in pieces, analyzed up to the last
+ * separator of what has come, so only a piece and an unfinished word are
+ * held), its positions since the last spill (within the budget) and, per
+ * distinct term of it, a slot and a run (36 bytes); when its segment is
+ * written, a read buffer per spilled run (16 KiB) and one term's whole stream
+ * at a time.
  * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
  * the previous commit, and files of a dead writer are unreferenced
  * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
@@ -83,7 +85,7 @@ static int wfile_open(wfile *f, const char *dir, const char *name, ft_error *err
     if (!f->h) goto nomem;
     XXH64_reset(f->h, 0);
     ft_buf_init(&f->buf);
-    f->fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    f->fd = open(f->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* read: store_unpack */
     if (f->fd < 0) return f->rc = ft_error_errno(err, errno, "cannot create %s", f->path);
     return FT_OK;
 nomem:
@@ -296,6 +298,19 @@ struct ft_writer {
     doc_run *runs;          /* per slot, once the document spans chunks */
     size_t nruns, runs_cap;
     int streaming;          /* the open document spans chunks */
+    int store_raw;          /* tests: store large records raw */
+    struct {                /* a document added in pieces (ft_writer_begin) */
+        int open;
+        char *id;
+        size_t id_len;
+        uint64_t input;     /* id, title and body bytes */
+        uint64_t body_len, got;
+        uint32_t pos;       /* position of the next body token */
+        ft_buf text;        /* body bytes not analyzed yet */
+        ft_buf zout;
+        XXH64_state_t *mark;
+        uint64_t off, raw;  /* its store block: offset and raw size */
+    } pc;
     uint64_t open_bytes;    /* position bytes of the open document held in the streams */
     size_t spill_min;       /* spill no fewer bytes than this (0: budget / 4, at most SPILL_MIN) */
     wfile spill;            /* the spill file of the open segment (fd -1: none) */
@@ -824,41 +839,65 @@ static void store_put(ft_writer *w, ft_buf *zout, int z, const void *p, size_t n
     }
 }
 
+/* One field of a record: its length, then its bytes, sanitized (bad) a
+ * piece at a time. */
+static void store_field(ft_writer *w, ft_buf *zout, int z, const char *f, size_t fl, size_t slen, int bad,
+                        ft_error *err)
+{
+    uint8_t v[10];
+    store_put(w, zout, z, v, ft_varint_put(v, slen), err);
+    if (!bad) {
+        store_put(w, zout, z, f, fl, err);
+        return;
+    }
+    for (size_t i = 0; i < fl && !w->sto.rc;) {
+        ft_buf_reset(&w->scratch);
+        ft_utf8_sanitize_part(f, fl, &i, STORE_STREAM, &w->scratch);
+        if (w->scratch.failed) {
+            w->sto.rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+            return;
+        }
+        store_put(w, zout, z, w->scratch.p, w->scratch.len, err);
+    }
+}
+
+/* End the store's zstd frame. */
+static void store_frame_end(ft_writer *w, ft_buf *zout, ft_error *err)
+{
+    while (!w->sto.rc) {
+        ZSTD_inBuffer in = {NULL, 0, 0};
+        ZSTD_outBuffer out = {zout->p, zout->cap, 0};
+        size_t r = ZSTD_compressStream2(w->cctx_store, &out, &in, ZSTD_e_end);
+        if (ZSTD_isError(r)) {
+            w->sto.rc = ft_error_set(err, FT_EIO, "zstd: %s", ZSTD_getErrorName(r));
+            return;
+        }
+        wfile_write(&w->sto, out.dst, out.pos, err);
+        if (r == 0) break;
+    }
+}
+
 /* The open block and one record, fields sanitized (bad[k]) a piece at a time. */
 static void store_fields(ft_writer *w, ft_buf *zout, int z, const char *const *fv, const size_t *flv,
                          const size_t *slen, const int *bad, ft_error *err)
 {
     store_put(w, zout, z, w->sto_block.p, w->sto_block.len, err);
-    for (int k = 0; k < 3 && !w->sto.rc; k++) {
-        uint8_t v[10];
-        store_put(w, zout, z, v, ft_varint_put(v, slen[k]), err);
-        if (!bad[k]) {
-            store_put(w, zout, z, fv[k], flv[k], err);
-            continue;
-        }
-        for (size_t i = 0; i < flv[k] && !w->sto.rc;) {
-            ft_buf_reset(&w->scratch);
-            ft_utf8_sanitize_part(fv[k], flv[k], &i, STORE_STREAM, &w->scratch);
-            if (w->scratch.failed) {
-                w->sto.rc = ft_error_set(err, FT_ENOMEM, "out of memory");
-                return;
-            }
-            store_put(w, zout, z, w->scratch.p, w->scratch.len, err);
-        }
-    }
-    if (z && !w->sto.rc) {
-        for (;;) {
-            ZSTD_inBuffer in = {NULL, 0, 0};
-            ZSTD_outBuffer out = {zout->p, zout->cap, 0};
-            size_t r = ZSTD_compressStream2(w->cctx_store, &out, &in, ZSTD_e_end);
-            if (ZSTD_isError(r)) {
-                w->sto.rc = ft_error_set(err, FT_EIO, "zstd: %s", ZSTD_getErrorName(r));
-                return;
-            }
-            wfile_write(&w->sto, out.dst, out.pos, err);
-            if (r == 0 || w->sto.rc) break;
-        }
-    }
+    for (int k = 0; k < 3 && !w->sto.rc; k++) store_field(w, zout, z, fv[k], flv[k], slen[k], bad[k], err);
+    if (z) store_frame_end(w, zout, err);
+}
+
+/* The index entry of a block holding a large record (the open document's). */
+static int store_large_entry(ft_writer *w, uint64_t off, uint64_t stored, uint64_t raw, int z, ft_error *err)
+{
+    ft_buf_put_u64le(&w->sto_index, off);
+    ft_buf_put_u32le(&w->sto_index, (uint32_t)stored);
+    ft_buf_put_u32le(&w->sto_index, z ? (uint32_t)raw : 0);
+    ft_buf_put_u32le(&w->sto_index, w->sto_first_doc);
+    w->sto_nblocks++;
+    w->sto_first_doc = (uint32_t)w->ndocs + 1; /* the next block starts after this record */
+    ft_buf_reset(&w->sto_block);
+    if (w->sto_index.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return FT_OK;
 }
 
 /* Write the open block with a large record as one store block. */
@@ -888,7 +927,7 @@ static int store_large(ft_writer *w, const char *const *fv, const size_t *flv, f
     store_fields(w, &zout, 1, fv, flv, slen, bad, err);
     uint64_t stored = w->sto.off - off;
     int z = 1;
-    if (!w->sto.rc && stored >= raw && !wfile_rewind(&w->sto, off, mark, err)) {
+    if (!w->sto.rc && (stored >= raw || w->store_raw) && !wfile_rewind(&w->sto, off, mark, err)) {
         store_fields(w, &zout, 0, fv, flv, slen, bad, err);
         stored = raw;
         z = 0;
@@ -896,16 +935,77 @@ static int store_large(ft_writer *w, const char *const *fv, const size_t *flv, f
     XXH64_freeState(mark);
     ft_buf_free(&zout);
     if (w->sto.rc) return w->sto.rc;
-    ft_buf_put_u64le(&w->sto_index, off);
-    ft_buf_put_u32le(&w->sto_index, (uint32_t)stored);
-    ft_buf_put_u32le(&w->sto_index, z ? (uint32_t)raw : 0);
-    ft_buf_put_u32le(&w->sto_index, w->sto_first_doc);
-    w->sto_nblocks++;
-    w->sto_first_doc = (uint32_t)w->ndocs + 1; /* the next block starts after this record */
-    ft_buf_reset(&w->sto_block);
-    if (w->sto_index.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
-    return FT_OK;
+    return store_large_entry(w, off, stored, raw, z, err);
 }
+
+/* A record written compressed from pieces (ft_writer_text) did not get
+ * smaller: the pieces are gone, so its block is decompressed from the file
+ * into an unlinked temporary file, and written raw from there in its place
+ * (the file goes back to off, whose hash state is mark). */
+static int store_unpack(ft_writer *w, uint64_t off, const XXH64_state_t *mark, ft_error *err)
+{
+    wfile_flush(&w->sto, err);
+    if (w->sto.rc) return w->sto.rc;
+    uint64_t end = w->sto.off;
+    char *tmp = NULL;
+    int tfd = -1, rc = FT_OK;
+    size_t cap = 1u << 17;
+    uint8_t *in = malloc(cap), *outb = malloc(cap);
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    if (!in || !outb || !dc || asprintf(&tmp, "%s/%s.raw.tmp", w->dir, w->segname) < 0) {
+        tmp = NULL;
+        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        goto out;
+    }
+    tfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (tfd < 0) {
+        rc = ft_error_errno(err, errno, "cannot create %s", tmp);
+        goto out;
+    }
+    unlink(tmp);
+    for (uint64_t at = off; at < end && !rc;) {
+        size_t want = end - at < cap ? (size_t)(end - at) : cap;
+        ssize_t n = pread(w->sto.fd, in, want, (off_t)at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            rc = ft_error_errno(err, n < 0 ? errno : EIO, "cannot read %s", w->sto.path);
+            break;
+        }
+        at += (uint64_t)n;
+        ZSTD_inBuffer zi = {in, (size_t)n, 0};
+        int more = 1;
+        while (!rc && (zi.pos < zi.size || (at == end && more))) {
+            ZSTD_outBuffer zo = {outb, cap, 0};
+            size_t r = ZSTD_decompressStream(dc, &zo, &zi);
+            if (ZSTD_isError(r)) {
+                rc = ft_error_set(err, FT_EIO, "zstd: %s", ZSTD_getErrorName(r));
+                break;
+            }
+            rc = ft_write_all(tfd, outb, zo.pos, tmp, err);
+            more = zo.pos == cap;
+        }
+    }
+    if (!rc) rc = wfile_rewind(&w->sto, off, mark, err);
+    if (!rc && lseek(tfd, 0, SEEK_SET) < 0) rc = ft_error_errno(err, errno, "cannot read %s", tmp);
+    while (!rc) {
+        ssize_t n = read(tfd, outb, cap);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) rc = ft_error_errno(err, errno, "cannot read %s", tmp);
+        if (n <= 0) break;
+        wfile_write(&w->sto, outb, (size_t)n, err);
+        rc = w->sto.rc;
+    }
+out:
+    if (tfd >= 0) close(tfd);
+    free(tmp);
+    free(in);
+    free(outb);
+    ZSTD_freeDCtx(dc);
+    if (rc && !w->sto.rc) w->sto.rc = rc;
+    return rc;
+}
+
+static int store_id(ft_writer *w, const char *id, size_t id_len, ft_error *err);
 
 /* Append one record to the store block (fields made valid UTF-8), or write
  * it with its block when large. */
@@ -928,7 +1028,12 @@ static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, 
         }
         if (w->sto_block.failed || w->scratch.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
     }
-    /* the id, for the sorted id file */
+    return store_id(w, fv[0], flv[0], err);
+}
+
+/* The open document's id, for the sorted id file. */
+static int store_id(ft_writer *w, const char *id, size_t id_len, ft_error *err)
+{
     if (w->ndocs >= w->ids_cap) {
         size_t cap = w->ids_cap ? w->ids_cap * 2 : 1024;
         uint32_t *a = realloc(w->idoff, cap * sizeof *a);
@@ -938,10 +1043,10 @@ static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, 
         w->idlen = b;
         w->ids_cap = cap;
     }
-    if (w->idbytes.len + flv[0] > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "too many id bytes in one segment");
+    if (w->idbytes.len + id_len > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "too many id bytes in one segment");
     w->idoff[w->ndocs] = (uint32_t)w->idbytes.len;
-    w->idlen[w->ndocs] = (uint32_t)flv[0];
-    ft_buf_append(&w->idbytes, fv[0], flv[0]);
+    w->idlen[w->ndocs] = (uint32_t)id_len;
+    ft_buf_append(&w->idbytes, id, id_len);
     if (w->idbytes.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
     return FT_OK;
 }
@@ -1049,6 +1154,7 @@ void ft_writer_set_chunk_(ft_writer *w, size_t tokens) { w->chunk = tokens ? tok
 
 void ft_writer_set_spill_(ft_writer *w, size_t min_bytes) { w->spill_min = min_bytes; }
 uint64_t ft_writer_spills_(const ft_writer *w) { return w->spills; }
+void ft_writer_set_store_raw_(ft_writer *w, int raw) { w->store_raw = raw; }
 
 static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
                       size_t title_len, const char *body, size_t body_len, ft_error *err);
@@ -1065,14 +1171,15 @@ int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, const char *id, size_
     return writer_add(w, t, id, id_len, title, title_len, body, body_len, err);
 }
 
-static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
-                      size_t title_len, const char *body, size_t body_len, ft_error *err)
+/* Checks, and the state of a new document (writer_add, ft_writer_begin). */
+static int doc_begin(ft_writer *w, size_t id_len, ft_error *err)
 {
     if (w->rc) {
         if (err) *err = w->err;
         return w->rc;
     }
     if (w->committed) return ft_error_set(err, FT_EINVAL, "writer already committed");
+    if (w->pc.open) return ft_error_set(err, FT_EINVAL, "a document added in pieces is not ended");
     if (id_len == 0) return ft_error_set(err, FT_EINVAL, "document has an empty id");
     if (w->ndocs >= UINT32_MAX - 2) return ft_error_set(err, FT_EINVAL, "too many documents in one segment");
     if (!w->seg_open) {
@@ -1088,8 +1195,78 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     w->streaming = 0;
     w->open_bytes = 0;
     ft_buf_reset(&w->tokbytes);
+    return FT_OK;
+}
 
-    int rc = 0;
+/* Collecting or inverting the open document's tokens failed with rc: out of
+ * memory, or writing the spill file. */
+static int doc_failed(ft_writer *w, int rc, const char *id, size_t id_len, ft_error *err)
+{
+    if (rc != FT_ENOMEM && w->spill.rc) {
+        if (err) *err = w->spill_err;
+        return writer_fail(w, rc, err);
+    }
+    ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
+    return writer_fail(w, FT_ENOMEM, err);
+}
+
+/* Once the open document's tokens are collected (their bytes at bytes):
+ * invert what is held and append the document to its terms' streams. */
+static int doc_postings(ft_writer *w, const uint8_t *bytes, const char *id, size_t id_len, ft_error *err)
+{
+    int rc = invert_tokens(w, bytes);
+    if (!rc && w->streaming) rc = stream_positions(w);
+    if (rc) return doc_failed(w, rc, id, id_len, err);
+    if (w->streaming) {
+        finish_streamed(w);
+        return FT_OK;
+    }
+    for (size_t i = 0; i < w->nslots; i++) {
+        doc_slot *s = &w->slots[i];
+        term_ent *e = &w->terms[s->term];
+        ft_buf *b = &e->post;
+        size_t cap0 = b->cap;
+        if (ft_buf_reserve(b, 20 + (size_t)s->tf * 5)) return doc_failed(w, FT_ENOMEM, id, id_len, err);
+        w->post_bytes += b->cap - cap0;
+        b->len += ft_varint_put(b->p + b->len, (uint64_t)w->cur_doc + 1 - s->prev_plus1);
+        b->len += ft_varint_put(b->p + b->len, s->tf);
+        uint32_t prev = 0;
+        for (uint32_t k = s->head; k != UINT32_MAX; k = w->occs[k].next) {
+            b->len += ft_varint_put(b->p + b->len, w->occs[k].pos - prev);
+            prev = w->occs[k].pos;
+        }
+        e->cf += s->tf;
+        e->df++;
+        w->st.postings++;
+    }
+    return FT_OK;
+}
+
+/* After the store record: the document's length, and the flushes it calls for. */
+static int doc_end(ft_writer *w, uint64_t input, const char *id, size_t id_len, ft_error *err)
+{
+    int rc;
+    if (add_length(w, w->cur_len)) return doc_failed(w, FT_ENOMEM, id, id_len, err);
+    w->st.docs++;
+    w->st.tokens += w->cur_len;
+    w->st.input_bytes += input;
+    if (w->sto_block.len >= FT_STORE_BLOCK) {
+        rc = flush_store(w, err);
+        if (rc) return writer_fail(w, rc, err);
+    }
+    if ((w->opts.memory && writer_memory(w) > w->opts.memory) || w->nspill ||
+        (w->opts.segment_docs && w->ndocs >= w->opts.segment_docs)) {
+        rc = segment_flush(w, err);
+        if (rc) return writer_fail(w, rc, err);
+    }
+    return FT_OK;
+}
+
+static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
+                      size_t title_len, const char *body, size_t body_len, ft_error *err)
+{
+    int rc = doc_begin(w, id_len, err);
+    if (rc) return rc;
     const uint8_t *bytes;
     if (pre) { /* analyzed by the caller: take its tokens, a chunk at a time */
         bytes = pre->bytes.p;
@@ -1117,62 +1294,169 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
         if (!rc) w->st.invalid_bytes += s1.invalid_bytes + s2.invalid_bytes;
         bytes = w->tokbytes.p;
     }
-    if (!rc) rc = invert_tokens(w, bytes);
-    if (!rc && w->streaming) rc = stream_positions(w);
-    if (rc && rc != FT_ENOMEM && w->spill.rc) { /* writing the spill file */
-        if (err) *err = w->spill_err;
-        return writer_fail(w, rc, err);
-    }
-    if (rc) {
-        ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
-        return writer_fail(w, FT_ENOMEM, err);
-    }
-
-    /* append this document to each term's posting stream */
-    if (w->streaming) finish_streamed(w);
-    else for (size_t i = 0; i < w->nslots; i++) {
-        doc_slot *s = &w->slots[i];
-        term_ent *e = &w->terms[s->term];
-        ft_buf *b = &e->post;
-        size_t cap0 = b->cap;
-        if (ft_buf_reserve(b, 20 + (size_t)s->tf * 5)) goto nomem;
-        w->post_bytes += b->cap - cap0;
-        b->len += ft_varint_put(b->p + b->len, (uint64_t)w->cur_doc + 1 - s->prev_plus1);
-        b->len += ft_varint_put(b->p + b->len, s->tf);
-        uint32_t prev = 0;
-        for (uint32_t k = s->head; k != UINT32_MAX; k = w->occs[k].next) {
-            b->len += ft_varint_put(b->p + b->len, w->occs[k].pos - prev);
-            prev = w->occs[k].pos;
-        }
-        e->cf += s->tf;
-        e->df++;
-        w->st.postings++;
-    }
+    if (rc) return doc_failed(w, rc, id, id_len, err);
+    if ((rc = doc_postings(w, bytes, id, id_len, err))) return rc;
 
     /* store record (ids, titles and bodies stored as valid UTF-8), length */
     const char *f[3] = {id, title, body};
     size_t fl[3] = {id_len, title_len, body_len};
     if ((rc = store_record(w, f, fl, err))) {
-        if (rc == FT_ENOMEM) goto nomem;
+        if (rc == FT_ENOMEM) return doc_failed(w, rc, id, id_len, err);
         return writer_fail(w, rc, err);
     }
-    if (add_length(w, w->cur_len)) goto nomem;
-    w->st.docs++;
-    w->st.tokens += w->cur_len;
-    w->st.input_bytes += id_len + title_len + body_len;
-    if (w->sto_block.len >= FT_STORE_BLOCK) {
-        rc = flush_store(w, err);
-        if (rc) return writer_fail(w, rc, err);
+    return doc_end(w, (uint64_t)id_len + title_len + body_len, id, id_len, err);
+}
+
+/* ------------------------------------------------------------------ a document in pieces
+ *
+ * The body arrives in pieces cut anywhere.  Each piece goes to the store
+ * record at once (through the streaming zstd of store_large: the record is
+ * STORE_STREAM bytes or more), and is appended to the text not yet
+ * analyzed, which is analyzed up to its last separator (ft_analyze_cut): a
+ * word, an apostrophe word or a CJK run cut by a piece's end waits for the
+ * next piece, so the tokens and their positions are those of the whole
+ * body.  The text held is a piece and the unfinished word before it. */
+
+static void piece_reset(ft_writer *w)
+{
+    free(w->pc.id);
+    w->pc.id = NULL;
+    ft_buf_free(&w->pc.text);
+    ft_buf_free(&w->pc.zout);
+    XXH64_freeState(w->pc.mark);
+    w->pc.mark = NULL;
+    w->pc.open = 0;
+}
+
+/* Analyze the held text up to k (the whole of it when last). */
+static int piece_analyze(ft_writer *w, size_t k, ft_error *err)
+{
+    ft_buf *t = &w->pc.text;
+    if (ft_utf8_valid_prefix((const char *)t->p, k) != k) {
+        ft_error_set(err, FT_EINVAL, "the body of document %.*s is not valid UTF-8",
+                     (int)(w->pc.id_len > 200 ? 200 : w->pc.id_len), w->pc.id);
+        return writer_fail(w, FT_EINVAL, err);
     }
-    if ((w->opts.memory && writer_memory(w) > w->opts.memory) || w->nspill ||
-        (w->opts.segment_docs && w->ndocs >= w->opts.segment_docs)) {
-        rc = segment_flush(w, err);
-        if (rc) return writer_fail(w, rc, err);
-    }
+    ft_analyze_stats st;
+    int rc = ft_analyze_words(w->an, (const char *)t->p, k, w->pc.pos, collect_token, w, &st);
+    if (rc) return doc_failed(w, rc, w->pc.id, w->pc.id_len, err);
+    w->pc.pos = st.next_pos;
+    memmove(t->p, t->p + k, t->len - k);
+    t->len -= k;
     return FT_OK;
-nomem:
-    ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
-    return writer_fail(w, FT_ENOMEM, err);
+}
+
+int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *title, size_t title_len,
+                    uint64_t body_len, ft_error *err)
+{
+    int rc = doc_begin(w, id_len, err);
+    if (rc) return rc;
+    if ((uint64_t)id_len + title_len + body_len < STORE_STREAM)
+        return ft_error_set(err, FT_EINVAL, "a document added in pieces must be at least %u bytes", STORE_STREAM);
+    const char *fv[2] = {id, title};
+    size_t flv[2] = {id_len, title_len}, slen[2];
+    int bad[2];
+    uint64_t raw = w->sto_block.len;
+    uint8_t v[10];
+    for (int k = 0; k < 2; k++) {
+        bad[k] = ft_utf8_valid_prefix(fv[k], flv[k]) != flv[k];
+        slen[k] = bad[k] ? ft_utf8_sanitized_len(fv[k], flv[k]) : flv[k];
+        raw += ft_varint_put(v, slen[k]) + slen[k];
+    }
+    raw += ft_varint_put(v, body_len) + body_len;
+    if (raw > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "a stored document block exceeds 4 GiB");
+    memset(&w->pc, 0, sizeof w->pc);
+    w->pc.open = 1;
+    w->pc.id = malloc(id_len);
+    w->pc.mark = XXH64_createState();
+    if (!w->pc.id || !w->pc.mark || ft_buf_reserve(&w->pc.zout, ZSTD_CStreamOutSize()))
+        return doc_failed(w, FT_ENOMEM, id, id_len, err);
+    memcpy(w->pc.id, id, id_len);
+    w->pc.id_len = id_len;
+    w->pc.input = (uint64_t)id_len + title_len + body_len;
+    w->pc.body_len = body_len;
+
+    /* the title's tokens, then the body's from the position after the next */
+    ft_analyze_stats s1;
+    rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
+    if (rc) return doc_failed(w, rc, id, id_len, err);
+    w->st.invalid_bytes += s1.invalid_bytes;
+    w->pc.pos = s1.next_pos + 1;
+
+    /* the store block: the small records before, id, title, the body's length */
+    w->pc.off = w->sto.off;
+    w->pc.raw = raw;
+    XXH64_copyState(w->pc.mark, w->sto.h);
+    ZSTD_CCtx_reset(w->cctx_store, ZSTD_reset_session_only);
+    ZSTD_CCtx_setPledgedSrcSize(w->cctx_store, raw);
+    store_put(w, &w->pc.zout, 1, w->sto_block.p, w->sto_block.len, err);
+    for (int k = 0; k < 2 && !w->sto.rc; k++) store_field(w, &w->pc.zout, 1, fv[k], flv[k], slen[k], bad[k], err);
+    store_put(w, &w->pc.zout, 1, v, ft_varint_put(v, body_len), err);
+    if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
+    return FT_OK;
+}
+
+int ft_writer_text(ft_writer *w, const char *p, size_t n, ft_error *err)
+{
+    if (w->rc) {
+        if (err) *err = w->err;
+        return w->rc;
+    }
+    if (!w->pc.open) return ft_error_set(err, FT_EINVAL, "no document begun");
+    if (n > w->pc.body_len - w->pc.got) {
+        ft_error_set(err, FT_EINVAL, "more body than announced for document %.*s",
+                     (int)(w->pc.id_len > 200 ? 200 : w->pc.id_len), w->pc.id);
+        return writer_fail(w, FT_EINVAL, err);
+    }
+    w->pc.got += n;
+    store_put(w, &w->pc.zout, 1, p, n, err);
+    if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
+    ft_buf *t = &w->pc.text;
+    size_t from = t->len;
+    ft_buf_append(t, p, n);
+    if (t->failed) return doc_failed(w, FT_ENOMEM, w->pc.id, w->pc.id_len, err);
+    size_t k = ft_analyze_cut((const char *)t->p, t->len, from);
+    return k ? piece_analyze(w, k, err) : FT_OK;
+}
+
+int ft_writer_end(ft_writer *w, ft_error *err)
+{
+    if (w->rc) {
+        if (err) *err = w->err;
+        return w->rc;
+    }
+    if (!w->pc.open) return ft_error_set(err, FT_EINVAL, "no document begun");
+    const char *id = w->pc.id;
+    size_t id_len = w->pc.id_len;
+    int rc;
+    if (w->pc.got != w->pc.body_len) {
+        ft_error_set(err, FT_EINVAL, "less body than announced for document %.*s", (int)(id_len > 200 ? 200 : id_len),
+                     id);
+        return writer_fail(w, FT_EINVAL, err);
+    }
+    if ((rc = piece_analyze(w, w->pc.text.len, err))) return rc;
+    if ((rc = doc_postings(w, w->tokbytes.p, id, id_len, err))) return rc;
+
+    /* the store block: compressed, or raw when that is not smaller */
+    store_frame_end(w, &w->pc.zout, err);
+    uint64_t stored = w->sto.off - w->pc.off;
+    int z = 1;
+    if (!w->sto.rc && (stored >= w->pc.raw || w->store_raw) && !store_unpack(w, w->pc.off, w->pc.mark, err)) {
+        stored = w->pc.raw;
+        z = 0;
+    }
+    if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
+    if ((rc = store_large_entry(w, w->pc.off, stored, w->pc.raw, z, err)) || (rc = store_id(w, id, id_len, err))) {
+        if (rc == FT_ENOMEM) return doc_failed(w, rc, id, id_len, err);
+        return writer_fail(w, rc, err);
+    }
+    uint64_t input = w->pc.input;
+    char *keep = w->pc.id;
+    w->pc.id = NULL;
+    piece_reset(w);
+    rc = doc_end(w, input, keep, id_len, err);
+    free(keep);
+    return rc;
 }
 
 /* Compress raw[0..n) when that pays.  Returns the bytes to write (raw or
@@ -2143,6 +2427,7 @@ int ft_writer_commit(ft_writer *w, ft_error *err)
         return w->rc;
     }
     if (w->committed) return ft_error_set(err, FT_EINVAL, "writer already committed");
+    if (w->pc.open) return ft_error_set(err, FT_EINVAL, "a document added in pieces is not ended");
     int rc = FT_OK;
     mseg *all = NULL;
     ft_buf m;
@@ -2189,6 +2474,7 @@ void ft_writer_close(ft_writer *w)
     if (!w) return;
     wfile_discard(&w->sto);
     spill_discard(w);
+    piece_reset(w);
     if (!w->committed) /* flushed segments of a build that is abandoned */
         for (unsigned i = 0; i < w->nsegs; i++)
             for (int k = 0; k < FT_SEG_NFILES; k++) {

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "ft_index_int.h"
 #include "ft_test_util.h"
@@ -97,10 +98,12 @@ static void corpus(tu_corpus *c)
     tu_corpus_add(c, "c", "after", "gamma delta stop don't 日本 zqaaa");
 }
 
-enum { VIA_ADD, VIA_TOKENS };
+enum { VIA_ADD, VIA_TOKENS, VIA_PIECES };
 
 /* Build c into dir with the given chunk (SIZE_MAX: whole), budget and
  * spilling threshold (SIZE_MAX: never spill); returns the runs spilled. */
+static int store_raw; /* tests: large records stored raw */
+
 static uint64_t build_spill(const char *dir, const tu_corpus *c, size_t chunk, uint64_t memory, int via,
                             size_t spill)
 {
@@ -112,6 +115,7 @@ static uint64_t build_spill(const char *dir, const tu_corpus *c, size_t chunk, u
     cr_assert_eq(ft_writer_open(dir, &wo, &w, &err), FT_OK, "%s", err.msg);
     ft_writer_set_chunk_(w, chunk);
     ft_writer_set_spill_(w, spill);
+    ft_writer_set_store_raw_(w, store_raw);
     ft_analyzer *an = NULL;
     ft_tokens *t = ft_tokens_new();
     cr_assert_not_null(t);
@@ -119,7 +123,20 @@ static uint64_t build_spill(const char *dir, const tu_corpus *c, size_t chunk, u
     for (size_t i = 0; i < c->n; i++) {
         const tu_doc *d = &c->docs[i];
         int rc;
-        if (via == VIA_TOKENS) {
+        if (via == VIA_PIECES && d->id_len + d->title_len + d->body_len >= (1u << 20)) {
+            /* pieces of random sizes, from 1 byte to 300 KB, so they end
+             * inside words, CJK runs and UTF-8 sequences */
+            rc = ft_writer_begin(w, d->id, d->id_len, d->title, d->title_len, d->body_len, &err);
+            cr_assert_eq(rc, FT_OK, "%s", err.msg);
+            tu_rng r = {(uint64_t)chunk * 31 + memory};
+            for (size_t at = 0; at < d->body_len && !rc;) {
+                size_t n = tu_randn(&r, 4) == 0 ? 1 + tu_randn(&r, 3) : 1 + tu_randn(&r, 300000);
+                if (n > d->body_len - at) n = d->body_len - at;
+                rc = ft_writer_text(w, d->body + at, n, &err);
+                at += n;
+            }
+            if (!rc) rc = ft_writer_end(w, &err);
+        } else if (via == VIA_TOKENS) {
             rc = ft_tokens_analyze(t, an, d->title, d->title_len, d->body, d->body_len, &err);
             cr_assert_eq(rc, FT_OK, "%s", err.msg);
             rc = ft_writer_add_tokens(w, t, d->id, d->id_len, d->title, d->title_len, d->body, d->body_len, &err);
@@ -472,4 +489,246 @@ Test(bigdoc, spill_file_of_a_killed_writer_is_removed, .timeout = 300)
     free(root);
     tu_corpus_free(&first);
     tu_corpus_free(&c);
+}
+
+/* A body of valid UTF-8 (the big one without its invalid bytes, with 日本語
+ * and don't at many places, and a few non-ASCII separators), added in pieces
+ * of random sizes: the same index as ft_writer_add of the whole, with any
+ * chunk size, budget and spilling, and with the record stored raw (when
+ * compressing it does not pay, it is decompressed back from the file). */
+Test(bigdoc, pieces_same_bytes, .timeout = 300)
+{
+    tu_corpus c;
+    memset(&c, 0, sizeof c);
+    tu_corpus_add(&c, "a", "before", "stop the alpha beta gamma delta don't stop");
+    size_t n;
+    char *body = big_body(&n);
+    ft_buf t;
+    ft_buf_init(&t);
+    for (size_t i = 0; i < n; i++) {
+        if ((uint8_t)body[i] == 0xff) ft_buf_append(&t, "\xe3\x80\x82", 3); /* 。 */
+        else if (body[i] == ' ' && i % 5000 == 0) {
+            static const char sep[] = " \xc2\xa0" "caf\xc3\xa9 l'été ";
+            ft_buf_append(&t, sep, strlen(sep));
+        }
+        else ft_buf_append(&t, body + i, 1);
+    }
+    ft_buf_append(&t, "", 1);
+    tu_corpus_add(&c, "big", "huge \xe6\x97\xa5\xe6\x9c\xac title", (const char *)t.p);
+    tu_corpus_add(&c, "c", "after", "gamma delta stop don't 日本 zqaaa");
+    char *root = tu_mkdtemp();
+    static const struct {
+        size_t chunk;
+        uint64_t memory;
+        size_t spill;
+        int raw;
+    } cases[] = {
+        {SIZE_MAX, 0, SIZE_MAX, 0}, {CHUNK, 0, SIZE_MAX, 0}, {997, 256 << 10, 1, 0}, {CHUNK, 0, SIZE_MAX, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *whole = tu_join(root, "whole"), *pieces = tu_join(root, "pieces");
+        store_raw = cases[k].raw;
+        build_spill(whole, &c, cases[k].chunk, cases[k].memory, VIA_ADD, cases[k].spill);
+        build_spill(pieces, &c, cases[k].chunk, cases[k].memory, VIA_PIECES, cases[k].spill);
+        store_raw = 0;
+        assert_same_files(whole, pieces);
+        if (k == 0) {
+            ft_index *ix = open_ok(pieces);
+            tu_inv inv;
+            tu_inv_build(&inv, &c, ft_index_analyzer_opts(ix));
+            tu_check_index(ix, &c, &inv);
+            tu_inv_free(&inv);
+            ft_index_close(ix);
+        }
+        tu_rmrf(whole);
+        tu_rmrf(pieces);
+        free(whole);
+        free(pieces);
+    }
+    tu_rmrf(root);
+    free(root);
+    free(body);
+    ft_buf_free(&t);
+    tu_corpus_free(&c);
+}
+
+/* Misuse of the pieces: refused before the document begins (the writer stays
+ * usable), fatal once it has begun. */
+Test(bigdoc, pieces_misuse)
+{
+    char *root = tu_mkdtemp();
+    char *dir = tu_join(root, "ix");
+    ft_writer *w;
+    ft_error err = {0};
+    cr_assert_eq(ft_writer_open(dir, NULL, &w, &err), FT_OK, "%s", err.msg);
+    cr_assert_eq(ft_writer_begin(w, "x", 1, "", 0, 100, &err), FT_EINVAL); /* too small */
+    cr_assert_eq(ft_writer_begin(w, "", 0, "", 0, 2u << 20, &err), FT_EINVAL);
+    cr_assert_eq(ft_writer_text(w, "a", 1, &err), FT_EINVAL);
+    cr_assert_eq(ft_writer_add(w, "s", 1, "", 0, "small", 5, &err), FT_OK);
+    cr_assert_eq(ft_writer_begin(w, "x", 1, "", 0, 2u << 20, &err), FT_OK);
+    cr_assert_eq(ft_writer_add(w, "s", 1, "", 0, "small", 5, &err), FT_EINVAL);
+    cr_assert_eq(ft_writer_commit(w, &err), FT_EINVAL);
+    cr_assert_eq(ft_writer_text(w, "ab \xff cd ", 9, &err), FT_EINVAL);
+    cr_assert(strstr(err.msg, "not valid UTF-8"), "%s", err.msg);
+    cr_assert_eq(ft_writer_commit(w, &err), FT_EINVAL); /* failed for good */
+    ft_writer_close(w);
+    cr_assert_eq(count_suffix(dir, ".tmp"), 0);
+    tu_rmrf(root);
+    free(dir);
+    free(root);
+}
+
+/* JSON string content for a body of about n bytes: words, with escapes of
+ * every kind (\n, \", \\, \/, \t, \u00e9, a surrogate pair \ud83d\ude00, a
+ * \u escape of a CJK character), raw 日本語 and don't; around each multiple
+ * of 1 MiB (where the consumer's reads and the writer's pieces end) a dense
+ * zone of them, so some straddle a seam. */
+static void json_body(ft_buf *b, size_t n, uint64_t seed)
+{
+    static const char *items[] = {"don't", "日本語", "\\ud83d\\ude00", "\\u00e9t\\u00e9", "l\\u2019homme",
+                                  "\\n", "\\\"q\\\"", "a\\\\b", "x\\/y", "\\t", "\\u65e5\\u672c\\u8a9e",
+                                  "caf\\u00e9", "日本", "it's"};
+    const size_t nitems = sizeof items / sizeof *items;
+    tu_rng r = {seed};
+    size_t start = b->len;
+    while (b->len - start < n) {
+        size_t off = b->len - start, mod = off % (1u << 20);
+        int dense = mod > (1u << 20) - 300 || mod < 300;
+        if (dense || tu_randn(&r, 8) == 0) {
+            const char *it = items[tu_randn(&r, (uint32_t)nitems)];
+            ft_buf_append(b, it, strlen(it));
+            if (tu_randn(&r, 2)) ft_buf_append(b, " ", 1);
+        } else {
+            char w[16];
+            uint32_t v = tu_randn(&r, 4000);
+            snprintf(w, sizeof w, "zq%c%c%c ", 'a' + v % 20, 'a' + v / 20 % 20, 'a' + v / 400);
+            ft_buf_append(b, w, strlen(w));
+        }
+    }
+}
+
+static void put_str(ft_buf *b, const char *s) { ft_buf_append(b, s, strlen(s)); }
+
+/* The same documents in a plain JSON Lines file, where lines of
+ * FTINDEX_LONG_LINE_ bytes or more are read in two passes and their bodies
+ * given to the writer in pieces, and in its zstd form, where every line is
+ * read whole: the same index, byte for byte, and the same warnings, with
+ * -j 1 and -j 2.  Long lines: fields in any order, an integer id, a nested
+ * field, a long string that is not the body, a long title (read whole), a
+ * repeated body key, \u0000, invalid ones (a control character, a lone
+ * surrogate, text after the object), and the last line without '\n'. */
+Test(bigdoc, cli_streamed_lines_same_index, .timeout = 300)
+{
+    const char *bin = tu_env_or_skip("FT_BIN");
+    ft_buf in;
+    ft_buf_init(&in);
+    size_t L = 2600000; /* bodies cross two 1 MiB seams */
+    put_str(&in, "{\"id\":\"s1\",\"body\":\"small one stop\"}\n");
+    put_str(&in, "{\"id\":\"p1\",\"title\":\"first \\u00e9\",\"body\":\"");
+    json_body(&in, L, 1);
+    put_str(&in, "\"}\n{\"body\":\"");
+    json_body(&in, L, 2);
+    put_str(&in, "\" , \"title\":\"body first\",\"id\":\"p2\"}\r\n");
+    put_str(&in, "{\"title\":\"日本\",\"extra\":[1,2,{\"a\":\"b\",\"c\":null}],\"body\":\"");
+    json_body(&in, L, 3);
+    put_str(&in, "\",\"n\":-3.25,\"id\":17}\n");
+    put_str(&in, "{\"id\":\"p4\",\"other\":\"");
+    json_body(&in, 1200000, 4);
+    put_str(&in, "\",\"body\":\"a short body with don't\",\"title\":\"other is long\"}\n");
+    put_str(&in, "{\"id\":\"p5\",\"title\":\"");
+    json_body(&in, 1100000, 5);
+    put_str(&in, "\",\"body\":\"long title\"}\n");
+    put_str(&in, "{\"id\":\"p6\",\"body\":\"");
+    json_body(&in, 1100000, 6);
+    put_str(&in, "\x01 control\"}\n");
+    put_str(&in, "{\"id\":\"p7\",\"body\":\"");
+    json_body(&in, 1100000, 7);
+    put_str(&in, "\"} trailing\n");
+    put_str(&in, "{\"id\":\"p8\",\"body\":\"");
+    json_body(&in, 1100000, 8);
+    put_str(&in, " nul\\u0000here\"}\n");
+    put_str(&in, "{\"id\":\"p9\",\"body\":\"");
+    json_body(&in, 1100000, 9);
+    put_str(&in, "\\udc00 lone\"}\n");
+    put_str(&in, "{\"id\":\"p10\",\"body\":\"");
+    json_body(&in, 1100000, 10);
+    put_str(&in, "\",\"body\":\"the later body wins\"}\n");
+    put_str(&in, "{\"id\":\"s2\",\"body\":\"small two\"}\n");
+    put_str(&in, "\xEF\xBB\xBF{\"id\":\"bom\",\"body\":\"not the first line\"}\n");
+    put_str(&in, "{\"id\":\"p11\",\"title\":\"last\",\"body\":\"");
+    json_body(&in, L, 11);
+    put_str(&in, "\"}");
+    cr_assert(!in.failed);
+
+    char *root = tu_mkdtemp();
+    char *plain = tu_join(root, "in.jsonl"), *zst = tu_join(root, "in.jsonl.zst");
+    tu_write_file(plain, in.p, in.len);
+    size_t bound = ZSTD_compressBound(in.len);
+    void *z = malloc(bound);
+    size_t zn = ZSTD_compress(z, bound, in.p, in.len, 1);
+    cr_assert(!ZSTD_isError(zn));
+    tu_write_file(zst, z, zn);
+    free(z);
+    char *tool = tu_join(bin, "ftindex");
+    char *out[3] = {tu_join(root, "whole"), tu_join(root, "j1"), tu_join(root, "j2")};
+    char *err[3];
+    const char *src[3] = {zst, plain, plain}, *jobs[3] = {"1", "1", "2"};
+    setenv("FTINDEX_LONG_LINE_", "1000000", 1);
+    for (int k = 0; k < 3; k++) {
+        char *argv[] = {tool, "build", "--quiet", "--memory", "1M", "-j", (char *)jobs[k], "-o", out[k],
+                        (char *)src[k], NULL};
+        tu_run r;
+        tu_run_prog(&r, argv);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        err[k] = strdup(r.err);
+        tu_run_free(&r);
+    }
+    unsetenv("FTINDEX_LONG_LINE_");
+    assert_same_files(out[0], out[1]);
+    assert_same_files(out[0], out[2]);
+    /* the same warnings, but for the file's name */
+    for (int k = 1; k < 3; k++) {
+        ft_buf a;
+        ft_buf_init(&a);
+        for (const char *p = err[0]; *p;) {
+            const char *m = strstr(p, "in.jsonl.zst");
+            if (!m) {
+                put_str(&a, p);
+                break;
+            }
+            ft_buf_append(&a, p, (size_t)(m - p) + 8);
+            p = m + 12;
+        }
+        ft_buf_append(&a, "", 1);
+        cr_assert_str_eq((const char *)a.p, err[k], "warnings differ:\n%s\n---\n%s", (const char *)a.p, err[k]);
+        ft_buf_free(&a);
+    }
+    for (int k = 6; k <= 9; k++) {
+        char want[32];
+        snprintf(want, sizeof want, "in.jsonl:%d: skipped", k + 1);
+        cr_assert_eq(!!strstr(err[1], want), k != 8, "line %d: %s", k + 1, err[1]);
+    }
+    /* what was indexed and stored */
+    ft_index *ix = open_ok(out[1]);
+    cr_assert_eq(ft_index_doc_count(ix), 10);
+    ft_docbuf *db = ft_docbuf_new();
+    ft_doc d;
+    ft_error e = {0};
+    cr_assert_eq(ft_index_doc(ix, 1, db, &d, &e), FT_OK);
+    cr_assert(d.id_len == 2 && !memcmp(d.id, "p1", 2));
+    cr_assert(d.body_len > L / 2 && memmem(d.body, d.body_len, "\xf0\x9f\x98\x80", 4) && memmem(d.body, d.body_len, "\"q\"", 3));
+    cr_assert_eq(ft_index_doc(ix, 3, db, &d, &e), FT_OK);
+    cr_assert(d.id_len == 2 && !memcmp(d.id, "17", 2));
+    ft_docbuf_free(db);
+    ft_index_close(ix);
+    tu_rmrf(root);
+    for (int k = 0; k < 3; k++) {
+        free(out[k]);
+        free(err[k]);
+    }
+    free(tool);
+    free(plain);
+    free(zst);
+    free(root);
+    ft_buf_free(&in);
 }
