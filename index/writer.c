@@ -305,6 +305,7 @@ struct ft_writer {
         size_t id_len;
         uint64_t input;     /* id, title and body bytes */
         uint64_t body_len, got;
+        uint64_t stored_len, stored; /* the body as stored (made valid UTF-8) */
         uint32_t pos;       /* position of the next body token */
         ft_buf text;        /* body bytes not analyzed yet */
         ft_buf zout;
@@ -1309,13 +1310,16 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
 
 /* ------------------------------------------------------------------ a document in pieces
  *
- * The body arrives in pieces cut anywhere.  Each piece goes to the store
- * record at once (through the streaming zstd of store_large: the record is
- * STORE_STREAM bytes or more), and is appended to the text not yet
- * analyzed, which is analyzed up to its last separator (ft_analyze_cut): a
- * word, an apostrophe word or a CJK run cut by a piece's end waits for the
- * next piece, so the tokens and their positions are those of the whole
- * body.  The text held is a piece and the unfinished word before it. */
+ * The body arrives in pieces cut anywhere.  Each is appended to the text
+ * not yet analyzed, which is analyzed up to its last separator
+ * (ft_analyze_cut): a word, an apostrophe word or a CJK run cut by a
+ * piece's end waits for the next piece, so the tokens and their positions
+ * are those of the whole body.  What is analyzed goes to the store record
+ * (through the streaming zstd of store_large: the record is STORE_STREAM
+ * bytes or more), made valid UTF-8 as ft_utf8_sanitize does: a part ends
+ * after a whole character, where the sanitizer starts afresh, so the same
+ * bytes as for the whole.  The text held is a piece and the unfinished word
+ * before it. */
 
 static void piece_reset(ft_writer *w)
 {
@@ -1328,26 +1332,42 @@ static void piece_reset(ft_writer *w)
     w->pc.open = 0;
 }
 
-/* Analyze the held text up to k (the whole of it when last). */
+/* Analyze the held text up to k (the whole of it when last), and store it. */
 static int piece_analyze(ft_writer *w, size_t k, ft_error *err)
 {
     ft_buf *t = &w->pc.text;
-    if (ft_utf8_valid_prefix((const char *)t->p, k) != k) {
-        ft_error_set(err, FT_EINVAL, "the body of document %.*s is not valid UTF-8",
-                     (int)(w->pc.id_len > 200 ? 200 : w->pc.id_len), w->pc.id);
-        return writer_fail(w, FT_EINVAL, err);
-    }
+    const char *p = (const char *)t->p;
     ft_analyze_stats st;
-    int rc = ft_analyze_words(w->an, (const char *)t->p, k, w->pc.pos, collect_token, w, &st);
+    int rc = ft_analyze_words(w->an, p, k, w->pc.pos, collect_token, w, &st);
     if (rc) return doc_failed(w, rc, w->pc.id, w->pc.id_len, err);
     w->pc.pos = st.next_pos;
+    w->st.invalid_bytes += st.invalid_bytes;
+    if (ft_utf8_valid_prefix(p, k) == k) {
+        if (k > w->pc.stored_len - w->pc.stored) goto longer;
+        store_put(w, &w->pc.zout, 1, p, k, err);
+        w->pc.stored += k;
+    } else {
+        for (size_t i = 0; i < k && !w->sto.rc;) {
+            ft_buf_reset(&w->scratch);
+            ft_utf8_sanitize_part(p, k, &i, STORE_STREAM, &w->scratch);
+            if (w->scratch.failed) return doc_failed(w, FT_ENOMEM, w->pc.id, w->pc.id_len, err);
+            if (w->scratch.len > w->pc.stored_len - w->pc.stored) goto longer;
+            store_put(w, &w->pc.zout, 1, w->scratch.p, w->scratch.len, err);
+            w->pc.stored += w->scratch.len;
+        }
+    }
+    if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
     memmove(t->p, t->p + k, t->len - k);
     t->len -= k;
     return FT_OK;
+longer:
+    ft_error_set(err, FT_EINVAL, "the body of document %.*s is longer as stored than announced",
+                 (int)(w->pc.id_len > 200 ? 200 : w->pc.id_len), w->pc.id);
+    return writer_fail(w, FT_EINVAL, err);
 }
 
 int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *title, size_t title_len,
-                    uint64_t body_len, ft_error *err)
+                    uint64_t body_len, uint64_t stored_len, ft_error *err)
 {
     int rc = doc_begin(w, id_len, err);
     if (rc) return rc;
@@ -1363,7 +1383,7 @@ int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *tit
         slen[k] = bad[k] ? ft_utf8_sanitized_len(fv[k], flv[k]) : flv[k];
         raw += ft_varint_put(v, slen[k]) + slen[k];
     }
-    raw += ft_varint_put(v, body_len) + body_len;
+    raw += ft_varint_put(v, stored_len) + stored_len;
     if (raw > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "a stored document block exceeds 4 GiB");
     memset(&w->pc, 0, sizeof w->pc);
     w->pc.open = 1;
@@ -1375,6 +1395,7 @@ int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *tit
     w->pc.id_len = id_len;
     w->pc.input = (uint64_t)id_len + title_len + body_len;
     w->pc.body_len = body_len;
+    w->pc.stored_len = stored_len;
 
     /* the title's tokens, then the body's from the position after the next */
     ft_analyze_stats s1;
@@ -1391,7 +1412,7 @@ int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *tit
     ZSTD_CCtx_setPledgedSrcSize(w->cctx_store, raw);
     store_put(w, &w->pc.zout, 1, w->sto_block.p, w->sto_block.len, err);
     for (int k = 0; k < 2 && !w->sto.rc; k++) store_field(w, &w->pc.zout, 1, fv[k], flv[k], slen[k], bad[k], err);
-    store_put(w, &w->pc.zout, 1, v, ft_varint_put(v, body_len), err);
+    store_put(w, &w->pc.zout, 1, v, ft_varint_put(v, stored_len), err);
     if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
     return FT_OK;
 }
@@ -1409,8 +1430,6 @@ int ft_writer_text(ft_writer *w, const char *p, size_t n, ft_error *err)
         return writer_fail(w, FT_EINVAL, err);
     }
     w->pc.got += n;
-    store_put(w, &w->pc.zout, 1, p, n, err);
-    if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
     ft_buf *t = &w->pc.text;
     size_t from = t->len;
     ft_buf_append(t, p, n);
@@ -1435,6 +1454,11 @@ int ft_writer_end(ft_writer *w, ft_error *err)
         return writer_fail(w, FT_EINVAL, err);
     }
     if ((rc = piece_analyze(w, w->pc.text.len, err))) return rc;
+    if (w->pc.stored != w->pc.stored_len) {
+        ft_error_set(err, FT_EINVAL, "the body of document %.*s is shorter as stored than announced",
+                     (int)(id_len > 200 ? 200 : id_len), id);
+        return writer_fail(w, FT_EINVAL, err);
+    }
     if ((rc = doc_postings(w, w->tokbytes.p, id, id_len, err))) return rc;
 
     /* the store block: compressed, or raw when that is not smaller */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -126,7 +127,8 @@ static uint64_t build_spill(const char *dir, const tu_corpus *c, size_t chunk, u
         if (via == VIA_PIECES && d->id_len + d->title_len + d->body_len >= (1u << 20)) {
             /* pieces of random sizes, from 1 byte to 300 KB, so they end
              * inside words, CJK runs and UTF-8 sequences */
-            rc = ft_writer_begin(w, d->id, d->id_len, d->title, d->title_len, d->body_len, &err);
+            rc = ft_writer_begin(w, d->id, d->id_len, d->title, d->title_len, d->body_len,
+                                 ft_utf8_sanitized_len(d->body, d->body_len), &err);
             cr_assert_eq(rc, FT_OK, "%s", err.msg);
             tu_rng r = {(uint64_t)chunk * 31 + memory};
             for (size_t at = 0; at < d->body_len && !rc;) {
@@ -491,11 +493,12 @@ Test(bigdoc, spill_file_of_a_killed_writer_is_removed, .timeout = 300)
     tu_corpus_free(&c);
 }
 
-/* A body of valid UTF-8 (the big one without its invalid bytes, with 日本語
- * and don't at many places, and a few non-ASCII separators), added in pieces
- * of random sizes: the same index as ft_writer_add of the whole, with any
- * chunk size, budget and spilling, and with the record stored raw (when
- * compressing it does not pay, it is decompressed back from the file). */
+/* The big body (with its invalid bytes, stored as U+FFFD), and one of valid
+ * UTF-8 (。 in their place, with a few non-ASCII separators and accented
+ * words), added in pieces of random sizes: the same index as ft_writer_add
+ * of the whole, with any chunk size, budget and spilling, and with the
+ * record stored raw (when compressing it does not pay, it is decompressed
+ * back from the file). */
 Test(bigdoc, pieces_same_bytes, .timeout = 300)
 {
     tu_corpus c;
@@ -525,9 +528,16 @@ Test(bigdoc, pieces_same_bytes, .timeout = 300)
     } cases[] = {
         {SIZE_MAX, 0, SIZE_MAX, 0}, {CHUNK, 0, SIZE_MAX, 0}, {997, 256 << 10, 1, 0}, {CHUNK, 0, SIZE_MAX, 1},
     };
+    tu_corpus bad; /* the big body with its invalid bytes */
+    corpus(&bad);
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         char *whole = tu_join(root, "whole"), *pieces = tu_join(root, "pieces");
         store_raw = cases[k].raw;
+        build_spill(whole, &bad, cases[k].chunk, cases[k].memory, VIA_ADD, cases[k].spill);
+        build_spill(pieces, &bad, cases[k].chunk, cases[k].memory, VIA_PIECES, cases[k].spill);
+        assert_same_files(whole, pieces);
+        tu_rmrf(whole);
+        tu_rmrf(pieces);
         build_spill(whole, &c, cases[k].chunk, cases[k].memory, VIA_ADD, cases[k].spill);
         build_spill(pieces, &c, cases[k].chunk, cases[k].memory, VIA_PIECES, cases[k].spill);
         store_raw = 0;
@@ -550,6 +560,7 @@ Test(bigdoc, pieces_same_bytes, .timeout = 300)
     free(body);
     ft_buf_free(&t);
     tu_corpus_free(&c);
+    tu_corpus_free(&bad);
 }
 
 /* Misuse of the pieces: refused before the document begins (the writer stays
@@ -561,16 +572,34 @@ Test(bigdoc, pieces_misuse)
     ft_writer *w;
     ft_error err = {0};
     cr_assert_eq(ft_writer_open(dir, NULL, &w, &err), FT_OK, "%s", err.msg);
-    cr_assert_eq(ft_writer_begin(w, "x", 1, "", 0, 100, &err), FT_EINVAL); /* too small */
-    cr_assert_eq(ft_writer_begin(w, "", 0, "", 0, 2u << 20, &err), FT_EINVAL);
+    cr_assert_eq(ft_writer_begin(w, "x", 1, "", 0, 100, 100, &err), FT_EINVAL); /* too small */
+    cr_assert_eq(ft_writer_begin(w, "", 0, "", 0, 2u << 20, 2u << 20, &err), FT_EINVAL);
     cr_assert_eq(ft_writer_text(w, "a", 1, &err), FT_EINVAL);
+    cr_assert_eq(ft_writer_end(w, &err), FT_EINVAL);
     cr_assert_eq(ft_writer_add(w, "s", 1, "", 0, "small", 5, &err), FT_OK);
-    cr_assert_eq(ft_writer_begin(w, "x", 1, "", 0, 2u << 20, &err), FT_OK);
+    cr_assert_eq(ft_writer_begin(w, "x", 1, "", 0, 2u << 20, 2u << 20, &err), FT_OK);
     cr_assert_eq(ft_writer_add(w, "s", 1, "", 0, "small", 5, &err), FT_EINVAL);
+    cr_assert(strstr(err.msg, "not ended"), "%s", err.msg);
     cr_assert_eq(ft_writer_commit(w, &err), FT_EINVAL);
-    cr_assert_eq(ft_writer_text(w, "ab \xff cd ", 9, &err), FT_EINVAL);
-    cr_assert(strstr(err.msg, "not valid UTF-8"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "not ended"), "%s", err.msg);
+    cr_assert_eq(ft_writer_text(w, "ab \xff cd ", 9, &err), FT_OK);
+    cr_assert_eq(ft_writer_end(w, &err), FT_EINVAL);
+    cr_assert(strstr(err.msg, "less body than announced"), "%s", err.msg);
+    memset(&err, 0, sizeof err);
     cr_assert_eq(ft_writer_commit(w, &err), FT_EINVAL); /* failed for good */
+    cr_assert(strstr(err.msg, "less body than announced"), "%s", err.msg);
+    ft_writer_close(w);
+    /* the body longer as stored than announced (an invalid byte becomes 3) */
+    cr_assert_eq(ft_writer_open(dir, NULL, &w, &err), FT_OK, "%s", err.msg);
+    ft_buf big;
+    ft_buf_init(&big);
+    for (int i = 0; i < 300000; i++) ft_buf_append(&big, "word \xff ", 7);
+    cr_assert_eq(ft_writer_begin(w, "x", 1, "", 0, big.len, big.len, &err), FT_OK);
+    int rc = ft_writer_text(w, (const char *)big.p, big.len, &err);
+    if (!rc) rc = ft_writer_end(w, &err);
+    cr_assert_eq(rc, FT_EINVAL, "%d %s", rc, err.msg);
+    cr_assert(strstr(err.msg, "longer as stored"), "%s", err.msg);
+    ft_buf_free(&big);
     ft_writer_close(w);
     cr_assert_eq(count_suffix(dir, ".tmp"), 0);
     tu_rmrf(root);
@@ -731,4 +760,61 @@ Test(bigdoc, cli_streamed_lines_same_index, .timeout = 300)
     free(zst);
     free(root);
     ft_buf_free(&in);
+}
+
+/* A text file of FTINDEX_LONG_LINE_ bytes or more is read by the consumer
+ * in pieces (its invalid bytes, 日本語 and don't at the pieces' seams): the
+ * same index as when it is read whole, with -j 1 and -j 2. */
+Test(bigdoc, cli_streamed_text_file_same_index, .timeout = 300)
+{
+    const char *bin = tu_env_or_skip("FT_BIN");
+    size_t n;
+    char *body = big_body(&n);
+    ft_buf t;
+    ft_buf_init(&t);
+    ft_buf_append(&t, body, n);
+    ft_buf_append(&t, "\xe6\x97\xa5", 3); /* the file ends inside a CJK run, then inside a sequence */
+    ft_buf_append(&t, "\xe6\x97", 2);
+    char *root = tu_mkdtemp();
+    char *docs = tu_join(root, "docs");
+    mkdir(docs, 0755);
+    char *big = tu_join(docs, "big.txt"), *small = tu_join(docs, "small.txt");
+    tu_write_file(big, t.p, t.len);
+    tu_write_str(small, "a small one, don't stop\n");
+    char *tool = tu_join(bin, "ftindex");
+    char *out[3] = {tu_join(root, "whole"), tu_join(root, "j1"), tu_join(root, "j2")};
+    const char *jobs[3] = {"1", "1", "2"};
+    for (int k = 0; k < 3; k++) {
+        if (k) setenv("FTINDEX_LONG_LINE_", "1000000", 1);
+        char *argv[] = {tool, "build", "--quiet", "--memory", "1M", "-j", (char *)jobs[k], "-o", out[k], docs, NULL};
+        tu_run r;
+        tu_run_prog(&r, argv);
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        tu_run_free(&r);
+    }
+    unsetenv("FTINDEX_LONG_LINE_");
+    assert_same_files(out[0], out[1]);
+    assert_same_files(out[0], out[2]);
+    ft_index *ix = open_ok(out[1]);
+    cr_assert_eq(ft_index_doc_count(ix), 2);
+    ft_docbuf *db = ft_docbuf_new();
+    ft_doc d;
+    ft_error e = {0};
+    cr_assert_eq(ft_index_doc(ix, 0, db, &d, &e), FT_OK);
+    ft_buf want;
+    ft_buf_init(&want);
+    cr_assert(ft_utf8_sanitize((const char *)t.p, t.len, &want) > 0);
+    cr_assert(d.body_len == want.len && !memcmp(d.body, want.p, want.len), "the stored body differs");
+    ft_docbuf_free(db);
+    ft_index_close(ix);
+    ft_buf_free(&want);
+    tu_rmrf(root);
+    for (int k = 0; k < 3; k++) free(out[k]);
+    free(tool);
+    free(big);
+    free(small);
+    free(docs);
+    free(root);
+    free(body);
+    ft_buf_free(&t);
 }

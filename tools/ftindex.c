@@ -46,7 +46,8 @@
  * JSON Lines line of 8 MB or more in a plain file is not held at all: it is
  * checked in a first pass, and its body read again by the consumer and given
  * to the writer in pieces ("long JSON Lines records" below); from standard
- * input or a .zst file it is read whole.
+ * input or a .zst file it is read whole.  A plain text file of 8 MB or more
+ * is streamed the same way (long_text).
  *
  * Output: warnings and the summary go to stderr; stdout is left for data
  * (`ftindex check`, `stats` and `dump` print there).
@@ -136,15 +137,19 @@ typedef struct qdoc {
     size_t id_len, title_len, body_len;
     char *own_body;                /* non-NULL: the allocation holding the body, owned by the batch */
     int from_line;                 /* 1: a JSON Lines record, 0: a file */
-    int streamed;                  /* the body is read from sfd by the consumer (long records) */
+    int streamed;                  /* the body is read from sfd by the consumer: 1 a JSON string, 2 text */
     int sfd;                       /* streamed: a descriptor of the file, owned by the batch */
-    uint64_t soff, sraw;           /* streamed: the body's JSON string content in the file */
+    uint64_t soff, sraw;           /* streamed: the body's JSON string content in the file, */
+    uint64_t stored_len;           /* its length once made valid UTF-8 */
 } qdoc;
 
-/* Where the body of a long record is (see "long JSON Lines records"). */
+/* Where the body of a long record or text file is (see "long JSON Lines
+ * records"). */
 typedef struct qstream {
     int fd;                        /* duplicated for the queue */
+    int text;                      /* 1: the bytes as they are, 0: a JSON string's content */
     uint64_t off, raw;
+    uint64_t stored;               /* the body's length once made valid UTF-8 */
 } qstream;
 
 typedef struct batch {
@@ -196,6 +201,7 @@ typedef struct build {
     int fatal;                           /* exit status of the fatal error being raised */
     int failed;                          /* a fatal error: its exit status (message printed) */
 
+    size_t long_line;                    /* longer lines and text files are streamed */
     unsigned max_depth;                  /* batches queued at most */
     unsigned nworkers;                   /* analysis threads (-j N: N - 1) */
     int workers_failed;
@@ -367,9 +373,10 @@ static int queue_doc(build *b, const char *where, int from_line, const char *id,
             cli_msg("%s: %s", where, strerror(errno));
             return -1;
         }
-        d->streamed = 1;
+        d->streamed = st->text ? 2 : 1;
         d->soff = st->off;
         d->sraw = st->raw;
+        d->stored_len = st->stored;
         return flush_batch(b);
     }
     if (bt->used >= BATCH_BYTES || bt->n >= BATCH_DOCS) return flush_batch(b);
@@ -414,9 +421,10 @@ static size_t put_utf8(uint8_t *t, uint32_t cp)
 
 #define READ_BLOCK (1u << 20)
 
-/* Give the writer the body of a long record from its file: the JSON string
- * content the first pass checked, read READ_BLOCK bytes at a time, its
- * escapes decoded (an escape cut by a block's end waits for the next). */
+/* Give the writer the body of a long record or text file from its file,
+ * READ_BLOCK bytes at a time: a text file's bytes as they are, or the JSON
+ * string content the first pass checked, its escapes decoded (an escape cut
+ * by a block's end waits for the next). */
 static int stream_body(build *b, const qdoc *d, ft_error *err)
 {
     uint8_t *in = malloc(READ_BLOCK), *out = malloc(READ_BLOCK);
@@ -441,6 +449,11 @@ static int stream_body(build *b, const qdoc *d, ft_error *err)
             have += (size_t)n;
         }
         int last = at == end;
+        if (d->streamed == 2) { /* text: as it is */
+            rc = ft_writer_text(b->w, (const char *)in, have, err);
+            have = 0;
+            continue;
+        }
         size_t i = 0, o = 0;
         while (i < have) {
             if (in[i] != '\\') {
@@ -525,7 +538,7 @@ static int consume(build *b)
                 ft_error_set(&err, rc, "%s", bt->amsg);
             } else if (d->streamed) {
                 rc = ft_writer_begin(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len,
-                                     d->body_len, &err);
+                                     d->body_len, d->stored_len, &err);
                 if (!rc) {
                     rc = stream_body(b, d, &err);
                     if (!rc) rc = ft_writer_end(b->w, &err);
@@ -1025,7 +1038,7 @@ static int long_json_line(build *b, cli_lines *lines, unsigned long lineno, cons
             if (lv[0] || lv[1] || (lv[2] && lv[2]->dec + fid_len + title_len < (1u << 20))) {
                 whole = 1;
             } else if (lv[2]) {
-                qstream st = {fd, lv[2]->off, lv[2]->raw};
+                qstream st = {fd, 0, lv[2]->off, lv[2]->raw, lv[2]->dec};
                 ret = queue_doc(b, where, 1, fid, fid_len, title, title_len, "", lv[2]->dec, NULL, &st);
             } else {
                 ret = queue_doc(b, where, 1, fid, fid_len, title, title_len,
@@ -1081,9 +1094,7 @@ static int index_jsonl(build *b, const char *path, const char *name, int zstd)
         cli_msg("out of memory");
         return -1;
     }
-    /* a plain file only; FTINDEX_LONG_LINE_ (bytes) lowers the threshold for the tests */
-    const char *ll = getenv("FTINDEX_LONG_LINE_");
-    cli_lines_set_long(lines, ll && atol(ll) > 0 ? (size_t)atol(ll) : LONG_LINE);
+    cli_lines_set_long(lines, b->long_line); /* a plain file only */
     size_t name_len = strlen(name);
     char *where = malloc(name_len + 32); /* "name:line" */
     if (!where) {
@@ -1151,6 +1162,68 @@ static int grow_text(build *b, size_t need)
     return 0;
 }
 
+/* The title of a text file: its base name without its extension(s) (".zst"
+ * and then one more). */
+static const char *text_title(const char *path, int zstd, size_t *tlen)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    *tlen = strlen(base);
+    if (zstd && *tlen > 4 && ends_with(base, ".zst")) *tlen -= 4;
+    for (size_t i = *tlen; i-- > 1;) {
+        if (base[i] == '.') {
+            *tlen = i;
+            break;
+        }
+    }
+    return base;
+}
+
+/* A plain text file of b->long_line bytes or more (size bytes, its first
+ * SNIFF_BYTES found to be text): not read whole, but once to count its
+ * length as stored (invalid UTF-8 replaced), then by the consumer, which
+ * gives it to the writer in pieces.  Returns 0 or -1 on a fatal error. */
+static int long_text(build *b, const char *path, int fd, uint64_t size)
+{
+    uint8_t *blk = malloc(READ_BLOCK);
+    if (!blk) {
+        cli_msg("%s: out of memory", path);
+        return -1;
+    }
+    uint64_t stored = 0, at = 0;
+    size_t have = 0;
+    while (at < size) {
+        size_t want = READ_BLOCK - have;
+        if (want > size - at) want = (size_t)(size - at);
+        ssize_t n = pread(fd, blk + have, want, (off_t)at);
+        if (n < 0 && errno == EINTR && !should_stop(b)) continue;
+        if (n <= 0) {
+            cli_msg("%s: skipped: %s", path, n < 0 ? strerror(errno) : "the file got shorter");
+            b->skipped_files++;
+            free(blk);
+            return should_stop(b) ? -1 : 0;
+        }
+        at += (uint64_t)n;
+        have += (size_t)n;
+        /* cut before the last character start, where the sanitizer starts afresh */
+        size_t cut = have;
+        if (at < size)
+            for (size_t k = have; k-- > 0 && have - k <= 4;)
+                if ((blk[k] & 0xC0) != 0x80) {
+                    cut = k;
+                    break;
+                }
+        stored += ft_utf8_sanitized_len((const char *)blk, cut);
+        memmove(blk, blk + cut, have - cut);
+        have -= cut;
+    }
+    free(blk);
+    size_t tlen;
+    const char *title = text_title(path, 0, &tlen);
+    qstream st = {fd, 1, 0, size, stored};
+    return queue_doc(b, path, 0, path, strlen(path), title, tlen, "", size, NULL, &st);
+}
+
 /* Index one text file as a document: id = path, title = base name without
  * its extension(s) (".zst" and then one more), body = the content. */
 static int index_text(build *b, const char *path, int zstd)
@@ -1183,6 +1256,9 @@ static int index_text(build *b, const char *path, int zstd)
     } else if (memchr(b->text, '\0', len) ||
                cli_utf8_invalid((const unsigned char *)b->text, len) * 10 > len) {
         why = "binary file";
+    } else if (len == SNIFF_BYTES && !zstd && hint > b->long_line) {
+        ret = long_text(b, path, cli_stream_fd(s), hint - 1);
+        goto done;
     } else if (len == SNIFF_BYTES) {
         if (grow_text(b, hint)) goto nomem; /* the whole file in one go when its size is known */
         for (;;) {
@@ -1204,16 +1280,8 @@ static int index_text(build *b, const char *path, int zstd)
         goto done;
     }
 
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t tlen = strlen(base);
-    if (zstd && tlen > 4 && ends_with(base, ".zst")) tlen -= 4;
-    for (size_t i = tlen; i-- > 1;) {
-        if (base[i] == '.') {
-            tlen = i;
-            break;
-        }
-    }
+    size_t tlen;
+    const char *base = text_title(path, zstd, &tlen);
     char *own = NULL;
     if (len >= HANDOVER_BYTES) { /* give the buffer away rather than copy it */
         own = b->text;
@@ -1522,6 +1590,9 @@ static int cmd_build_mode(int argc, char **argv, int add)
     build b;
     memset(&b, 0, sizeof b);
     b.f_id = "id";
+    /* FTINDEX_LONG_LINE_ (bytes) lowers the threshold, for the tests */
+    const char *ll = getenv("FTINDEX_LONG_LINE_");
+    b.long_line = ll && atol(ll) > 0 ? (size_t)atol(ll) : LONG_LINE;
     b.f_title = "title";
     b.f_body = "body";
     char fields_buf[256];
