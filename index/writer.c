@@ -40,8 +40,10 @@
  * separator of what has come, so only a piece and an unfinished word are
  * held), its positions since the last spill (within the budget) and, per
  * distinct term of it, a slot and a run (36 bytes); when its segment is
- * written, a read buffer per spilled run (16 KiB) and one term's whole stream
- * at a time.
+ * written, a read buffer per spilled run (16 KiB) and the positions of one
+ * frame of postings at a time (the runs are read straight into it): for a
+ * term the document repeats, all of its positions there, as one zstd
+ * frame compressed whole.
  * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
  * the previous commit, and files of a dead writer are unreferenced
  * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
@@ -230,11 +232,12 @@ typedef struct doc_run {
  * posting streams go to a run in the segment's spill file (<seg>.spl.tmp)
  * and are freed; its later positions continue after them (gaps from
  * doc_run.last).  A run is its terms in dictionary order, each as
- * [varint term number][varint n][n bytes of position gaps].  The segment is
- * flushed at the end of such a document, so it is the segment's last; when
- * the segment is written, each of its terms takes its stream up to the end
- * of the header (doc_run.start), then its bytes from each run in turn, then
- * the rest: the stream a build without spilling holds, so the same index. */
+ * [varint term number][varint n][varint positions][n bytes of position
+ * gaps].  The segment is flushed at the end of such a document, so it is the
+ * segment's last; when the segment is written, the positions of its posting
+ * are the bytes from each run in turn, then the ones still in memory after
+ * its header (encode_term): the positions a build without spilling has, so
+ * the same index. */
 #define SPILL_MIN (4u << 20)
 #define SPILL_READ (16u << 10)  /* read buffer per run when merging */
 
@@ -745,9 +748,12 @@ static int spill_positions(ft_writer *w)
         doc_slot *s = &w->slots[order[k]];
         ft_buf *b = &w->terms[s->term].post;
         size_t keep = w->runs[order[k]].start + HOLE;
-        uint8_t h[20];
+        uint8_t h[30];
+        uint64_t npos = 0; /* varints: their last bytes are below 0x80 */
+        for (size_t i = keep; i < b->len; i++) npos += b->p[i] < 0x80;
         size_t hl = ft_varint_put(h, s->term);
         hl += ft_varint_put(h + hl, b->len - keep);
+        hl += ft_varint_put(h + hl, npos);
         wfile_write(&w->spill, h, hl, &w->spill_err);
         wfile_write(&w->spill, b->p + keep, b->len - keep, &w->spill_err);
         b->len = keep;
@@ -1578,12 +1584,81 @@ static void flush_frame(ft_writer *w, enc_state *es, wfile *pos, ft_error *err)
     ft_buf_reset(&es->praw);
 }
 
+/* Reading back one run of the spill file: the next record's term and the
+ * bytes of it left, through a buffer of SPILL_READ bytes. */
+typedef struct spill_rd {
+    uint64_t off, end;      /* file bytes not yet read */
+    uint8_t *buf;
+    size_t pos, len;
+    uint32_t term;          /* UINT32_MAX: the run is over */
+    uint64_t left, count;   /* bytes left of the record, its positions */
+} spill_rd;
+
+/* A term whose spilled positions are read back while it is encoded. */
+typedef struct spill_join {
+    int fd;
+    spill_rd *rd;
+    size_t n;
+    uint32_t term, doc;     /* the term, the spilled document */
+    uint64_t count;         /* positions of the document in the runs */
+} spill_join;
+
+static int spill_fill(int fd, spill_rd *r, ft_error *err)
+{
+    memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+    r->len -= r->pos;
+    r->pos = 0;
+    while (r->len < SPILL_READ && r->off < r->end) {
+        size_t want = SPILL_READ - r->len;
+        if (want > r->end - r->off) want = (size_t)(r->end - r->off);
+        ssize_t n = pread(fd, r->buf + r->len, want, (off_t)r->off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return ft_error_errno(err, n < 0 ? errno : EIO, "cannot read the spill file");
+        r->len += (size_t)n;
+        r->off += (uint64_t)n;
+    }
+    return FT_OK;
+}
+
+/* Step to the run's next record. */
+static int spill_next(int fd, spill_rd *r, ft_error *err)
+{
+    r->term = UINT32_MAX;
+    if (r->len - r->pos < 30 && spill_fill(fd, r, err)) return FT_EIO;
+    if (r->pos == r->len) return FT_OK;
+    const uint8_t *p = r->buf + r->pos, *end = r->buf + r->len;
+    uint64_t t, n, c;
+    if (ft_varint_get(&p, end, &t) || ft_varint_get(&p, end, &n) || ft_varint_get(&p, end, &c) || t >= UINT32_MAX)
+        return ft_error_set(err, FT_EIO, "internal error: spill file");
+    r->pos = (size_t)(p - r->buf);
+    r->term = (uint32_t)t;
+    r->left = n;
+    r->count = c;
+    return FT_OK;
+}
+
+/* Append the current record's bytes to out and step to the next record. */
+static int spill_take(int fd, spill_rd *r, ft_buf *out, ft_error *err)
+{
+    while (r->left) {
+        if (r->pos == r->len && spill_fill(fd, r, err)) return FT_EIO;
+        size_t n = r->len - r->pos;
+        if (n == 0) return ft_error_set(err, FT_EIO, "internal error: spill file truncated");
+        if (n > r->left) n = (size_t)r->left;
+        ft_buf_append(out, r->buf + r->pos, n);
+        r->pos += n;
+        r->left -= n;
+    }
+    if (out->failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return spill_next(fd, r, err);
+}
+
 /* Encode one term's postings (docs/FORMAT.md, "Posting lists"): blocks of
  * w->block postings, grouped w->frame blocks to a zstd frame; a skip table of
  * every block first, then the frame table, then the frames.  Returns the bytes
  * written to .pst and .pos. */
-static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *pst, wfile *pos,
-                       uint64_t *pst_len, uint64_t *pos_len, ft_error *err)
+static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, const spill_join *sj, wfile *pst,
+                       wfile *pos, uint64_t *pst_len, uint64_t *pos_len, ft_error *err)
 {
     const uint8_t *p = e->post.p, *end = p + e->post.len;
     uint64_t pst0 = pst->off, pos0 = pos->off;
@@ -1608,7 +1683,12 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
             es->docs[i] = d;
             es->tfs[i] = (uint32_t)tf;
             es->pstart[i] = p;
-            for (uint64_t k = 0; k < tf; k++) {
+            uint64_t held = tf; /* positions in the stream */
+            if (sj && d == sj->doc) {
+                if (sj->count > tf) return ft_error_set(err, FT_EINVAL, "internal error: spilled positions");
+                held = tf - sj->count;
+            }
+            for (uint64_t k = 0; k < held; k++) {
                 uint64_t g;
                 if (ft_varint_get(&p, end, &g)) return ft_error_set(err, FT_EINVAL, "internal error: positions");
             }
@@ -1622,8 +1702,14 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
             base = es->docs[i] + 1;
         }
         for (uint32_t i = 0; i < cnt; i++) ft_buf_put_varint(&es->draw, es->tfs[i]);
-        for (uint32_t i = 0; i < cnt; i++)
+        for (uint32_t i = 0; i < cnt; i++) {
+            for (size_t k = 0; sj && es->docs[i] == sj->doc && k < sj->n; k++) /* the runs first */
+                if (sj->rd[k].term == sj->term) {
+                    int rc = spill_take(sj->fd, &sj->rd[k], &es->praw, err);
+                    if (rc) return rc;
+                }
             ft_buf_append(&es->praw, es->pstart[i], (size_t)(es->pend[i] - es->pstart[i]));
+        }
         if (multi) {
             ft_buf_put_varint(&es->skip, es->docs[cnt - 1] + 1 - last_of_prev);
             ft_impact_reduce(es->imp, &nimp);
@@ -1699,7 +1785,8 @@ static void dict_free(dict_w *d)
     ft_buf_free(&d->index);
 }
 
-static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, const term_ent *e, ft_error *err)
+static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, const term_ent *e,
+                    const spill_join *sj, ft_error *err)
 {
     wfile *tid = d->tid;
     uint64_t pl = 0, ql = 0;
@@ -1711,7 +1798,7 @@ static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, con
         d->nblocks++;
         d->prev_len = 0;
     }
-    int rc = encode_term(w, &d->es, e, d->pst, d->pos, &pl, &ql, err);
+    int rc = encode_term(w, &d->es, e, sj, d->pst, d->pos, &pl, &ql, err);
     if (rc) return rc;
     uint32_t shared = 0;
     while (shared < d->prev_len && shared < len && d->prev[shared] == t[shared]) shared++;
@@ -1742,73 +1829,12 @@ static int dict_finish(dict_w *d, ft_error *err)
     return tid->rc ? tid->rc : d->pst->rc ? d->pst->rc : d->pos->rc;
 }
 
-/* Reading back one run of the spill file: the next record's term and the
- * bytes of it left, through a buffer of SPILL_READ bytes. */
-typedef struct spill_rd {
-    uint64_t off, end;      /* file bytes not yet read */
-    uint8_t *buf;
-    size_t pos, len;
-    uint32_t term;          /* UINT32_MAX: the run is over */
-    uint64_t left;
-} spill_rd;
-
-static int spill_fill(int fd, spill_rd *r, ft_error *err)
-{
-    memmove(r->buf, r->buf + r->pos, r->len - r->pos);
-    r->len -= r->pos;
-    r->pos = 0;
-    while (r->len < SPILL_READ && r->off < r->end) {
-        size_t want = SPILL_READ - r->len;
-        if (want > r->end - r->off) want = (size_t)(r->end - r->off);
-        ssize_t n = pread(fd, r->buf + r->len, want, (off_t)r->off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return ft_error_errno(err, n < 0 ? errno : EIO, "cannot read the spill file");
-        r->len += (size_t)n;
-        r->off += (uint64_t)n;
-    }
-    return FT_OK;
-}
-
-/* Step to the run's next record. */
-static int spill_next(int fd, spill_rd *r, ft_error *err)
-{
-    r->term = UINT32_MAX;
-    if (r->len - r->pos < 20 && spill_fill(fd, r, err)) return FT_EIO;
-    if (r->pos == r->len) return FT_OK;
-    const uint8_t *p = r->buf + r->pos, *end = r->buf + r->len;
-    uint64_t t, n;
-    if (ft_varint_get(&p, end, &t) || ft_varint_get(&p, end, &n) || t >= UINT32_MAX)
-        return ft_error_set(err, FT_EIO, "internal error: spill file");
-    r->pos = (size_t)(p - r->buf);
-    r->term = (uint32_t)t;
-    r->left = n;
-    return FT_OK;
-}
-
-/* Append the current record's bytes to out and step to the next record. */
-static int spill_take(int fd, spill_rd *r, ft_buf *out, ft_error *err)
-{
-    while (r->left) {
-        if (r->pos == r->len && spill_fill(fd, r, err)) return FT_EIO;
-        size_t n = r->len - r->pos;
-        if (n == 0) return ft_error_set(err, FT_EIO, "internal error: spill file truncated");
-        if (n > r->left) n = (size_t)r->left;
-        ft_buf_append(out, r->buf + r->pos, n);
-        r->pos += n;
-        r->left -= n;
-    }
-    if (out->failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
-    return spill_next(fd, r, err);
-}
-
 /* The in-memory terms, sorted, into the dictionary; the spilled positions of
  * the last document merged back into their terms' streams (SPILL_MIN). */
 static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
 {
     uint32_t *order = malloc((w->nterms ? w->nterms : 1) * sizeof *order);
     spill_rd *rd = calloc(w->nspill ? w->nspill : 1, sizeof *rd);
-    ft_buf whole;
-    ft_buf_init(&whole);
     int fd = -1, rc = FT_OK;
     if (!order || !rd) {
         rc = ft_error_set(err, FT_ENOMEM, "out of memory");
@@ -1836,23 +1862,10 @@ static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
     qsort_r(order, w->nterms, sizeof *order, cmp_terms, w);
     for (size_t i = 0; i < w->nterms && !rc; i++) {
         term_ent *e = &w->terms[order[i]];
-        term_ent joined;
-        const term_ent *src = e;
-        size_t k = 0;
-        while (k < w->nspill && rd[k].term != order[i]) k++;
-        if (k < w->nspill) { /* the stream to its header, the runs, the rest */
-            size_t at = w->runs[e->slot].start;
-            ft_buf_reset(&whole);
-            ft_buf_append(&whole, e->post.p, at);
-            for (; k < w->nspill && !rc; k++)
-                if (rd[k].term == order[i]) rc = spill_take(fd, &rd[k], &whole, err);
-            ft_buf_append(&whole, e->post.p + at, e->post.len - at);
-            if (!rc && whole.failed) rc = ft_error_set(err, FT_ENOMEM, "out of memory");
-            joined = *e;
-            joined.post = whole;
-            src = &joined;
-        }
-        if (!rc) rc = dict_add(w, d, w->arena.p + e->off, e->len, src, err);
+        spill_join sj = {fd, rd, w->nspill, order[i], w->cur_doc, 0};
+        for (size_t k = 0; k < w->nspill; k++)
+            if (rd[k].term == order[i]) sj.count += rd[k].count;
+        rc = dict_add(w, d, w->arena.p + e->off, e->len, e, sj.count ? &sj : NULL, err);
         /* the stream is no longer needed: give its memory back now */
         ft_buf_free(&e->post);
     }
@@ -1862,7 +1875,6 @@ out:
     if (fd >= 0) close(fd);
     for (size_t k = 0; rd && k < w->nspill; k++) free(rd[k].buf);
     free(rd);
-    ft_buf_free(&whole);
     free(order);
     return rc;
 }
@@ -2597,7 +2609,7 @@ static int merge_term(void *ctx, const char *term, size_t len, ft_postings *p)
     if (!rc) rc = ft_postings_status(p, m->err);
     else if (rc == FT_ENOMEM) ft_error_set(m->err, FT_ENOMEM, "out of memory");
     else ft_postings_status(p, m->err);
-    if (!rc && e->df) rc = dict_add(m->w, m->d, (const uint8_t *)term, (uint32_t)len, e, m->err);
+    if (!rc && e->df) rc = dict_add(m->w, m->d, (const uint8_t *)term, (uint32_t)len, e, NULL, m->err);
     return rc ? (m->rc = rc) : 0;
 }
 

@@ -818,3 +818,44 @@ Test(bigdoc, cli_streamed_text_file_same_index, .timeout = 300)
     free(body);
     ft_buf_free(&t);
 }
+
+/* Spilled positions of terms with hundreds of postings before the big
+ * document's (several blocks, impacts in the skip table): the same bytes. */
+Test(bigdoc, spilled_positions_of_long_posting_lists, .timeout = 300)
+{
+    tu_corpus c;
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i < 300; i++) {
+        char id[16], body[160];
+        snprintf(id, sizeof id, "s%d", i);
+        snprintf(body, sizeof body, "zqaaa zqbab %s don't stop 日本語 zq%c%c%c", i % 3 ? "alpha" : "beta gamma",
+                 'a' + i % 20, 'a' + i / 20 % 20, 'a' + i % 7);
+        tu_corpus_add(&c, id, "small", body);
+    }
+    size_t n;
+    char *body = big_body(&n);
+    ft_buf t;
+    ft_buf_init(&t);
+    ft_buf_append(&t, body, n);
+    ft_buf_append(&t, "", 1);
+    tu_corpus_add(&c, "big", "huge", (const char *)t.p);
+    char *root = tu_mkdtemp();
+    char *plain = tu_join(root, "plain"), *spilled = tu_join(root, "spilled");
+    build_spill(plain, &c, 5000, 1 << 20, VIA_ADD, SIZE_MAX);
+    cr_assert_geq(build_spill(spilled, &c, 5000, 1 << 20, VIA_ADD, 1), 5);
+    assert_same_files(plain, spilled);
+    ft_index *ix = open_ok(spilled);
+    cr_assert_eq(ft_index_segment_count(ix), 1);
+    tu_inv inv;
+    tu_inv_build(&inv, &c, ft_index_analyzer_opts(ix));
+    tu_check_index(ix, &c, &inv);
+    tu_inv_free(&inv);
+    ft_index_close(ix);
+    tu_rmrf(root);
+    free(plain);
+    free(spilled);
+    free(root);
+    free(body);
+    ft_buf_free(&t);
+    tu_corpus_free(&c);
+}
