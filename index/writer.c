@@ -33,8 +33,8 @@
  * assembled and compressed whole.  When the estimate passes the budget
  * inside a document, the document's positions held in the streams are
  * spilled, in term order, as a run of a temporary file (SPILL_MIN), and its
- * segment is written at its end, merging each term's runs back between its
- * header and the positions still held: the same bytes as without spilling.
+ * segment is written at its end, each term's runs read back ahead of the
+ * positions still held: the same bytes as without spilling.
  * What such a document still holds: its text (the caller's; but
  * ft_writer_begin/text/end take the body in pieces, analyzed up to the last
  * separator of what has come, so only a piece and an unfinished word are
@@ -221,8 +221,7 @@ typedef struct occ {
 #define CHUNK_TOKENS (1u << 16)
 #define HOLE 10
 typedef struct doc_run {
-    size_t start;      /* offset of the hole in the term's posting stream;
-                        * after the document, of the end of its header */
+    size_t start;      /* offset of the hole in the term's posting stream */
     uint32_t last;     /* last position written */
     uint32_t written;  /* occurrences written */
 } doc_run;
@@ -796,7 +795,6 @@ static void finish_streamed(ft_writer *w)
         memmove(b->p + r->start + n, b->p + r->start + HOLE, tail);
         memcpy(b->p + r->start, h, n);
         b->len -= HOLE - n;
-        r->start += n; /* where spilled positions go (see SPILL_MIN) */
         e->cf += s->tf;
         e->df++;
         w->st.postings++;
