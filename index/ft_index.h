@@ -75,6 +75,21 @@ int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t t
                       size_t body_len, ft_error *err);
 int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, const char *id, size_t id_len, const char *title,
                          size_t title_len, const char *body, size_t body_len, ft_error *err);
+/* A document whose body is too large to hold, added a piece at a time:
+ * ft_writer_begin with its id, title, the body's length in bytes and its
+ * length once made valid UTF-8 (ft_utf8_sanitized_len of the whole; the
+ * same when it is valid), then ft_writer_text with the body's bytes in
+ * pieces cut anywhere, then ft_writer_end.  The index is the one
+ * ft_writer_add makes of the whole body.  id, title and body together must
+ * be at least 1 MiB (the store record is written as it comes);
+ * ft_writer_begin refuses a document as ft_writer_add does (FT_EINVAL, the
+ * writer stays usable), but once begun, any failure, including a body not
+ * of the announced lengths, fails the writer.  Nothing else may be called
+ * on the writer between begin and end. */
+int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *title, size_t title_len,
+                    uint64_t body_len, uint64_t stored_len, ft_error *err);
+int ft_writer_text(ft_writer *w, const char *p, size_t n, ft_error *err);
+int ft_writer_end(ft_writer *w, ft_error *err);
 /* The analyzer options the writer indexes with (for FT_WRITE_APPEND, the
  * existing index's). */
 const ft_analyzer_opts *ft_writer_analyzer_opts(const ft_writer *w);

@@ -128,6 +128,15 @@ void ft_index_drop_pages_(const ft_index *ix, unsigned first, unsigned end);
 /* Tests: invert documents in chunks of this many tokens (SIZE_MAX: each
  * document whole), instead of the default 65,536. */
 void ft_writer_set_chunk_(ft_writer *w, size_t tokens);
+/* Tests: spill the open document's positions once at least this many bytes
+ * of them are held and the budget is passed (SIZE_MAX: never; 0: the
+ * default, a quarter of the budget up to 4 MiB). */
+void ft_writer_set_spill_(ft_writer *w, size_t min_bytes);
+/* Tests: runs of positions the writer has spilled. */
+uint64_t ft_writer_spills_(const ft_writer *w);
+/* Tests: store every large record (1 MiB or more) raw, as when compressing
+ * it does not pay. */
+void ft_writer_set_store_raw_(ft_writer *w, int raw);
 typedef int (*ft_term_postings_fn)(void *ctx, const char *term, size_t len, ft_postings *p);
 int ft_index_terms_postings_(const ft_index *ix, unsigned first, unsigned end, ft_term_postings_fn fn, void *ctx,
                              ft_error *err);

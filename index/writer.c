@@ -30,11 +30,20 @@
  * behind a hole its header fills at its end: the same bytes as a document
  * inverted whole), where the budget's estimate counts them; a record of 1 MiB
  * or more goes to the store file through streaming zstd instead of being
- * assembled and compressed whole.  What such a document still holds: its
- * text (the caller's: for ftindex, the JSON line, once), its positions in the
- * posting streams (about 3 bytes a token, flushed only after the document:
- * a flush inside a document is not done) and, per distinct term of it, a
- * slot and a run (36 bytes).
+ * assembled and compressed whole.  When the estimate passes the budget
+ * inside a document, the document's positions held in the streams are
+ * spilled, in term order, as a run of a temporary file (SPILL_MIN), and its
+ * segment is written at its end, each term's runs read back ahead of the
+ * positions still held: the same bytes as without spilling.
+ * What such a document still holds: its text (the caller's; but
+ * ft_writer_begin/text/end take the body in pieces, analyzed up to the last
+ * separator of what has come, so only a piece and an unfinished word are
+ * held), its positions since the last spill (within the budget) and, per
+ * distinct term of it, a slot and a run (36 bytes); when its segment is
+ * written, a read buffer per spilled run (16 KiB) and the positions of one
+ * frame of postings at a time (the runs are read straight into it): for a
+ * term the document repeats, all of its positions there, as one zstd
+ * frame compressed whole.
  * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
  * the previous commit, and files of a dead writer are unreferenced
  * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
@@ -78,7 +87,7 @@ static int wfile_open(wfile *f, const char *dir, const char *name, ft_error *err
     if (!f->h) goto nomem;
     XXH64_reset(f->h, 0);
     ft_buf_init(&f->buf);
-    f->fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    f->fd = open(f->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* read: store_unpack */
     if (f->fd < 0) return f->rc = ft_error_errno(err, errno, "cannot create %s", f->path);
     return FT_OK;
 nomem:
@@ -217,6 +226,20 @@ typedef struct doc_run {
     uint32_t written;  /* occurrences written */
 } doc_run;
 
+/* Spilling: when the estimate passes the budget inside a document (with at
+ * least spill_min bytes of its positions held), the positions it has in the
+ * posting streams go to a run in the segment's spill file (<seg>.spl.tmp)
+ * and are freed; its later positions continue after them (gaps from
+ * doc_run.last).  A run is its terms in dictionary order, each as
+ * [varint term number][varint n][varint positions][n bytes of position
+ * gaps].  The segment is flushed at the end of such a document, so it is the
+ * segment's last; when the segment is written, the positions of its posting
+ * are the bytes from each run in turn, then the ones still in memory after
+ * its header (encode_term): the positions a build without spilling has, so
+ * the same index. */
+#define SPILL_MIN (4u << 20)
+#define SPILL_READ (16u << 10)  /* read buffer per run when merging */
+
 /* A segment to name in the next MANIFEST: a flushed one, or one of the index
  * the writer started from. */
 typedef struct mseg {
@@ -277,6 +300,27 @@ struct ft_writer {
     doc_run *runs;          /* per slot, once the document spans chunks */
     size_t nruns, runs_cap;
     int streaming;          /* the open document spans chunks */
+    int store_raw;          /* tests: store large records raw */
+    struct {                /* a document added in pieces (ft_writer_begin) */
+        int open;
+        char *id;
+        size_t id_len;
+        uint64_t input;     /* id, title and body bytes */
+        uint64_t body_len, got;
+        uint64_t stored_len, stored; /* the body as stored (made valid UTF-8) */
+        uint32_t pos;       /* position of the next body token */
+        ft_buf text;        /* body bytes not analyzed yet */
+        ft_buf zout;
+        XXH64_state_t *mark;
+        uint64_t off, raw;  /* its store block: offset and raw size */
+    } pc;
+    uint64_t open_bytes;    /* position bytes of the open document held in the streams */
+    size_t spill_min;       /* spill no fewer bytes than this (0: budget / 4, at most SPILL_MIN) */
+    wfile spill;            /* the spill file of the open segment (fd -1: none) */
+    ft_error spill_err;     /* why spilling failed */
+    uint64_t *spill_runs;   /* offset where each run starts */
+    size_t nspill, spill_cap;
+    uint64_t spills;        /* runs written by this writer */
     uint32_t cur_doc;
     uint32_t cur_len;
 
@@ -351,6 +395,7 @@ static int writer_new(const char *dir, const ft_writer_opts *opts, ft_writer **o
         return ft_error_set(err, FT_EINVAL, "block size %u out of range 4..%u", bs, FT_MAX_BLOCK);
     }
     w->sto.fd = -1;
+    w->spill.fd = -1;
     w->chunk = CHUNK_TOKENS;
     w->dir = strdup(dir);
     if (!w->dir) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
@@ -389,7 +434,7 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
         if (errno != ENOENT || mkdir(dir, 0755) < 0)
             return ft_error_errno(err, errno, "cannot create index directory %s", dir);
     } else if (!S_ISDIR(st.st_mode)) {
-        return ft_error_set(err, FT_EINVAL, "%s exists and is not a directory", dir);
+        return ft_error_errno(err, ENOTDIR, "cannot use %s as the index directory", dir); /* FT_EIO */
     }
     int lockfd, rc;
     if ((rc = ft_lock_acquire(dir, &lockfd, err))) return rc;
@@ -632,10 +677,12 @@ static int stream_positions(ft_writer *w)
         if (s->tf > r->written) {
             if (ft_buf_reserve(b, (size_t)(s->tf - r->written) * 5)) return FT_ENOMEM;
             uint32_t prev = r->last;
+            size_t len0 = b->len;
             for (uint32_t k = s->head; k != UINT32_MAX; k = w->occs[k].next) {
                 b->len += ft_varint_put(b->p + b->len, w->occs[k].pos - prev);
                 prev = w->occs[k].pos;
             }
+            w->open_bytes += b->len - len0;
             r->last = prev;
             r->written = s->tf;
             s->head = s->tail = UINT32_MAX;
@@ -648,14 +695,87 @@ static int stream_positions(ft_writer *w)
     return 0;
 }
 
-/* Invert the held chunk of a long document and start the next one. */
+static uint64_t writer_memory(const ft_writer *w);
+static int spill_positions(ft_writer *w);
+
+/* Invert the held chunk of a long document and start the next one; spill
+ * the document's positions when the estimate passes the budget. */
 static int invert_chunk(ft_writer *w, const uint8_t *bytes)
 {
     int rc = invert_tokens(w, bytes);
     if (!rc) rc = stream_positions(w);
     w->nptok = 0;
     ft_buf_reset(&w->tokbytes);
+    if (!rc && w->opts.memory && w->spill_min != SIZE_MAX) {
+        uint64_t min = w->spill_min ? w->spill_min : w->opts.memory / 4 < SPILL_MIN ? w->opts.memory / 4 : SPILL_MIN;
+        if (w->open_bytes >= min && w->open_bytes > 0 && writer_memory(w) > w->opts.memory) rc = spill_positions(w);
+    }
     return rc;
+}
+
+static int cmp_slot_terms(const void *a, const void *b, void *ctx);
+
+/* Write the open document's held positions as a run of the spill file (see
+ * SPILL_MIN) and free them. */
+static int spill_positions(ft_writer *w)
+{
+    if (w->spill.fd < 0) {
+        char name[48];
+        snprintf(name, sizeof name, "%s.spl", w->segname);
+        if (wfile_open(&w->spill, w->dir, name, &w->spill_err)) {
+            int rc = w->spill.rc;
+            wfile_discard(&w->spill);
+            return rc;
+        }
+    }
+    if (w->nspill == w->spill_cap) {
+        size_t cap = w->spill_cap ? w->spill_cap * 2 : 16;
+        uint64_t *p = realloc(w->spill_runs, cap * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        w->spill_runs = p;
+        w->spill_cap = cap;
+    }
+    uint32_t *order = malloc((w->nslots ? w->nslots : 1) * sizeof *order);
+    if (!order) return FT_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < w->nslots; i++)
+        if (w->terms[w->slots[i].term].post.len > w->runs[i].start + HOLE) order[n++] = (uint32_t)i;
+    qsort_r(order, n, sizeof *order, cmp_slot_terms, w);
+    w->spill_runs[w->nspill++] = w->spill.off;
+    w->spills++;
+    for (size_t k = 0; k < n && !w->spill.rc; k++) {
+        doc_slot *s = &w->slots[order[k]];
+        ft_buf *b = &w->terms[s->term].post;
+        size_t keep = w->runs[order[k]].start + HOLE;
+        uint8_t h[30];
+        uint64_t npos = 0; /* varints: their last bytes are below 0x80 */
+        for (size_t i = keep; i < b->len; i++) npos += b->p[i] < 0x80;
+        size_t hl = ft_varint_put(h, s->term);
+        hl += ft_varint_put(h + hl, b->len - keep);
+        hl += ft_varint_put(h + hl, npos);
+        wfile_write(&w->spill, h, hl, &w->spill_err);
+        wfile_write(&w->spill, b->p + keep, b->len - keep, &w->spill_err);
+        b->len = keep;
+        if (b->cap >= 2 * keep + 256) { /* give the memory back */
+            uint8_t *q = realloc(b->p, keep);
+            if (q) {
+                w->post_bytes -= b->cap - keep;
+                b->p = q;
+                b->cap = keep;
+            }
+        }
+    }
+    free(order);
+    w->open_bytes = 0;
+    return w->spill.rc;
+}
+
+static void spill_discard(ft_writer *w)
+{
+    wfile_discard(&w->spill);
+    free(w->spill_runs);
+    w->spill_runs = NULL;
+    w->nspill = w->spill_cap = 0;
 }
 
 /* The end of a document that spanned chunks: each term's header goes into
@@ -724,41 +844,65 @@ static void store_put(ft_writer *w, ft_buf *zout, int z, const void *p, size_t n
     }
 }
 
+/* One field of a record: its length, then its bytes, sanitized (bad) a
+ * piece at a time. */
+static void store_field(ft_writer *w, ft_buf *zout, int z, const char *f, size_t fl, size_t slen, int bad,
+                        ft_error *err)
+{
+    uint8_t v[10];
+    store_put(w, zout, z, v, ft_varint_put(v, slen), err);
+    if (!bad) {
+        store_put(w, zout, z, f, fl, err);
+        return;
+    }
+    for (size_t i = 0; i < fl && !w->sto.rc;) {
+        ft_buf_reset(&w->scratch);
+        ft_utf8_sanitize_part(f, fl, &i, STORE_STREAM, &w->scratch);
+        if (w->scratch.failed) {
+            w->sto.rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+            return;
+        }
+        store_put(w, zout, z, w->scratch.p, w->scratch.len, err);
+    }
+}
+
+/* End the store's zstd frame. */
+static void store_frame_end(ft_writer *w, ft_buf *zout, ft_error *err)
+{
+    while (!w->sto.rc) {
+        ZSTD_inBuffer in = {NULL, 0, 0};
+        ZSTD_outBuffer out = {zout->p, zout->cap, 0};
+        size_t r = ZSTD_compressStream2(w->cctx_store, &out, &in, ZSTD_e_end);
+        if (ZSTD_isError(r)) {
+            w->sto.rc = ft_error_set(err, FT_EIO, "zstd: %s", ZSTD_getErrorName(r));
+            return;
+        }
+        wfile_write(&w->sto, out.dst, out.pos, err);
+        if (r == 0) break;
+    }
+}
+
 /* The open block and one record, fields sanitized (bad[k]) a piece at a time. */
 static void store_fields(ft_writer *w, ft_buf *zout, int z, const char *const *fv, const size_t *flv,
                          const size_t *slen, const int *bad, ft_error *err)
 {
     store_put(w, zout, z, w->sto_block.p, w->sto_block.len, err);
-    for (int k = 0; k < 3 && !w->sto.rc; k++) {
-        uint8_t v[10];
-        store_put(w, zout, z, v, ft_varint_put(v, slen[k]), err);
-        if (!bad[k]) {
-            store_put(w, zout, z, fv[k], flv[k], err);
-            continue;
-        }
-        for (size_t i = 0; i < flv[k] && !w->sto.rc;) {
-            ft_buf_reset(&w->scratch);
-            ft_utf8_sanitize_part(fv[k], flv[k], &i, STORE_STREAM, &w->scratch);
-            if (w->scratch.failed) {
-                w->sto.rc = ft_error_set(err, FT_ENOMEM, "out of memory");
-                return;
-            }
-            store_put(w, zout, z, w->scratch.p, w->scratch.len, err);
-        }
-    }
-    if (z && !w->sto.rc) {
-        for (;;) {
-            ZSTD_inBuffer in = {NULL, 0, 0};
-            ZSTD_outBuffer out = {zout->p, zout->cap, 0};
-            size_t r = ZSTD_compressStream2(w->cctx_store, &out, &in, ZSTD_e_end);
-            if (ZSTD_isError(r)) {
-                w->sto.rc = ft_error_set(err, FT_EIO, "zstd: %s", ZSTD_getErrorName(r));
-                return;
-            }
-            wfile_write(&w->sto, out.dst, out.pos, err);
-            if (r == 0 || w->sto.rc) break;
-        }
-    }
+    for (int k = 0; k < 3 && !w->sto.rc; k++) store_field(w, zout, z, fv[k], flv[k], slen[k], bad[k], err);
+    if (z) store_frame_end(w, zout, err);
+}
+
+/* The index entry of a block holding a large record (the open document's). */
+static int store_large_entry(ft_writer *w, uint64_t off, uint64_t stored, uint64_t raw, int z, ft_error *err)
+{
+    ft_buf_put_u64le(&w->sto_index, off);
+    ft_buf_put_u32le(&w->sto_index, (uint32_t)stored);
+    ft_buf_put_u32le(&w->sto_index, z ? (uint32_t)raw : 0);
+    ft_buf_put_u32le(&w->sto_index, w->sto_first_doc);
+    w->sto_nblocks++;
+    w->sto_first_doc = (uint32_t)w->ndocs + 1; /* the next block starts after this record */
+    ft_buf_reset(&w->sto_block);
+    if (w->sto_index.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return FT_OK;
 }
 
 /* Write the open block with a large record as one store block. */
@@ -788,7 +932,7 @@ static int store_large(ft_writer *w, const char *const *fv, const size_t *flv, f
     store_fields(w, &zout, 1, fv, flv, slen, bad, err);
     uint64_t stored = w->sto.off - off;
     int z = 1;
-    if (!w->sto.rc && stored >= raw && !wfile_rewind(&w->sto, off, mark, err)) {
+    if (!w->sto.rc && (stored >= raw || w->store_raw) && !wfile_rewind(&w->sto, off, mark, err)) {
         store_fields(w, &zout, 0, fv, flv, slen, bad, err);
         stored = raw;
         z = 0;
@@ -796,16 +940,77 @@ static int store_large(ft_writer *w, const char *const *fv, const size_t *flv, f
     XXH64_freeState(mark);
     ft_buf_free(&zout);
     if (w->sto.rc) return w->sto.rc;
-    ft_buf_put_u64le(&w->sto_index, off);
-    ft_buf_put_u32le(&w->sto_index, (uint32_t)stored);
-    ft_buf_put_u32le(&w->sto_index, z ? (uint32_t)raw : 0);
-    ft_buf_put_u32le(&w->sto_index, w->sto_first_doc);
-    w->sto_nblocks++;
-    w->sto_first_doc = (uint32_t)w->ndocs + 1; /* the next block starts after this record */
-    ft_buf_reset(&w->sto_block);
-    if (w->sto_index.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
-    return FT_OK;
+    return store_large_entry(w, off, stored, raw, z, err);
 }
+
+/* A record written compressed from pieces (ft_writer_text) did not get
+ * smaller: the pieces are gone, so its block is decompressed from the file
+ * into an unlinked temporary file, and written raw from there in its place
+ * (the file goes back to off, whose hash state is mark). */
+static int store_unpack(ft_writer *w, uint64_t off, const XXH64_state_t *mark, ft_error *err)
+{
+    wfile_flush(&w->sto, err);
+    if (w->sto.rc) return w->sto.rc;
+    uint64_t end = w->sto.off;
+    char *tmp = NULL;
+    int tfd = -1, rc = FT_OK;
+    size_t cap = 1u << 17;
+    uint8_t *in = malloc(cap), *outb = malloc(cap);
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    if (!in || !outb || !dc || asprintf(&tmp, "%s/%s.raw.tmp", w->dir, w->segname) < 0) {
+        tmp = NULL;
+        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        goto out;
+    }
+    tfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (tfd < 0) {
+        rc = ft_error_errno(err, errno, "cannot create %s", tmp);
+        goto out;
+    }
+    unlink(tmp);
+    for (uint64_t at = off; at < end && !rc;) {
+        size_t want = end - at < cap ? (size_t)(end - at) : cap;
+        ssize_t n = pread(w->sto.fd, in, want, (off_t)at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            rc = ft_error_errno(err, n < 0 ? errno : EIO, "cannot read %s", w->sto.path);
+            break;
+        }
+        at += (uint64_t)n;
+        ZSTD_inBuffer zi = {in, (size_t)n, 0};
+        int more = 1;
+        while (!rc && (zi.pos < zi.size || (at == end && more))) {
+            ZSTD_outBuffer zo = {outb, cap, 0};
+            size_t r = ZSTD_decompressStream(dc, &zo, &zi);
+            if (ZSTD_isError(r)) {
+                rc = ft_error_set(err, FT_EIO, "zstd: %s", ZSTD_getErrorName(r));
+                break;
+            }
+            rc = ft_write_all(tfd, outb, zo.pos, tmp, err);
+            more = zo.pos == cap;
+        }
+    }
+    if (!rc) rc = wfile_rewind(&w->sto, off, mark, err);
+    if (!rc && lseek(tfd, 0, SEEK_SET) < 0) rc = ft_error_errno(err, errno, "cannot read %s", tmp);
+    while (!rc) {
+        ssize_t n = read(tfd, outb, cap);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) rc = ft_error_errno(err, errno, "cannot read %s", tmp);
+        if (n <= 0) break;
+        wfile_write(&w->sto, outb, (size_t)n, err);
+        rc = w->sto.rc;
+    }
+out:
+    if (tfd >= 0) close(tfd);
+    free(tmp);
+    free(in);
+    free(outb);
+    ZSTD_freeDCtx(dc);
+    if (rc && !w->sto.rc) w->sto.rc = rc;
+    return rc;
+}
+
+static int store_id(ft_writer *w, const char *id, size_t id_len, ft_error *err);
 
 /* Append one record to the store block (fields made valid UTF-8), or write
  * it with its block when large. */
@@ -828,7 +1033,12 @@ static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, 
         }
         if (w->sto_block.failed || w->scratch.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
     }
-    /* the id, for the sorted id file */
+    return store_id(w, fv[0], flv[0], err);
+}
+
+/* The open document's id, for the sorted id file. */
+static int store_id(ft_writer *w, const char *id, size_t id_len, ft_error *err)
+{
     if (w->ndocs >= w->ids_cap) {
         size_t cap = w->ids_cap ? w->ids_cap * 2 : 1024;
         uint32_t *a = realloc(w->idoff, cap * sizeof *a);
@@ -838,10 +1048,10 @@ static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, 
         w->idlen = b;
         w->ids_cap = cap;
     }
-    if (w->idbytes.len + flv[0] > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "too many id bytes in one segment");
+    if (w->idbytes.len + id_len > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "too many id bytes in one segment");
     w->idoff[w->ndocs] = (uint32_t)w->idbytes.len;
-    w->idlen[w->ndocs] = (uint32_t)flv[0];
-    ft_buf_append(&w->idbytes, fv[0], flv[0]);
+    w->idlen[w->ndocs] = (uint32_t)id_len;
+    ft_buf_append(&w->idbytes, id, id_len);
     if (w->idbytes.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
     return FT_OK;
 }
@@ -947,6 +1157,10 @@ const ft_analyzer_opts *ft_writer_analyzer_opts(const ft_writer *w) { return &w-
 
 void ft_writer_set_chunk_(ft_writer *w, size_t tokens) { w->chunk = tokens ? tokens : 1; }
 
+void ft_writer_set_spill_(ft_writer *w, size_t min_bytes) { w->spill_min = min_bytes; }
+uint64_t ft_writer_spills_(const ft_writer *w) { return w->spills; }
+void ft_writer_set_store_raw_(ft_writer *w, int raw) { w->store_raw = raw; }
+
 static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
                       size_t title_len, const char *body, size_t body_len, ft_error *err);
 
@@ -962,14 +1176,15 @@ int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, const char *id, size_
     return writer_add(w, t, id, id_len, title, title_len, body, body_len, err);
 }
 
-static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
-                      size_t title_len, const char *body, size_t body_len, ft_error *err)
+/* Checks, and the state of a new document (writer_add, ft_writer_begin). */
+static int doc_begin(ft_writer *w, size_t id_len, ft_error *err)
 {
     if (w->rc) {
         if (err) *err = w->err;
         return w->rc;
     }
     if (w->committed) return ft_error_set(err, FT_EINVAL, "writer already committed");
+    if (w->pc.open) return ft_error_set(err, FT_EINVAL, "a document added in pieces is not ended");
     if (id_len == 0) return ft_error_set(err, FT_EINVAL, "document has an empty id");
     if (w->ndocs >= UINT32_MAX - 2) return ft_error_set(err, FT_EINVAL, "too many documents in one segment");
     if (!w->seg_open) {
@@ -983,9 +1198,80 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     w->nptok = 0;
     w->nruns = 0;
     w->streaming = 0;
+    w->open_bytes = 0;
     ft_buf_reset(&w->tokbytes);
+    return FT_OK;
+}
 
-    int rc = 0;
+/* Collecting or inverting the open document's tokens failed with rc: out of
+ * memory, or writing the spill file. */
+static int doc_failed(ft_writer *w, int rc, const char *id, size_t id_len, ft_error *err)
+{
+    if (rc != FT_ENOMEM && w->spill.rc) {
+        if (err) *err = w->spill_err;
+        return writer_fail(w, rc, err);
+    }
+    ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
+    return writer_fail(w, FT_ENOMEM, err);
+}
+
+/* Once the open document's tokens are collected (their bytes at bytes):
+ * invert what is held and append the document to its terms' streams. */
+static int doc_postings(ft_writer *w, const uint8_t *bytes, const char *id, size_t id_len, ft_error *err)
+{
+    int rc = invert_tokens(w, bytes);
+    if (!rc && w->streaming) rc = stream_positions(w);
+    if (rc) return doc_failed(w, rc, id, id_len, err);
+    if (w->streaming) {
+        finish_streamed(w);
+        return FT_OK;
+    }
+    for (size_t i = 0; i < w->nslots; i++) {
+        doc_slot *s = &w->slots[i];
+        term_ent *e = &w->terms[s->term];
+        ft_buf *b = &e->post;
+        size_t cap0 = b->cap;
+        if (ft_buf_reserve(b, 20 + (size_t)s->tf * 5)) return doc_failed(w, FT_ENOMEM, id, id_len, err);
+        w->post_bytes += b->cap - cap0;
+        b->len += ft_varint_put(b->p + b->len, (uint64_t)w->cur_doc + 1 - s->prev_plus1);
+        b->len += ft_varint_put(b->p + b->len, s->tf);
+        uint32_t prev = 0;
+        for (uint32_t k = s->head; k != UINT32_MAX; k = w->occs[k].next) {
+            b->len += ft_varint_put(b->p + b->len, w->occs[k].pos - prev);
+            prev = w->occs[k].pos;
+        }
+        e->cf += s->tf;
+        e->df++;
+        w->st.postings++;
+    }
+    return FT_OK;
+}
+
+/* After the store record: the document's length, and the flushes it calls for. */
+static int doc_end(ft_writer *w, uint64_t input, const char *id, size_t id_len, ft_error *err)
+{
+    int rc;
+    if (add_length(w, w->cur_len)) return doc_failed(w, FT_ENOMEM, id, id_len, err);
+    w->st.docs++;
+    w->st.tokens += w->cur_len;
+    w->st.input_bytes += input;
+    if (w->sto_block.len >= FT_STORE_BLOCK) {
+        rc = flush_store(w, err);
+        if (rc) return writer_fail(w, rc, err);
+    }
+    if ((w->opts.memory && writer_memory(w) > w->opts.memory) || w->nspill ||
+        (w->opts.segment_docs && w->ndocs >= w->opts.segment_docs)) {
+        rc = segment_flush(w, err);
+        if (rc) return writer_fail(w, rc, err);
+    }
+    return FT_OK;
+}
+
+static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
+                      size_t title_len, const char *body, size_t body_len, ft_error *err)
+{
+    int rc = doc_begin(w, id_len, err);
+    if (rc) return rc;
     const uint8_t *bytes;
     if (pre) { /* analyzed by the caller: take its tokens, a chunk at a time */
         bytes = pre->bytes.p;
@@ -1013,58 +1299,192 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
         if (!rc) w->st.invalid_bytes += s1.invalid_bytes + s2.invalid_bytes;
         bytes = w->tokbytes.p;
     }
-    if (!rc) rc = invert_tokens(w, bytes);
-    if (!rc && w->streaming) rc = stream_positions(w);
-    if (rc) {
-        ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
-        return writer_fail(w, FT_ENOMEM, err);
-    }
-
-    /* append this document to each term's posting stream */
-    if (w->streaming) finish_streamed(w);
-    else for (size_t i = 0; i < w->nslots; i++) {
-        doc_slot *s = &w->slots[i];
-        term_ent *e = &w->terms[s->term];
-        ft_buf *b = &e->post;
-        size_t cap0 = b->cap;
-        if (ft_buf_reserve(b, 20 + (size_t)s->tf * 5)) goto nomem;
-        w->post_bytes += b->cap - cap0;
-        b->len += ft_varint_put(b->p + b->len, (uint64_t)w->cur_doc + 1 - s->prev_plus1);
-        b->len += ft_varint_put(b->p + b->len, s->tf);
-        uint32_t prev = 0;
-        for (uint32_t k = s->head; k != UINT32_MAX; k = w->occs[k].next) {
-            b->len += ft_varint_put(b->p + b->len, w->occs[k].pos - prev);
-            prev = w->occs[k].pos;
-        }
-        e->cf += s->tf;
-        e->df++;
-        w->st.postings++;
-    }
+    if (rc) return doc_failed(w, rc, id, id_len, err);
+    if ((rc = doc_postings(w, bytes, id, id_len, err))) return rc;
 
     /* store record (ids, titles and bodies stored as valid UTF-8), length */
     const char *f[3] = {id, title, body};
     size_t fl[3] = {id_len, title_len, body_len};
     if ((rc = store_record(w, f, fl, err))) {
-        if (rc == FT_ENOMEM) goto nomem;
+        if (rc == FT_ENOMEM) return doc_failed(w, rc, id, id_len, err);
         return writer_fail(w, rc, err);
     }
-    if (add_length(w, w->cur_len)) goto nomem;
-    w->st.docs++;
-    w->st.tokens += w->cur_len;
-    w->st.input_bytes += id_len + title_len + body_len;
-    if (w->sto_block.len >= FT_STORE_BLOCK) {
-        rc = flush_store(w, err);
-        if (rc) return writer_fail(w, rc, err);
+    return doc_end(w, (uint64_t)id_len + title_len + body_len, id, id_len, err);
+}
+
+/* ------------------------------------------------------------------ a document in pieces
+ *
+ * The body arrives in pieces cut anywhere.  Each is appended to the text
+ * not yet analyzed, which is analyzed up to its last separator
+ * (ft_analyze_cut): a word, an apostrophe word or a CJK run cut by a
+ * piece's end waits for the next piece, so the tokens and their positions
+ * are those of the whole body.  What is analyzed goes to the store record
+ * (through the streaming zstd of store_large: the record is STORE_STREAM
+ * bytes or more), made valid UTF-8 as ft_utf8_sanitize does: a part ends
+ * after a whole character, where the sanitizer starts afresh, so the same
+ * bytes as for the whole.  The text held is a piece and the unfinished word
+ * before it. */
+
+static void piece_reset(ft_writer *w)
+{
+    free(w->pc.id);
+    w->pc.id = NULL;
+    ft_buf_free(&w->pc.text);
+    ft_buf_free(&w->pc.zout);
+    XXH64_freeState(w->pc.mark);
+    w->pc.mark = NULL;
+    w->pc.open = 0;
+}
+
+/* Analyze the held text up to k (the whole of it when last), and store it. */
+static int piece_analyze(ft_writer *w, size_t k, ft_error *err)
+{
+    ft_buf *t = &w->pc.text;
+    const char *p = (const char *)t->p;
+    ft_analyze_stats st;
+    int rc = ft_analyze_words(w->an, p, k, w->pc.pos, collect_token, w, &st);
+    if (rc) return doc_failed(w, rc, w->pc.id, w->pc.id_len, err);
+    w->pc.pos = st.next_pos;
+    w->st.invalid_bytes += st.invalid_bytes;
+    if (ft_utf8_valid_prefix(p, k) == k) {
+        if (k > w->pc.stored_len - w->pc.stored) goto longer;
+        store_put(w, &w->pc.zout, 1, p, k, err);
+        w->pc.stored += k;
+    } else {
+        for (size_t i = 0; i < k && !w->sto.rc;) {
+            ft_buf_reset(&w->scratch);
+            ft_utf8_sanitize_part(p, k, &i, STORE_STREAM, &w->scratch);
+            if (w->scratch.failed) return doc_failed(w, FT_ENOMEM, w->pc.id, w->pc.id_len, err);
+            if (w->scratch.len > w->pc.stored_len - w->pc.stored) goto longer;
+            store_put(w, &w->pc.zout, 1, w->scratch.p, w->scratch.len, err);
+            w->pc.stored += w->scratch.len;
+        }
     }
-    if ((w->opts.memory && writer_memory(w) > w->opts.memory) ||
-        (w->opts.segment_docs && w->ndocs >= w->opts.segment_docs)) {
-        rc = segment_flush(w, err);
-        if (rc) return writer_fail(w, rc, err);
-    }
+    if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
+    memmove(t->p, t->p + k, t->len - k);
+    t->len -= k;
     return FT_OK;
-nomem:
-    ft_error_set(err, FT_ENOMEM, "out of memory indexing document %.*s", (int)(id_len > 200 ? 200 : id_len), id);
-    return writer_fail(w, FT_ENOMEM, err);
+longer:
+    ft_error_set(err, FT_EINVAL, "the body of document %.*s is longer as stored than announced",
+                 (int)(w->pc.id_len > 200 ? 200 : w->pc.id_len), w->pc.id);
+    return writer_fail(w, FT_EINVAL, err);
+}
+
+int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *title, size_t title_len,
+                    uint64_t body_len, uint64_t stored_len, ft_error *err)
+{
+    int rc = doc_begin(w, id_len, err);
+    if (rc) return rc;
+    if ((uint64_t)id_len + title_len + body_len < STORE_STREAM)
+        return ft_error_set(err, FT_EINVAL, "a document added in pieces must be at least %u bytes", STORE_STREAM);
+    const char *fv[2] = {id, title};
+    size_t flv[2] = {id_len, title_len}, slen[2];
+    int bad[2];
+    uint64_t raw = w->sto_block.len;
+    uint8_t v[10];
+    for (int k = 0; k < 2; k++) {
+        bad[k] = ft_utf8_valid_prefix(fv[k], flv[k]) != flv[k];
+        slen[k] = bad[k] ? ft_utf8_sanitized_len(fv[k], flv[k]) : flv[k];
+        raw += ft_varint_put(v, slen[k]) + slen[k];
+    }
+    raw += ft_varint_put(v, stored_len) + stored_len;
+    if (raw > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "a stored document block exceeds 4 GiB");
+    memset(&w->pc, 0, sizeof w->pc);
+    w->pc.open = 1;
+    w->pc.id = malloc(id_len);
+    w->pc.mark = XXH64_createState();
+    if (!w->pc.id || !w->pc.mark || ft_buf_reserve(&w->pc.zout, ZSTD_CStreamOutSize()))
+        return doc_failed(w, FT_ENOMEM, id, id_len, err);
+    memcpy(w->pc.id, id, id_len);
+    w->pc.id_len = id_len;
+    w->pc.input = (uint64_t)id_len + title_len + body_len;
+    w->pc.body_len = body_len;
+    w->pc.stored_len = stored_len;
+
+    /* the title's tokens, then the body's from the position after the next */
+    ft_analyze_stats s1;
+    rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
+    if (rc) return doc_failed(w, rc, id, id_len, err);
+    w->st.invalid_bytes += s1.invalid_bytes;
+    w->pc.pos = s1.next_pos + 1;
+
+    /* the store block: the small records before, id, title, the body's length */
+    w->pc.off = w->sto.off;
+    w->pc.raw = raw;
+    XXH64_copyState(w->pc.mark, w->sto.h);
+    ZSTD_CCtx_reset(w->cctx_store, ZSTD_reset_session_only);
+    ZSTD_CCtx_setPledgedSrcSize(w->cctx_store, raw);
+    store_put(w, &w->pc.zout, 1, w->sto_block.p, w->sto_block.len, err);
+    for (int k = 0; k < 2 && !w->sto.rc; k++) store_field(w, &w->pc.zout, 1, fv[k], flv[k], slen[k], bad[k], err);
+    store_put(w, &w->pc.zout, 1, v, ft_varint_put(v, stored_len), err);
+    if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
+    return FT_OK;
+}
+
+int ft_writer_text(ft_writer *w, const char *p, size_t n, ft_error *err)
+{
+    if (w->rc) {
+        if (err) *err = w->err;
+        return w->rc;
+    }
+    if (!w->pc.open) return ft_error_set(err, FT_EINVAL, "no document begun");
+    if (n > w->pc.body_len - w->pc.got) {
+        ft_error_set(err, FT_EINVAL, "more body than announced for document %.*s",
+                     (int)(w->pc.id_len > 200 ? 200 : w->pc.id_len), w->pc.id);
+        return writer_fail(w, FT_EINVAL, err);
+    }
+    w->pc.got += n;
+    ft_buf *t = &w->pc.text;
+    size_t from = t->len;
+    ft_buf_append(t, p, n);
+    if (t->failed) return doc_failed(w, FT_ENOMEM, w->pc.id, w->pc.id_len, err);
+    size_t k = ft_analyze_cut((const char *)t->p, t->len, from);
+    return k ? piece_analyze(w, k, err) : FT_OK;
+}
+
+int ft_writer_end(ft_writer *w, ft_error *err)
+{
+    if (w->rc) {
+        if (err) *err = w->err;
+        return w->rc;
+    }
+    if (!w->pc.open) return ft_error_set(err, FT_EINVAL, "no document begun");
+    const char *id = w->pc.id;
+    size_t id_len = w->pc.id_len;
+    int rc;
+    if (w->pc.got != w->pc.body_len) {
+        ft_error_set(err, FT_EINVAL, "less body than announced for document %.*s", (int)(id_len > 200 ? 200 : id_len),
+                     id);
+        return writer_fail(w, FT_EINVAL, err);
+    }
+    if ((rc = piece_analyze(w, w->pc.text.len, err))) return rc;
+    if (w->pc.stored != w->pc.stored_len) {
+        ft_error_set(err, FT_EINVAL, "the body of document %.*s is shorter as stored than announced",
+                     (int)(id_len > 200 ? 200 : id_len), id);
+        return writer_fail(w, FT_EINVAL, err);
+    }
+    if ((rc = doc_postings(w, w->tokbytes.p, id, id_len, err))) return rc;
+
+    /* the store block: compressed, or raw when that is not smaller */
+    store_frame_end(w, &w->pc.zout, err);
+    uint64_t stored = w->sto.off - w->pc.off;
+    int z = 1;
+    if (!w->sto.rc && (stored >= w->pc.raw || w->store_raw) && !store_unpack(w, w->pc.off, w->pc.mark, err)) {
+        stored = w->pc.raw;
+        z = 0;
+    }
+    if (w->sto.rc) return writer_fail(w, w->sto.rc, err);
+    if ((rc = store_large_entry(w, w->pc.off, stored, w->pc.raw, z, err)) || (rc = store_id(w, id, id_len, err))) {
+        if (rc == FT_ENOMEM) return doc_failed(w, rc, id, id_len, err);
+        return writer_fail(w, rc, err);
+    }
+    uint64_t input = w->pc.input;
+    char *keep = w->pc.id;
+    w->pc.id = NULL;
+    piece_reset(w);
+    rc = doc_end(w, input, keep, id_len, err);
+    free(keep);
+    return rc;
 }
 
 /* Compress raw[0..n) when that pays.  Returns the bytes to write (raw or
@@ -1115,14 +1535,26 @@ static int flush_store(ft_writer *w, ft_error *err)
     return w->sto.rc;
 }
 
-static int cmp_terms(const void *a, const void *b, void *ctx)
+static int cmp_term_ents(const ft_writer *w, const term_ent *x, const term_ent *y)
 {
-    const ft_writer *w = ctx;
-    const term_ent *x = &w->terms[*(const uint32_t *)a], *y = &w->terms[*(const uint32_t *)b];
     uint32_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(w->arena.p + x->off, w->arena.p + y->off, n);
     if (c) return c;
     return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int cmp_terms(const void *a, const void *b, void *ctx)
+{
+    const ft_writer *w = ctx;
+    return cmp_term_ents(w, &w->terms[*(const uint32_t *)a], &w->terms[*(const uint32_t *)b]);
+}
+
+/* Slots of the open document in the order of their terms. */
+static int cmp_slot_terms(const void *a, const void *b, void *ctx)
+{
+    const ft_writer *w = ctx;
+    return cmp_term_ents(w, &w->terms[w->slots[*(const uint32_t *)a].term],
+                         &w->terms[w->slots[*(const uint32_t *)b].term]);
 }
 
 typedef struct enc_state {
@@ -1150,12 +1582,81 @@ static void flush_frame(ft_writer *w, enc_state *es, wfile *pos, ft_error *err)
     ft_buf_reset(&es->praw);
 }
 
+/* Reading back one run of the spill file: the next record's term and the
+ * bytes of it left, through a buffer of SPILL_READ bytes. */
+typedef struct spill_rd {
+    uint64_t off, end;      /* file bytes not yet read */
+    uint8_t *buf;
+    size_t pos, len;
+    uint32_t term;          /* UINT32_MAX: the run is over */
+    uint64_t left, count;   /* bytes left of the record, its positions */
+} spill_rd;
+
+/* A term whose spilled positions are read back while it is encoded. */
+typedef struct spill_join {
+    int fd;
+    spill_rd *rd;
+    size_t n;
+    uint32_t term, doc;     /* the term, the spilled document */
+    uint64_t count;         /* positions of the document in the runs */
+} spill_join;
+
+static int spill_fill(int fd, spill_rd *r, ft_error *err)
+{
+    memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+    r->len -= r->pos;
+    r->pos = 0;
+    while (r->len < SPILL_READ && r->off < r->end) {
+        size_t want = SPILL_READ - r->len;
+        if (want > r->end - r->off) want = (size_t)(r->end - r->off);
+        ssize_t n = pread(fd, r->buf + r->len, want, (off_t)r->off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return ft_error_errno(err, n < 0 ? errno : EIO, "cannot read the spill file");
+        r->len += (size_t)n;
+        r->off += (uint64_t)n;
+    }
+    return FT_OK;
+}
+
+/* Step to the run's next record. */
+static int spill_next(int fd, spill_rd *r, ft_error *err)
+{
+    r->term = UINT32_MAX;
+    if (r->len - r->pos < 30 && spill_fill(fd, r, err)) return FT_EIO;
+    if (r->pos == r->len) return FT_OK;
+    const uint8_t *p = r->buf + r->pos, *end = r->buf + r->len;
+    uint64_t t, n, c;
+    if (ft_varint_get(&p, end, &t) || ft_varint_get(&p, end, &n) || ft_varint_get(&p, end, &c) || t >= UINT32_MAX)
+        return ft_error_set(err, FT_EIO, "internal error: spill file");
+    r->pos = (size_t)(p - r->buf);
+    r->term = (uint32_t)t;
+    r->left = n;
+    r->count = c;
+    return FT_OK;
+}
+
+/* Append the current record's bytes to out and step to the next record. */
+static int spill_take(int fd, spill_rd *r, ft_buf *out, ft_error *err)
+{
+    while (r->left) {
+        if (r->pos == r->len && spill_fill(fd, r, err)) return FT_EIO;
+        size_t n = r->len - r->pos;
+        if (n == 0) return ft_error_set(err, FT_EIO, "internal error: spill file truncated");
+        if (n > r->left) n = (size_t)r->left;
+        ft_buf_append(out, r->buf + r->pos, n);
+        r->pos += n;
+        r->left -= n;
+    }
+    if (out->failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    return spill_next(fd, r, err);
+}
+
 /* Encode one term's postings (docs/FORMAT.md, "Posting lists"): blocks of
  * w->block postings, grouped w->frame blocks to a zstd frame; a skip table of
  * every block first, then the frame table, then the frames.  Returns the bytes
  * written to .pst and .pos. */
-static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *pst, wfile *pos,
-                       uint64_t *pst_len, uint64_t *pos_len, ft_error *err)
+static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, const spill_join *sj, wfile *pst,
+                       wfile *pos, uint64_t *pst_len, uint64_t *pos_len, ft_error *err)
 {
     const uint8_t *p = e->post.p, *end = p + e->post.len;
     uint64_t pst0 = pst->off, pos0 = pos->off;
@@ -1180,7 +1681,12 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
             es->docs[i] = d;
             es->tfs[i] = (uint32_t)tf;
             es->pstart[i] = p;
-            for (uint64_t k = 0; k < tf; k++) {
+            uint64_t held = tf; /* positions in the stream */
+            if (sj && d == sj->doc) {
+                if (sj->count > tf) return ft_error_set(err, FT_EINVAL, "internal error: spilled positions");
+                held = tf - sj->count;
+            }
+            for (uint64_t k = 0; k < held; k++) {
                 uint64_t g;
                 if (ft_varint_get(&p, end, &g)) return ft_error_set(err, FT_EINVAL, "internal error: positions");
             }
@@ -1194,8 +1700,14 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, wfile *ps
             base = es->docs[i] + 1;
         }
         for (uint32_t i = 0; i < cnt; i++) ft_buf_put_varint(&es->draw, es->tfs[i]);
-        for (uint32_t i = 0; i < cnt; i++)
+        for (uint32_t i = 0; i < cnt; i++) {
+            for (size_t k = 0; sj && es->docs[i] == sj->doc && k < sj->n; k++) /* the runs first */
+                if (sj->rd[k].term == sj->term) {
+                    int rc = spill_take(sj->fd, &sj->rd[k], &es->praw, err);
+                    if (rc) return rc;
+                }
             ft_buf_append(&es->praw, es->pstart[i], (size_t)(es->pend[i] - es->pstart[i]));
+        }
         if (multi) {
             ft_buf_put_varint(&es->skip, es->docs[cnt - 1] + 1 - last_of_prev);
             ft_impact_reduce(es->imp, &nimp);
@@ -1271,7 +1783,8 @@ static void dict_free(dict_w *d)
     ft_buf_free(&d->index);
 }
 
-static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, const term_ent *e, ft_error *err)
+static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, const term_ent *e,
+                    const spill_join *sj, ft_error *err)
 {
     wfile *tid = d->tid;
     uint64_t pl = 0, ql = 0;
@@ -1283,7 +1796,7 @@ static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, con
         d->nblocks++;
         d->prev_len = 0;
     }
-    int rc = encode_term(w, &d->es, e, d->pst, d->pos, &pl, &ql, err);
+    int rc = encode_term(w, &d->es, e, sj, d->pst, d->pos, &pl, &ql, err);
     if (rc) return rc;
     uint32_t shared = 0;
     while (shared < d->prev_len && shared < len && d->prev[shared] == t[shared]) shared++;
@@ -1314,20 +1827,52 @@ static int dict_finish(dict_w *d, ft_error *err)
     return tid->rc ? tid->rc : d->pst->rc ? d->pst->rc : d->pos->rc;
 }
 
-/* The in-memory terms, sorted, into the dictionary. */
+/* The in-memory terms, sorted, into the dictionary; the spilled positions of
+ * the last document merged back into their terms' streams (SPILL_MIN). */
 static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
 {
     uint32_t *order = malloc((w->nterms ? w->nterms : 1) * sizeof *order);
-    if (!order) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    spill_rd *rd = calloc(w->nspill ? w->nspill : 1, sizeof *rd);
+    int fd = -1, rc = FT_OK;
+    if (!order || !rd) {
+        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (w->nspill) {
+        wfile_flush(&w->spill, err);
+        if ((rc = w->spill.rc)) goto out;
+        fd = open(w->spill.path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            rc = ft_error_errno(err, errno, "cannot open %s", w->spill.path);
+            goto out;
+        }
+        for (size_t k = 0; k < w->nspill; k++) {
+            rd[k].off = w->spill_runs[k];
+            rd[k].end = k + 1 < w->nspill ? w->spill_runs[k + 1] : w->spill.off;
+            if (!(rd[k].buf = malloc(SPILL_READ))) {
+                rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+                goto out;
+            }
+            if ((rc = spill_next(fd, &rd[k], err))) goto out;
+        }
+    }
     for (size_t i = 0; i < w->nterms; i++) order[i] = (uint32_t)i;
     qsort_r(order, w->nterms, sizeof *order, cmp_terms, w);
-    int rc = FT_OK;
     for (size_t i = 0; i < w->nterms && !rc; i++) {
         term_ent *e = &w->terms[order[i]];
-        rc = dict_add(w, d, w->arena.p + e->off, e->len, e, err);
+        spill_join sj = {fd, rd, w->nspill, order[i], w->cur_doc, 0};
+        for (size_t k = 0; k < w->nspill; k++)
+            if (rd[k].term == order[i]) sj.count += rd[k].count;
+        rc = dict_add(w, d, w->arena.p + e->off, e->len, e, sj.count ? &sj : NULL, err);
         /* the stream is no longer needed: give its memory back now */
         ft_buf_free(&e->post);
     }
+    for (size_t k = 0; k < w->nspill && !rc; k++)
+        if (rd[k].term != UINT32_MAX) rc = ft_error_set(err, FT_EIO, "internal error: spill file");
+out:
+    if (fd >= 0) close(fd);
+    for (size_t k = 0; rd && k < w->nspill; k++) free(rd[k].buf);
+    free(rd);
     free(order);
     return rc;
 }
@@ -1543,6 +2088,7 @@ fail:
 static int segment_flush(ft_writer *w, ft_error *err)
 {
     int rc = segment_write(w, NULL, NULL, err);
+    spill_discard(w);
     if (!rc) reset_inversion(w);
     return rc;
 }
@@ -1915,6 +2461,7 @@ int ft_writer_commit(ft_writer *w, ft_error *err)
         return w->rc;
     }
     if (w->committed) return ft_error_set(err, FT_EINVAL, "writer already committed");
+    if (w->pc.open) return ft_error_set(err, FT_EINVAL, "a document added in pieces is not ended");
     int rc = FT_OK;
     mseg *all = NULL;
     ft_buf m;
@@ -1960,6 +2507,8 @@ void ft_writer_close(ft_writer *w)
 {
     if (!w) return;
     wfile_discard(&w->sto);
+    spill_discard(w);
+    piece_reset(w);
     if (!w->committed) /* flushed segments of a build that is abandoned */
         for (unsigned i = 0; i < w->nsegs; i++)
             for (int k = 0; k < FT_SEG_NFILES; k++) {
@@ -2058,7 +2607,7 @@ static int merge_term(void *ctx, const char *term, size_t len, ft_postings *p)
     if (!rc) rc = ft_postings_status(p, m->err);
     else if (rc == FT_ENOMEM) ft_error_set(m->err, FT_ENOMEM, "out of memory");
     else ft_postings_status(p, m->err);
-    if (!rc && e->df) rc = dict_add(m->w, m->d, (const uint8_t *)term, (uint32_t)len, e, m->err);
+    if (!rc && e->df) rc = dict_add(m->w, m->d, (const uint8_t *)term, (uint32_t)len, e, NULL, m->err);
     return rc ? (m->rc = rc) : 0;
 }
 

@@ -777,3 +777,5 @@ void tu_run_tool(tu_run *r, const char *tool, ...)
     tu_run_toolv(r, tool, ap);
     va_end(ap);
 }
+
+void (*tu_open_hook)(const char *path, int flags);

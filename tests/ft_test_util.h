@@ -168,6 +168,10 @@ void tu_run_free(tu_run *r);
 void tu_run_tool(tu_run *r, const char *tool, ...);
 void tu_run_toolv(tu_run *r, const char *tool, va_list ap);
 
+/* Called (when set) by the suite's open() wrapper (test_faults.c) before
+ * each open, with its arguments: a test can stop its process there. */
+extern void (*tu_open_hook)(const char *path, int flags);
+
 /* getenv or skip the test when unset. */
 const char *tu_env_or_skip(const char *name);
 

@@ -557,6 +557,19 @@ Test(badinput, index_dir_that_is_not_an_index, .timeout = 60)
     cr_assert_eq(r.status, 3, "a file as the index: exit %d", r.status);
     assert_has(r.err, "Not a directory", "file as index");
     tu_run_free(&r);
+    /* ... and as the output of a build or an add: an I/O error too, as for check */
+    tu_run_tool(&r, "ftindex", "build", "--quiet", "-o", file, file, NULL);
+    cr_assert_eq(r.status, 3, "build into a file: exit %d", r.status);
+    assert_has(r.err, "cannot use", "build into a file");
+    assert_has(r.err, "as the index directory: Not a directory", "build into a file");
+    tu_run_free(&r);
+    tu_run_tool(&r, "ftindex", "add", "--quiet", "-i", file, file, NULL);
+    cr_assert_eq(r.status, 3, "add into a file: exit %d", r.status);
+    assert_has(r.err, "as the index directory: Not a directory", "add into a file");
+    tu_run_free(&r);
+    tu_run_tool(&r, "ftindex", "check", "-i", file, NULL);
+    cr_assert_eq(r.status, 3, "check of a file: exit %d", r.status);
+    tu_run_free(&r);
 
     /* building into a directory that holds other files keeps them */
     char *other = tu_join(empty, "notes.txt");

@@ -213,6 +213,7 @@ int __wrap_open(const char *path, int flags, ...)
         mode = (mode_t)va_arg(ap, int);
         va_end(ap);
     }
+    if (tu_open_hook) tu_open_hook(path, flags);
     if (fail_now(K_OPEN)) return errno = fi.err, -1;
     return __real_open(path, flags, mode);
 }

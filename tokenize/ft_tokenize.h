@@ -86,6 +86,12 @@ int ft_analyze_words(ft_analyzer *a, const char *text, size_t len, uint32_t firs
 int ft_analyze_words_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
                           uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
 
+/* Where a valid UTF-8 text may be cut so that analyzing text[0..k) and then
+ * the rest (from the first's next_pos) gives the tokens of the whole: the
+ * end k of its last separator character (not a letter, digit, mark,
+ * apostrophe, number punctuation nor CJK), k > from; 0 when there is none. */
+size_t ft_analyze_cut(const char *text, size_t len, size_t from);
+
 /* Stem one folded word (through the stem cache).  The result is valid until
  * the next call on this analyzer. */
 const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_t *out_len);

@@ -297,6 +297,21 @@ static int class_at(const uint8_t *s, size_t n, size_t i)
     return cp < 0 ? C_SEP : unicode_class(cp);
 }
 
+size_t ft_analyze_cut(const char *text, size_t len, size_t from)
+{
+    const uint8_t *s = (const uint8_t *)text;
+    size_t i = len;
+    while (i > from) {
+        size_t j = i - 1;
+        while (j > 0 && j + 4 > i && (s[j] & 0xC0) == 0x80) j--; /* the character ending at i */
+        int32_t cp;
+        size_t n = decode_utf8(s, len, j, &cp);
+        if (j + n == i && cp >= 0 && (cp < 0x80 ? ascii_class[cp] : unicode_class(cp)) == C_SEP) return i;
+        i = j + n == i ? j : i - 1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ emit */
 
 typedef struct emit_ctx {

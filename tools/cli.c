@@ -455,6 +455,9 @@ struct cli_lines {
     size_t end;   /* end of the data in buf */
     int eof;
     unsigned long lineno;
+    uint64_t base;      /* file offset of buf[0] (long-line mode) */
+    size_t long_limit;  /* 0, or: lines this long are returned as long lines */
+    uint64_t long_at;   /* file offset of the long line last returned */
 };
 
 cli_lines *cli_lines_new(cli_stream *s)
@@ -469,6 +472,39 @@ cli_lines *cli_lines_new(cli_stream *s)
     l->cap = LINE_CHUNK;
     l->s = s;
     return l;
+}
+
+int cli_lines_set_long(cli_lines *l, size_t limit)
+{
+    struct stat st;
+    if (l->s->zd || l->s->zin.size || !l->s->own_fd || l->lineno || l->end || fstat(l->s->fd, &st) < 0 ||
+        !S_ISREG(st.st_mode))
+        return 0;
+    l->long_limit = limit;
+    return 1;
+}
+
+uint64_t cli_lines_long_at(const cli_lines *l) { return l->long_at; }
+int cli_lines_fd(const cli_lines *l) { return l->s->fd; }
+
+int cli_lines_resume(cli_lines *l, uint64_t next)
+{
+    if (l->cap > 4 * LINE_CHUNK) { /* the long line's part read: give it back */
+        char *nb = malloc(LINE_CHUNK);
+        if (nb) {
+            free(l->buf);
+            l->buf = nb;
+            l->cap = LINE_CHUNK;
+        }
+    }
+    l->start = l->scan = l->end = 0;
+    l->base = next;
+    l->eof = 0;
+    if (lseek(l->s->fd, (off_t)next, SEEK_SET) < 0) {
+        snprintf(l->s->err, sizeof l->s->err, "%s", strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 void cli_lines_free(cli_lines *l)
@@ -492,6 +528,7 @@ char *cli_lines_take(cli_lines *l)
     char *old = l->buf;
     l->buf = nb;
     l->cap = cap;
+    l->base += l->start;
     l->scan -= l->start;
     l->end = rest;
     l->start = 0;
@@ -520,8 +557,16 @@ int cli_lines_next(cli_lines *l, char **line, size_t *len, unsigned long *lineno
             *lineno = ++l->lineno;
             return 1;
         }
+        if (l->long_limit && l->end - l->start >= l->long_limit) {
+            *line = NULL;
+            *len = 0;
+            l->long_at = l->base + l->start;
+            *lineno = ++l->lineno;
+            return 2;
+        }
         if (l->start > 0) { /* slide the partial line to the front */
             memmove(l->buf, l->buf + l->start, l->end - l->start);
+            l->base += l->start;
             l->end -= l->start;
             l->scan -= l->start;
             l->start = 0;

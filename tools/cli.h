@@ -155,4 +155,16 @@ char *cli_lines_take(cli_lines *l);
 /* Lines returned so far. */
 unsigned long cli_lines_count(const cli_lines *l);
 
+/* Long-line mode, for a plain (not compressed) regular file only: returns 1
+ * when set (before the first line), 0 when the stream does not allow it.
+ * Then a line found to be at least limit bytes long is not read whole:
+ * cli_lines_next returns 2 (line NULL, its number in *lineno), the line
+ * starts at file offset cli_lines_long_at(), and the caller reads it from
+ * cli_lines_fd() with pread, then calls cli_lines_resume() with the offset
+ * after its '\n' (or the file's size) before the next cli_lines_next. */
+int cli_lines_set_long(cli_lines *l, size_t limit);
+uint64_t cli_lines_long_at(const cli_lines *l);
+int cli_lines_fd(const cli_lines *l);
+int cli_lines_resume(cli_lines *l, uint64_t next);
+
 #endif

@@ -42,7 +42,12 @@
  * A body of 1 MB or more is not copied: it is handed to the queue with the
  * buffer holding it (a text file's, the JSON line's, or the scratch of its
  * decoded escapes), so a huge JSON Lines record is held once; with -j, such
- * bodies are analyzed by the writer, which does it in bounded chunks.
+ * bodies are analyzed by the writer, which does it in bounded chunks.  A
+ * JSON Lines line of 8 MB or more in a plain file is not held at all: it is
+ * checked in a first pass, and its body read again by the consumer and given
+ * to the writer in pieces ("long JSON Lines records" below); from standard
+ * input or a .zst file it is read whole.  A plain text file of 8 MB or more
+ * is streamed the same way (long_text).
  *
  * Output: warnings and the summary go to stderr; stdout is left for data
  * (`ftindex check`, `stats` and `dump` print there).
@@ -132,7 +137,20 @@ typedef struct qdoc {
     size_t id_len, title_len, body_len;
     char *own_body;                /* non-NULL: the allocation holding the body, owned by the batch */
     int from_line;                 /* 1: a JSON Lines record, 0: a file */
+    int streamed;                  /* the body is read from sfd by the consumer: 1 a JSON string, 2 text */
+    int sfd;                       /* streamed: a descriptor of the file, owned by the batch */
+    uint64_t soff, sraw;           /* streamed: the body's JSON string content in the file, */
+    uint64_t stored_len;           /* its length once made valid UTF-8 */
 } qdoc;
+
+/* Where the body of a long record or text file is (see "long JSON Lines
+ * records"). */
+typedef struct qstream {
+    int fd;                        /* duplicated for the queue */
+    int text;                      /* 1: the bytes as they are, 0: a JSON string's content */
+    uint64_t off, raw;
+    uint64_t stored;               /* the body's length once made valid UTF-8 */
+} qstream;
 
 typedef struct batch {
     struct batch *next;
@@ -183,6 +201,7 @@ typedef struct build {
     int fatal;                           /* exit status of the fatal error being raised */
     int failed;                          /* a fatal error: its exit status (message printed) */
 
+    size_t long_line;                    /* longer lines and text files are streamed */
     unsigned max_depth;                  /* batches queued at most */
     unsigned nworkers;                   /* analysis threads (-j N: N - 1) */
     int workers_failed;
@@ -249,7 +268,10 @@ static void batch_free(batch *bt)
     if (!bt) return;
     for (size_t i = 0; i < bt->toks_cap; i++) ft_tokens_free(bt->toks[i]);
     free(bt->toks);
-    for (size_t i = 0; i < bt->n; i++) free(bt->docs[i].own_body);
+    for (size_t i = 0; i < bt->n; i++) {
+        free(bt->docs[i].own_body);
+        if (bt->docs[i].streamed) close(bt->docs[i].sfd);
+    }
     free(bt->docs);
     free(bt->data);
     free(bt);
@@ -301,11 +323,14 @@ static int reserve(void **p, size_t *cap, size_t need, size_t elem, size_t min)
 }
 
 /* Queue one document (copied, except own_body, the allocation holding body,
- * whose ownership passes to the queue whatever happens).  Returns 0, or -1 on a fatal error (message
- * printed) or when the build is stopping. */
+ * whose ownership passes to the queue whatever happens; with st, the body of
+ * body_len bytes is read by the consumer from st's file, whose descriptor
+ * is duplicated, and the batch is handed over at once, so few are open).
+ * Returns 0, or -1 on a fatal error (message printed) or when the build is
+ * stopping. */
 static int queue_doc(build *b, const char *where, int from_line, const char *id, size_t id_len,
                      const char *title, size_t title_len, const char *body, size_t body_len,
-                     char *own_body)
+                     char *own_body, const qstream *st)
 {
     batch *bt = b->cur;
     if (!bt) {
@@ -335,13 +360,25 @@ static int queue_doc(build *b, const char *where, int from_line, const char *id,
     if (own_body) {
         d->own_body = own_body;
         d->body = (size_t)(body - own_body);
-    } else {
+    } else if (!st) {
         PUT(body, body, body_len);
     }
 #undef PUT
     d->id_len = id_len;
     d->title_len = title_len;
     d->body_len = body_len;
+    if (st) {
+        if ((d->sfd = dup(st->fd)) < 0) {
+            bt->n--;
+            cli_msg("%s: %s", where, strerror(errno));
+            return -1;
+        }
+        d->streamed = st->text ? 2 : 1;
+        d->soff = st->off;
+        d->sraw = st->raw;
+        d->stored_len = st->stored;
+        return flush_batch(b);
+    }
     if (bt->used >= BATCH_BYTES || bt->n >= BATCH_DOCS) return flush_batch(b);
     return 0;
 nomem:
@@ -351,6 +388,120 @@ nomem:
 }
 
 /* ---------------------------------------------------------------- consumer */
+
+static int hexval(uint8_t c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int hex4v(const uint8_t *p, uint32_t *v)
+{
+    *v = 0;
+    for (int k = 0; k < 4; k++) {
+        int h = hexval(p[k]);
+        if (h < 0) return -1;
+        *v = *v << 4 | (uint32_t)h;
+    }
+    return 0;
+}
+
+static size_t put_utf8(uint8_t *t, uint32_t cp)
+{
+    if (cp < 0x80) { t[0] = (uint8_t)cp; return 1; }
+    if (cp < 0x800) { t[0] = (uint8_t)(0xC0 | cp >> 6); t[1] = (uint8_t)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x10000) {
+        t[0] = (uint8_t)(0xE0 | cp >> 12); t[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        t[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    t[0] = (uint8_t)(0xF0 | cp >> 18); t[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    t[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)); t[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+#define READ_BLOCK (1u << 20)
+
+/* Give the writer the body of a long record or text file from its file,
+ * READ_BLOCK bytes at a time: a text file's bytes as they are, or the JSON
+ * string content the first pass checked, its escapes decoded (an escape cut
+ * by a block's end waits for the next). */
+static int stream_body(build *b, const qdoc *d, ft_error *err)
+{
+    uint8_t *in = malloc(READ_BLOCK), *out = malloc(READ_BLOCK);
+    uint64_t at = d->soff, end = d->soff + d->sraw;
+    size_t have = 0;
+    int rc = FT_OK;
+    if (!in || !out) {
+        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        goto done;
+    }
+    while (!rc && (at < end || have)) {
+        size_t want = READ_BLOCK - have;
+        if (want > end - at) want = (size_t)(end - at);
+        if (want) {
+            ssize_t n = pread(d->sfd, in + have, want, (off_t)at);
+            if (n < 0 && errno == EINTR && !cli_interrupted) continue;
+            if (n <= 0) {
+                rc = ft_error_set(err, FT_EIO, "cannot read the body again: %s", n < 0 ? strerror(errno) : "the file is shorter");
+                break;
+            }
+            at += (uint64_t)n;
+            have += (size_t)n;
+        }
+        int last = at == end;
+        if (d->streamed == 2) { /* text: as it is */
+            rc = ft_writer_text(b->w, (const char *)in, have, err);
+            have = 0;
+            continue;
+        }
+        size_t i = 0, o = 0;
+        while (i < have) {
+            if (in[i] != '\\') {
+                const uint8_t *bs = memchr(in + i, '\\', have - i);
+                size_t j = bs ? (size_t)(bs - in) : have;
+                memcpy(out + o, in + i, j - i);
+                o += j - i;
+                i = j;
+                continue;
+            }
+            if (!last && have - i < 12) break; /* the escape may go on in the next block */
+            uint32_t cp, lo;
+            if (have - i < 2) goto changed;
+            switch (in[i + 1]) {
+            case '"': case '\\': case '/': out[o++] = in[i + 1]; i += 2; continue;
+            case 'b': out[o++] = '\b'; i += 2; continue;
+            case 'f': out[o++] = '\f'; i += 2; continue;
+            case 'n': out[o++] = '\n'; i += 2; continue;
+            case 'r': out[o++] = '\r'; i += 2; continue;
+            case 't': out[o++] = '\t'; i += 2; continue;
+            case 'u':
+                if (have - i < 6 || hex4v(in + i + 2, &cp)) goto changed;
+                i += 6;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (have - i < 6 || in[i] != '\\' || in[i + 1] != 'u' || hex4v(in + i + 2, &lo)) goto changed;
+                    i += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                o += put_utf8(out + o, cp);
+                continue;
+            default:
+                goto changed;
+            }
+        }
+        memmove(in, in + i, have - i);
+        have -= i;
+        if (o) rc = ft_writer_text(b->w, (const char *)out, o, err);
+        if (last && have) goto changed;
+        if (cli_interrupted && !rc) rc = ft_error_set(err, FT_EIO, "interrupted");
+    }
+    goto done;
+changed:
+    rc = ft_error_set(err, FT_EIO, "the file changed while it was read");
+done:
+    free(in);
+    free(out);
+    return rc;
+}
 
 /* Feed queued documents to the writer until the producer is done.  Returns
  * CLI_EXIT_OK, or the exit status of a fatal writer error (message printed)
@@ -385,6 +536,14 @@ static int consume(build *b)
             if (b->nworkers && bt->arc) {
                 rc = bt->arc;
                 ft_error_set(&err, rc, "%s", bt->amsg);
+            } else if (d->streamed) {
+                rc = ft_writer_begin(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len,
+                                     d->body_len, d->stored_len, &err);
+                if (!rc) {
+                    rc = stream_body(b, d, &err);
+                    if (!rc) rc = ft_writer_end(b->w, &err);
+                    if (rc == FT_EINVAL) rc = FT_EIO; /* the file changed: the writer has failed */
+                }
             } else if (b->nworkers && d->body_len < ANALYZE_MAX) {
                 rc = ft_writer_add_tokens(b->w, bt->toks[i], bt->data + d->id, d->id_len, bt->data + d->title,
                                           d->title_len, body, d->body_len, &err);
@@ -410,7 +569,10 @@ static int consume(build *b)
 
         /* Recycle the batch (its tokens are freed: each would keep the
          * capacity of the largest document it ever held). */
-        for (size_t i = 0; i < bt->n; i++) free(bt->docs[i].own_body);
+        for (size_t i = 0; i < bt->n; i++) {
+            free(bt->docs[i].own_body);
+            if (bt->docs[i].streamed) close(bt->docs[i].sfd);
+        }
         for (size_t i = 0; i < bt->toks_cap; i++) {
             ft_tokens_free(bt->toks[i]);
             bt->toks[i] = NULL;
@@ -479,7 +641,7 @@ static void *analyze_batches(void *arg)
                 snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
                 break;
             }
-            if (d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
+            if (d->streamed || d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
             const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
             int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
             if (rc) {
@@ -574,6 +736,345 @@ static int record_fields(const build *b, json_t *obj, const char *where, char *i
     return 1;
 }
 
+/* One JSON Lines record, line[0..len) (NUL-terminated), number lineno,
+ * called where in messages.  A large body is handed over with the buffer
+ * holding it: the line's (*heap when heap is given, else the cli_lines
+ * buffer) or the scratch of decoded escapes.  Returns 0, or -1 on a fatal
+ * error. */
+static int json_line(build *b, char *line, size_t len, unsigned long lineno, const char *where, ft_buf *jscratch,
+                     cli_lines *lines, char **heap)
+{
+    if (lineno == 1 && len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) { /* UTF-8 BOM */
+        line += 3;
+        len -= 3;
+    }
+    if (is_blank(line, len)) return 0;
+
+    /* fast path: a validating scanner for flat records; anything it is
+     * not sure about goes through jansson below */
+    const char *keys[3] = {b->f_id, b->f_title, b->f_body};
+    static const int int_ok[3] = {1, 0, 0};
+    ft_jsonl_value v[3];
+    if (ft_jsonl_extract(line, len, keys, int_ok, 3, v, jscratch) == FT_JSONL_OK) {
+        const char *fid = where;
+        size_t fid_len = strlen(where);
+        if ((v[0].kind == FT_JSONL_STRING || v[0].kind == FT_JSONL_INTEGER) && v[0].len > 0) {
+            fid = v[0].text;
+            fid_len = v[0].len;
+        }
+        /* a large body is handed over with the buffer holding it
+         * (the line's, or the scratch of decoded escapes) */
+        char *own = NULL;
+        if (v[2].kind == FT_JSONL_STRING && v[2].len >= HANDOVER_BYTES) {
+            uintptr_t t = (uintptr_t)v[2].text, l0 = (uintptr_t)line, s0 = (uintptr_t)jscratch->p;
+            if (t >= l0 && t < l0 + len) {
+                if (heap) {
+                    own = *heap;
+                    *heap = NULL;
+                } else {
+                    own = cli_lines_take(lines);
+                }
+            } else if (s0 && t >= s0 && t < s0 + jscratch->len) {
+                own = (char *)jscratch->p;
+                ft_buf_init(jscratch);
+            }
+        }
+        return queue_doc(b, where, 1, fid, fid_len, v[1].kind == FT_JSONL_STRING ? v[1].text : "",
+                         v[1].kind == FT_JSONL_STRING ? v[1].len : 0, v[2].kind == FT_JSONL_STRING ? v[2].text : "",
+                         v[2].kind == FT_JSONL_STRING ? v[2].len : 0, own, NULL);
+    }
+
+    json_error_t jerr;
+    json_t *obj = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
+    if (!obj) {
+        cli_msg("%s: skipped: invalid JSON (%s, column %d)", where, jerr.text, jerr.column);
+        b->skipped_lines++;
+        return 0;
+    }
+    char idbuf[32];
+    const char *id = where, *title = "", *body = "";
+    size_t id_len = strlen(where), title_len = 0, body_len = 0;
+    if (!record_fields(b, obj, where, idbuf, &id, &id_len, &title, &title_len, &body, &body_len)) {
+        b->skipped_lines++;
+        json_decref(obj);
+        return 0;
+    }
+    int a = queue_doc(b, where, 1, id, id_len, title, title_len, body, body_len, NULL, NULL);
+    json_decref(obj);
+    return a;
+}
+
+/* --------------------------------------------------------------- long JSON Lines records
+ *
+ * A line of LONG_LINE bytes or more in a plain file (not compressed, not
+ * standard input) is not held.  A first pass reads it (pread, READ_BLOCK at a
+ * time) into a skeleton: the line with the contents of its strings of
+ * LONG_STRING bytes or more left out (an empty string in their place), each
+ * checked on the way exactly as the JSON scanner checks a string, its
+ * decoded length counted.  The skeleton goes through the scanner of a whole
+ * line; when the body is one of the strings left out, the document is
+ * queued with the body's place in the file, and the consumer reads it again
+ * and gives it to the writer in pieces (stream_body).  Anything else that
+ * involves a string left out (the id or the title, a string the scanner
+ * would refuse or holding \u0000, a line the scanner leaves to jansson) is
+ * read whole and goes the ordinary way, with the same outcome and messages:
+ * only memory differs.  What a long line still holds: its skeleton (all
+ * that is not in a long string) and a block. */
+#define LONG_LINE (8u << 20)
+#define LONG_STRING (1u << 20)
+
+typedef struct long_str {
+    size_t skel;          /* offset of its (empty) content in the skeleton */
+    uint64_t off, raw;    /* its content in the file */
+    uint64_t dec;         /* decoded length */
+} long_str;
+
+/* The check of a string's content, a byte at a time: scan_string of
+ * common/jsonl.c as a state machine. */
+enum { JS_TEXT, JS_UTF8, JS_ESC, JS_HEX, JS_LO_BS, JS_LO_U, JS_LO_HEX };
+typedef struct jstr {
+    int st, need;
+    uint32_t v, min, hi;
+    uint64_t dec;         /* decoded bytes */
+    int nul;              /* holds \u0000 (refused in a key) */
+} jstr;
+
+/* 1: the closing quote, 0: go on, -1: not a valid string. */
+static int jstr_byte(jstr *j, uint8_t c)
+{
+    switch (j->st) {
+    case JS_TEXT:
+        if (c == '"') return 1;
+        if (c == '\\') { j->st = JS_ESC; return 0; }
+        if (c < 0x20) return -1;
+        if (c < 0x80) { j->dec++; return 0; }
+        if (c >= 0xC2 && c <= 0xDF) { j->need = 1; j->v = c & 0x1F; j->min = 0x80; }
+        else if (c >= 0xE0 && c <= 0xEF) { j->need = 2; j->v = c & 0x0F; j->min = 0x800; }
+        else if (c >= 0xF0 && c <= 0xF4) { j->need = 3; j->v = c & 0x07; j->min = 0x10000; }
+        else return -1;
+        j->dec += (uint64_t)j->need + 1;
+        j->st = JS_UTF8;
+        return 0;
+    case JS_UTF8:
+        if ((c & 0xC0) != 0x80) return -1;
+        j->v = j->v << 6 | (c & 0x3F);
+        if (--j->need) return 0;
+        if (j->v < j->min || j->v > 0x10FFFF || (j->v >= 0xD800 && j->v <= 0xDFFF)) return -1;
+        j->st = JS_TEXT;
+        return 0;
+    case JS_ESC:
+        if (c == 'u') {
+            j->st = JS_HEX;
+            j->need = 4;
+            j->v = 0;
+            return 0;
+        }
+        if (!strchr("\"\\/bfnrt", c) || !c) return -1;
+        j->dec++;
+        j->st = JS_TEXT;
+        return 0;
+    case JS_HEX:
+    case JS_LO_HEX: {
+        int h = hexval(c);
+        if (h < 0) return -1;
+        j->v = j->v << 4 | (uint32_t)h;
+        if (--j->need) return 0;
+        if (j->st == JS_LO_HEX) {
+            if (j->v < 0xDC00 || j->v > 0xDFFF) return -1;
+            j->dec += 4;
+            j->st = JS_TEXT;
+            return 0;
+        }
+        uint32_t cp = j->v;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) return -1; /* lone low surrogate */
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            j->st = JS_LO_BS;
+            return 0;
+        }
+        if (cp == 0) j->nul = 1;
+        j->dec += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+        j->st = JS_TEXT;
+        return 0;
+    }
+    case JS_LO_BS:
+        if (c != '\\') return -1;
+        j->st = JS_LO_U;
+        return 0;
+    case JS_LO_U:
+        if (c != 'u') return -1;
+        j->st = JS_LO_HEX;
+        j->need = 4;
+        j->v = 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* The long line at cli_lines_long_at(lines), number lineno.  Returns 0, or
+ * -1 on a fatal error. */
+static int long_json_line(build *b, cli_lines *lines, unsigned long lineno, const char *where, ft_buf *jscratch)
+{
+    int fd = cli_lines_fd(lines);
+    uint64_t start = cli_lines_long_at(lines), at = start, line_end = 0;
+    uint8_t *blk = malloc(READ_BLOCK);
+    ft_buf skel;
+    ft_buf_init(&skel);
+    long_str *longs = NULL;
+    size_t nlong = 0, long_cap = 0;
+    int whole = 0, found = 0, in_str = 0, ret = 0;
+    jstr js;
+    uint64_t str_off = 0, str_raw = 0;
+    size_t str_skel = 0;
+    char *line = NULL;
+    if (!blk) goto nomem;
+
+    /* first pass: the skeleton, to the line's end */
+    while (!found) {
+        ssize_t n = pread(fd, blk, READ_BLOCK, (off_t)at);
+        if (n < 0 && errno == EINTR && !should_stop(b)) continue;
+        if (n < 0) goto readerr;
+        if (n == 0) {
+            line_end = at;
+            break;
+        }
+        size_t i = 0, m = (size_t)n;
+        if (at == start && lineno == 1 && m >= 3 && !memcmp(blk, "\xEF\xBB\xBF", 3)) i = 3; /* BOM */
+        while (i < m && !whole) {
+            if (!in_str) {
+                size_t j = i;
+                while (j < m && blk[j] != '"' && blk[j] != '\n') j++;
+                ft_buf_append(&skel, blk + i, j - i);
+                i = j;
+                if (i == m) break;
+                if (blk[i] == '\n') {
+                    found = 1;
+                    break;
+                }
+                ft_buf_append(&skel, "\"", 1);
+                i++;
+                in_str = 1;
+                memset(&js, 0, sizeof js);
+                str_off = at + i;
+                str_raw = 0;
+                str_skel = skel.len;
+                continue;
+            }
+            size_t j = i;
+            int r = 0;
+            if (js.st == JS_TEXT) /* a run of plain ASCII */
+                while (j < m && blk[j] >= 0x20 && blk[j] < 0x80 && blk[j] != '"' && blk[j] != '\\') j++;
+            js.dec += j - i;
+            while (j < m && (r = jstr_byte(&js, blk[j])) == 0 && js.st != JS_TEXT) j++;
+            if (j < m && r == 0) j++; /* a byte that ended an escape or a sequence */
+            size_t upto = j;
+            if (str_raw < LONG_STRING) ft_buf_append(&skel, blk + i, (upto - i) < LONG_STRING - str_raw ? upto - i : (size_t)(LONG_STRING - str_raw));
+            str_raw += upto - i;
+            if (str_raw >= LONG_STRING && skel.len > str_skel) skel.len = str_skel; /* left out */
+            i = upto;
+            if (r < 0 || js.nul) {
+                whole = 1;
+                break;
+            }
+            if (r == 1) { /* the closing quote at i */
+                if (str_raw >= LONG_STRING) {
+                    if (nlong == long_cap) {
+                        size_t cap = long_cap ? long_cap * 2 : 4;
+                        long_str *p = realloc(longs, cap * sizeof *p);
+                        if (!p) goto nomem;
+                        longs = p;
+                        long_cap = cap;
+                    }
+                    longs[nlong++] = (long_str){str_skel, str_off, str_raw, js.dec};
+                }
+                ft_buf_append(&skel, "\"", 1);
+                i++;
+                in_str = 0;
+            }
+        }
+        if (whole && !found) { /* find the end only */
+            const uint8_t *nl = memchr(blk + i, '\n', m - i);
+            if (nl) {
+                found = 1;
+                i = (size_t)(nl - blk);
+            } else {
+                i = m;
+            }
+        }
+        if (found) line_end = at + i;
+        at += m;
+        if (skel.failed) goto nomem;
+        if (should_stop(b)) {
+            ret = -1;
+            goto out;
+        }
+    }
+    if (in_str) whole = 1; /* the line ends inside a string: not valid */
+    if (cli_lines_resume(lines, found ? line_end + 1 : line_end)) goto readerr;
+
+    if (!whole) {
+        ft_buf_append(&skel, "", 1);
+        if (skel.failed) goto nomem;
+        skel.len--;
+        char *sk = (char *)skel.p;
+        if (is_blank(sk, skel.len)) goto out;
+        const char *keys[3] = {b->f_id, b->f_title, b->f_body};
+        static const int int_ok[3] = {1, 0, 0};
+        ft_jsonl_value v[3];
+        if (ft_jsonl_extract(sk, skel.len, keys, int_ok, 3, v, jscratch) != FT_JSONL_OK) {
+            whole = 1;
+        } else {
+            const long_str *lv[3] = {NULL, NULL, NULL};
+            for (int k = 0; k < 3; k++)
+                for (size_t q = 0; q < nlong && v[k].kind == FT_JSONL_STRING; q++)
+                    if (v[k].text == sk + longs[q].skel && v[k].len == 0) lv[k] = &longs[q];
+            const char *fid = where;
+            size_t fid_len = strlen(where);
+            if ((v[0].kind == FT_JSONL_STRING || v[0].kind == FT_JSONL_INTEGER) && v[0].len > 0) {
+                fid = v[0].text;
+                fid_len = v[0].len;
+            }
+            const char *title = v[1].kind == FT_JSONL_STRING ? v[1].text : "";
+            size_t title_len = v[1].kind == FT_JSONL_STRING ? v[1].len : 0;
+            if (lv[0] || lv[1] || (lv[2] && lv[2]->dec + fid_len + title_len < (1u << 20))) {
+                whole = 1;
+            } else if (lv[2]) {
+                qstream st = {fd, 0, lv[2]->off, lv[2]->raw, lv[2]->dec};
+                ret = queue_doc(b, where, 1, fid, fid_len, title, title_len, "", lv[2]->dec, NULL, &st);
+            } else {
+                ret = queue_doc(b, where, 1, fid, fid_len, title, title_len,
+                                v[2].kind == FT_JSONL_STRING ? v[2].text : "",
+                                v[2].kind == FT_JSONL_STRING ? v[2].len : 0, NULL, NULL);
+            }
+        }
+    }
+    if (whole) { /* read it whole, and go the ordinary way */
+        uint64_t n = line_end - start;
+        if (n >= SIZE_MAX || !(line = malloc((size_t)n + 1))) goto nomem;
+        for (uint64_t got = 0; got < n;) {
+            ssize_t r = pread(fd, line + got, (size_t)(n - got), (off_t)(start + got));
+            if (r < 0 && errno == EINTR && !should_stop(b)) continue;
+            if (r <= 0) goto readerr;
+            got += (uint64_t)r;
+        }
+        line[n] = '\0';
+        ret = json_line(b, line, (size_t)n, lineno, where, jscratch, NULL, &line);
+    }
+    goto out;
+nomem:
+    cli_msg("%s: out of memory", where);
+    ret = -1;
+    goto out;
+readerr:
+    cli_msg("%s: %s", where, strerror(errno ? errno : EIO));
+    ret = -1;
+out:
+    free(line);
+    free(blk);
+    free(longs);
+    ft_buf_free(&skel);
+    return ret;
+}
+
 /* Index one JSON Lines stream.  name is what messages call it.  Returns 0 or
  * -1 on a fatal error. */
 static int index_jsonl(build *b, const char *path, const char *name, int zstd)
@@ -593,6 +1094,7 @@ static int index_jsonl(build *b, const char *path, const char *name, int zstd)
         cli_msg("out of memory");
         return -1;
     }
+    cli_lines_set_long(lines, b->long_line); /* a plain file only */
     size_t name_len = strlen(name);
     char *where = malloc(name_len + 32); /* "name:line" */
     if (!where) {
@@ -607,71 +1109,14 @@ static int index_jsonl(build *b, const char *path, const char *name, int zstd)
     int r;
     ft_buf jscratch;
     ft_buf_init(&jscratch);
-    while ((r = cli_lines_next(lines, &line, &len, &lineno)) == 1) {
+    while ((r = cli_lines_next(lines, &line, &len, &lineno)) >= 1) {
         if (should_stop(b)) {
             ret = -1;
             break;
         }
-        if (lineno == 1 && len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) { /* UTF-8 BOM */
-            line += 3;
-            len -= 3;
-        }
-        if (is_blank(line, len)) continue;
         snprintf(where, name_len + 32, "%s:%lu", name, lineno);
-
-        /* fast path: a validating scanner for flat records; anything it is
-         * not sure about goes through jansson below */
-        const char *keys[3] = {b->f_id, b->f_title, b->f_body};
-        static const int int_ok[3] = {1, 0, 0};
-        ft_jsonl_value v[3];
-        if (ft_jsonl_extract(line, len, keys, int_ok, 3, v, &jscratch) == FT_JSONL_OK) {
-            const char *fid = where;
-            size_t fid_len = strlen(where);
-            if ((v[0].kind == FT_JSONL_STRING || v[0].kind == FT_JSONL_INTEGER) && v[0].len > 0) {
-                fid = v[0].text;
-                fid_len = v[0].len;
-            }
-            /* a large body is handed over with the buffer holding it
-             * (the line's, or the scratch of decoded escapes) */
-            char *own = NULL;
-            if (v[2].kind == FT_JSONL_STRING && v[2].len >= HANDOVER_BYTES) {
-                uintptr_t t = (uintptr_t)v[2].text, l0 = (uintptr_t)line, s0 = (uintptr_t)jscratch.p;
-                if (t >= l0 && t < l0 + len) {
-                    own = cli_lines_take(lines);
-                } else if (s0 && t >= s0 && t < s0 + jscratch.len) {
-                    own = (char *)jscratch.p;
-                    ft_buf_init(&jscratch);
-                }
-            }
-            int a = queue_doc(b, where, 1, fid, fid_len, v[1].kind == FT_JSONL_STRING ? v[1].text : "",
-                              v[1].kind == FT_JSONL_STRING ? v[1].len : 0,
-                              v[2].kind == FT_JSONL_STRING ? v[2].text : "",
-                              v[2].kind == FT_JSONL_STRING ? v[2].len : 0, own);
-            if (a < 0) {
-                ret = -1;
-                break;
-            }
-            continue;
-        }
-
-        json_error_t jerr;
-        json_t *obj = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
-        if (!obj) {
-            cli_msg("%s: skipped: invalid JSON (%s, column %d)", where, jerr.text, jerr.column);
-            b->skipped_lines++;
-            continue;
-        }
-        char idbuf[32];
-        const char *id = where, *title = "", *body = "";
-        size_t id_len = strlen(where), title_len = 0, body_len = 0;
-        if (!record_fields(b, obj, where, idbuf, &id, &id_len, &title, &title_len, &body,
-                           &body_len)) {
-            b->skipped_lines++;
-            json_decref(obj);
-            continue;
-        }
-        int a = queue_doc(b, where, 1, id, id_len, title, title_len, body, body_len, NULL);
-        json_decref(obj);
+        int a = r == 2 ? long_json_line(b, lines, lineno, where, &jscratch)
+                       : json_line(b, line, len, lineno, where, &jscratch, lines, NULL);
         if (a < 0) {
             ret = -1;
             break;
@@ -717,6 +1162,68 @@ static int grow_text(build *b, size_t need)
     return 0;
 }
 
+/* The title of a text file: its base name without its extension(s) (".zst"
+ * and then one more). */
+static const char *text_title(const char *path, int zstd, size_t *tlen)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    *tlen = strlen(base);
+    if (zstd && *tlen > 4 && ends_with(base, ".zst")) *tlen -= 4;
+    for (size_t i = *tlen; i-- > 1;) {
+        if (base[i] == '.') {
+            *tlen = i;
+            break;
+        }
+    }
+    return base;
+}
+
+/* A plain text file of b->long_line bytes or more (size bytes, its first
+ * SNIFF_BYTES found to be text): not read whole, but once to count its
+ * length as stored (invalid UTF-8 replaced), then by the consumer, which
+ * gives it to the writer in pieces.  Returns 0 or -1 on a fatal error. */
+static int long_text(build *b, const char *path, int fd, uint64_t size)
+{
+    uint8_t *blk = malloc(READ_BLOCK);
+    if (!blk) {
+        cli_msg("%s: out of memory", path);
+        return -1;
+    }
+    uint64_t stored = 0, at = 0;
+    size_t have = 0;
+    while (at < size) {
+        size_t want = READ_BLOCK - have;
+        if (want > size - at) want = (size_t)(size - at);
+        ssize_t n = pread(fd, blk + have, want, (off_t)at);
+        if (n < 0 && errno == EINTR && !should_stop(b)) continue;
+        if (n <= 0) {
+            cli_msg("%s: skipped: %s", path, n < 0 ? strerror(errno) : "the file got shorter");
+            b->skipped_files++;
+            free(blk);
+            return should_stop(b) ? -1 : 0;
+        }
+        at += (uint64_t)n;
+        have += (size_t)n;
+        /* cut before the last character start, where the sanitizer starts afresh */
+        size_t cut = have;
+        if (at < size)
+            for (size_t k = have; k-- > 0 && have - k <= 4;)
+                if ((blk[k] & 0xC0) != 0x80) {
+                    cut = k;
+                    break;
+                }
+        stored += ft_utf8_sanitized_len((const char *)blk, cut);
+        memmove(blk, blk + cut, have - cut);
+        have -= cut;
+    }
+    free(blk);
+    size_t tlen;
+    const char *title = text_title(path, 0, &tlen);
+    qstream st = {fd, 1, 0, size, stored};
+    return queue_doc(b, path, 0, path, strlen(path), title, tlen, "", size, NULL, &st);
+}
+
 /* Index one text file as a document: id = path, title = base name without
  * its extension(s) (".zst" and then one more), body = the content. */
 static int index_text(build *b, const char *path, int zstd)
@@ -749,6 +1256,9 @@ static int index_text(build *b, const char *path, int zstd)
     } else if (memchr(b->text, '\0', len) ||
                cli_utf8_invalid((const unsigned char *)b->text, len) * 10 > len) {
         why = "binary file";
+    } else if (len == SNIFF_BYTES && !zstd && hint > b->long_line) {
+        ret = long_text(b, path, cli_stream_fd(s), hint - 1);
+        goto done;
     } else if (len == SNIFF_BYTES) {
         if (grow_text(b, hint)) goto nomem; /* the whole file in one go when its size is known */
         for (;;) {
@@ -770,23 +1280,15 @@ static int index_text(build *b, const char *path, int zstd)
         goto done;
     }
 
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t tlen = strlen(base);
-    if (zstd && tlen > 4 && ends_with(base, ".zst")) tlen -= 4;
-    for (size_t i = tlen; i-- > 1;) {
-        if (base[i] == '.') {
-            tlen = i;
-            break;
-        }
-    }
+    size_t tlen;
+    const char *base = text_title(path, zstd, &tlen);
     char *own = NULL;
     if (len >= HANDOVER_BYTES) { /* give the buffer away rather than copy it */
         own = b->text;
         b->text = NULL;
         b->text_cap = 0;
     }
-    ret = queue_doc(b, path, 0, path, strlen(path), base, tlen, own ? own : b->text, len, own);
+    ret = queue_doc(b, path, 0, path, strlen(path), base, tlen, own ? own : b->text, len, own, NULL);
     goto done;
 
 nomem:
@@ -1088,6 +1590,9 @@ static int cmd_build_mode(int argc, char **argv, int add)
     build b;
     memset(&b, 0, sizeof b);
     b.f_id = "id";
+    /* FTINDEX_LONG_LINE_ (bytes) lowers the threshold, for the tests */
+    const char *ll = getenv("FTINDEX_LONG_LINE_");
+    b.long_line = ll && atol(ll) > 0 ? (size_t)atol(ll) : LONG_LINE;
     b.f_title = "title";
     b.f_body = "body";
     char fields_buf[256];
