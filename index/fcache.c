@@ -152,10 +152,17 @@ void ft_fcache_put(ft_fcache *c, uintptr_t key, const uint8_t *data, uint32_t le
 const uint8_t *ft_fcache_pin(ft_fcache *c, uintptr_t key, uint32_t len, void **pin)
 {
     *pin = NULL;
+    return ft_fcache_repin(c, NULL, key, len, pin);
+}
+
+const uint8_t *ft_fcache_repin(ft_fcache *c, void *old, uintptr_t key, uint32_t len, void **pin)
+{
+    *pin = NULL;
     if (!c) return NULL;
     fc_slot *set = &c->slots[set_of(key)];
     const uint8_t *data = NULL;
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->lock); /* one lock for the frame left and the frame taken */
+    if (old) ((fc_slot *)old)->pins--;
     for (int w = 0; w < 2; w++) {
         fc_slot *s = &set[w];
         if (s->key == key && s->data && s->len == len) {

@@ -154,6 +154,8 @@ void ft_fcache_put(ft_fcache *c, uintptr_t key, const uint8_t *data, uint32_t le
  * ft_fcache_unpin(c, *pin); NULL on a miss. */
 const uint8_t *ft_fcache_pin(ft_fcache *c, uintptr_t key, uint32_t len, void **pin);
 void ft_fcache_unpin(ft_fcache *c, void *pin);
+/* ft_fcache_unpin(c, old) and ft_fcache_pin(...) under one lock. */
+const uint8_t *ft_fcache_repin(ft_fcache *c, void *old, uintptr_t key, uint32_t len, void **pin);
 /* On a hit, run fn on the cached frame in place (under the cache's lock: fn
  * must be short and must not call the cache) and return 1 with fn's result
  * in *rc; 0 on a miss.  For readers that need a small part of a large frame

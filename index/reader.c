@@ -523,8 +523,6 @@ static int tid_seek_block(tid_iter *it, uint64_t b, ft_error *err)
     return FT_OK;
 }
 
-/* Decode the next entry of the current block.  Returns 1 when one was read,
- * 0 at the end of the block, <0 on corruption. */
 /* ft_varint_get with the one-byte case inline: dictionary entries and skip
  * tables are mostly small numbers, and every query reads those of its
  * terms. */
@@ -537,6 +535,24 @@ static inline int vget(const uint8_t **q, const uint8_t *end, uint64_t *v)
     return ft_varint_get(q, end, v);
 }
 
+/* The first term of dictionary block b, read in place (a lookup's binary
+ * search needs only that).  0, or <0 on corruption. */
+static int tid_block_first(const segment *s, uint64_t b, const uint8_t **term, size_t *len, ft_error *err)
+{
+    const uint8_t *e = s->tid_index + b * TID_INDEX_ENTRY;
+    uint64_t off = ft_get_u64le(e), end = b + 1 < s->nblocks ? ft_get_u64le(e + TID_INDEX_ENTRY) : s->tid_data_end;
+    uint64_t shared, suffix;
+    const uint8_t *q = s->f[F_TID].p + off, *qe = s->f[F_TID].p + end;
+    if (off < FT_HDR_SIZE || off > end || end > s->tid_data_end || vget(&q, qe, &shared) || shared ||
+        vget(&q, qe, &suffix) || suffix == 0 || suffix > (uint64_t)(qe - q) || suffix > 512)
+        return ft_corrupt(err, s->f[F_TID].path, off, "bad dictionary block");
+    *term = q;
+    *len = (size_t)suffix;
+    return 0;
+}
+
+/* Decode the next entry of the current block.  Returns 1 when one was read,
+ * 0 at the end of the block, <0 on corruption. */
 static int tid_next(tid_iter *it, ft_error *err)
 {
     const segment *s = it->s;
@@ -592,12 +608,11 @@ static int seg_lookup(const segment *s, const uint8_t *term, size_t len, term_in
     uint64_t lo = 0, hi = s->nblocks;
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
-        int rc = tid_seek_block(&it, mid, err);
+        const uint8_t *first = NULL;
+        size_t flen = 0;
+        int rc = tid_block_first(s, mid, &first, &flen, err);
         if (rc) return rc;
-        rc = tid_next(&it, err);
-        if (rc < 0) return rc;
-        if (rc == 0) return ft_corrupt(err, s->f[F_TID].path, 0, "empty dictionary block");
-        if (cmp_bytes(it.term, it.len, term, len) <= 0) lo = mid;
+        if (cmp_bytes(first, flen, term, len) <= 0) lo = mid;
         else hi = mid;
     }
     int rc = tid_seek_block(&it, lo, err);
@@ -854,10 +869,12 @@ static int frame_decompress(const ft_index *ix, ZSTD_DCtx **dctx, uint8_t *dst, 
 static const uint8_t *unpack(ft_postings *p, ft_buf *buf, void **pin, const uint8_t *src, uint32_t slen,
                              uint32_t raw, const char *path, uint64_t off)
 {
-    ft_fcache_unpin(p->ix->fcache, *pin);
-    *pin = NULL;
-    if (raw == 0) return src;
-    const uint8_t *hit = ft_fcache_pin(p->ix->fcache, (uintptr_t)src, raw, pin);
+    if (raw == 0) {
+        ft_fcache_unpin(p->ix->fcache, *pin);
+        *pin = NULL;
+        return src;
+    }
+    const uint8_t *hit = ft_fcache_repin(p->ix->fcache, *pin, (uintptr_t)src, raw, pin);
     if (hit) return hit;
     ft_buf_reset(buf);
     int rc = ft_buf_reserve(buf, raw) ? FT_ENOMEM : frame_decompress(p->ix, &p->dctx, buf->p, raw, src, slen);
