@@ -96,6 +96,21 @@ Test(ftbench, query_json)
     json_decref(o);
     tu_run_free(&r);
 
+    /* --fetch and --snippets time the same searches plus the hits' documents
+     * (and snippets): the same hits, and the settings say what was timed */
+    static const char *const fetch_opts[] = {"--fetch", "--snippets"};
+    for (int f = 0; f < 2; f++) {
+        ftbench(&r, "query", "-q", "--json", "-i", ix, queries, "-k", "5", "--no-cold", "--repeat", "1",
+                fetch_opts[f], NULL);
+        cr_assert_eq(r.status, 0, "%s: stderr: %s", fetch_opts[f], r.err);
+        json_t *fo = json_loads(r.out, 0, &je);
+        cr_assert_not_null(fo, "not JSON: %s", r.out);
+        cr_assert_eq(json_integer_value(json_object_get(fo, "hits")), 10, "%s", fetch_opts[f]);
+        cr_assert_not_null(strstr(r.out, f ? "its snippet (--snippets)" : "document (--fetch)"), "%s", r.out);
+        json_decref(fo);
+        tu_run_free(&r);
+    }
+
     /* --latencies: one line per query, in order: id, median ms, text */
     char *lat = tu_join(dir, "lat.tsv");
     ftbench(&r, "query", "-q", "-i", ix, queries, "--no-cold", "--repeat", "3", "--latencies", lat, NULL);
