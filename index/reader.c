@@ -1751,7 +1751,7 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
                 buf->valid = 0; /* raw holds a record, not the block */
                 if (crc == 2) return ft_error_set(err, FT_ENOMEM, "out of memory");
                 if (crc) return ft_corrupt(err, f->path, off, "bad stored document record");
-                const char *r = (const char *)buf->raw.p;
+                const char *r = buf->raw.p ? (const char *)buf->raw.p : ""; /* all fields empty */
                 out->id = r;
                 out->id_len = rc_.len[0];
                 out->title = r + rc_.len[0];
