@@ -542,9 +542,11 @@ static int tid_block_first(const segment *s, uint64_t b, const uint8_t **term, s
     const uint8_t *e = s->tid_index + b * TID_INDEX_ENTRY;
     uint64_t off = ft_get_u64le(e), end = b + 1 < s->nblocks ? ft_get_u64le(e + TID_INDEX_ENTRY) : s->tid_data_end;
     uint64_t shared, suffix;
+    if (off < FT_HDR_SIZE || off > end || end > s->tid_data_end) /* before any pointer is formed */
+        return ft_corrupt(err, s->f[F_TID].path, (uint64_t)(e - s->f[F_TID].p), "bad dictionary block offset");
     const uint8_t *q = s->f[F_TID].p + off, *qe = s->f[F_TID].p + end;
-    if (off < FT_HDR_SIZE || off > end || end > s->tid_data_end || vget(&q, qe, &shared) || shared ||
-        vget(&q, qe, &suffix) || suffix == 0 || suffix > (uint64_t)(qe - q) || suffix > 512)
+    if (vget(&q, qe, &shared) || shared || vget(&q, qe, &suffix) || suffix == 0 || suffix > (uint64_t)(qe - q) ||
+        suffix > 512)
         return ft_corrupt(err, s->f[F_TID].path, off, "bad dictionary block");
     *term = q;
     *len = (size_t)suffix;
@@ -1687,12 +1689,17 @@ static int find_record(const uint8_t *data, size_t dlen, uint32_t first, uint32_
                        uint64_t fl[3])
 {
     const uint8_t *q = data, *end = data + dlen;
-    for (uint32_t d = first; d <= local; d++)
+    for (uint32_t d = first; d < local; d++) /* records before: lengths only */
         for (int k = 0; k < 3; k++) {
-            if (ft_varint_get(&q, end, &fl[k]) || fl[k] > (size_t)(end - q)) return -1;
-            field[k] = q;
-            q += fl[k];
+            uint64_t l;
+            if (vget(&q, end, &l) || l > (size_t)(end - q)) return -1;
+            q += l;
         }
+    for (int k = 0; k < 3; k++) {
+        if (vget(&q, end, &fl[k]) || fl[k] > (size_t)(end - q)) return -1;
+        field[k] = q;
+        q += fl[k];
+    }
     return 0;
 }
 
