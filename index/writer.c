@@ -1651,33 +1651,50 @@ static int spill_take(int fd, spill_rd *r, ft_buf *out, ft_error *err)
     return spill_next(fd, r, err);
 }
 
-/* Encode one term's postings (docs/FORMAT.md, "Posting lists"): blocks of
+/* Encoding one term's postings (docs/FORMAT.md, "Posting lists"): blocks of
  * w->block postings, grouped w->frame blocks to a zstd frame; a skip table of
- * every block first, then the frame table, then the frames.  Returns the bytes
- * written to .pst and .pos. */
-static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, const spill_join *sj, wfile *pst,
-                       wfile *pos, uint64_t *pst_len, uint64_t *pos_len, ft_error *err)
+ * every block first, then the frame table, then the frames.  The positions
+ * frames go to .pos as they fill; the skip table, frame table and doc/tf
+ * frames are held until the term ends.  enc_blocks takes the term's
+ * in-memory stream ([gap][tf][position gaps...] per posting) a piece at a
+ * time, so a merge need not hold a frequent term's whole stream. */
+typedef struct term_enc {
+    int multi;                 /* more than one block: skip entries are written */
+    uint32_t b;                /* blocks encoded so far */
+    uint32_t prev_plus1;       /* decoding state of the stream */
+    uint32_t last_of_prev;     /* last doc of the previous block + 1 (0 at start) */
+    uint64_t pst0, pos0;
+} term_enc;
+
+static void enc_begin(enc_state *es, term_enc *te, int multi, const wfile *pst, const wfile *pos)
 {
-    const uint8_t *p = e->post.p, *end = p + e->post.len;
-    uint64_t pst0 = pst->off, pos0 = pos->off;
-    uint32_t nblocks = (e->df + w->block - 1) / w->block;
-    int multi = nblocks > 1;
-    uint32_t prev_plus1 = 0;   /* decoding state of the in-memory stream */
-    uint32_t last_of_prev = 0; /* last doc of the previous block + 1 (0 at start) */
+    memset(te, 0, sizeof *te);
+    te->multi = multi;
+    te->pst0 = pst->off;
+    te->pos0 = pos->off;
     ft_buf_reset(&es->skip);
     ft_buf_reset(&es->frames);
     ft_buf_reset(&es->data);
     ft_buf_reset(&es->draw);
     ft_buf_reset(&es->praw);
-    for (uint32_t b = 0; b < nblocks; b++) {
-        uint32_t cnt = (b + 1 < nblocks) ? w->block : e->df - b * w->block;
+}
+
+/* Encode count postings of the stream [p, end) as blocks; unless last, count
+ * is a whole number of blocks (and the term goes on). */
+static int enc_blocks(ft_writer *w, enc_state *es, term_enc *te, const uint8_t *p, const uint8_t *end,
+                      uint32_t count, int last, const spill_join *sj, wfile *pos, ft_error *err)
+{
+    int multi = te->multi;
+    while (count > 0) {
+        uint32_t cnt = count < w->block ? count : w->block;
+        int final = last && cnt == count; /* the term's last block */
         unsigned nimp = 0;
         for (uint32_t i = 0; i < cnt; i++) {
             uint64_t gap, tf;
             if (ft_varint_get(&p, end, &gap) || ft_varint_get(&p, end, &tf))
                 return ft_error_set(err, FT_EINVAL, "internal error: posting stream");
-            uint32_t d = prev_plus1 + (uint32_t)gap - 1;
-            prev_plus1 = d + 1;
+            uint32_t d = te->prev_plus1 + (uint32_t)gap - 1;
+            te->prev_plus1 = d + 1;
             es->docs[i] = d;
             es->tfs[i] = (uint32_t)tf;
             es->pstart[i] = p;
@@ -1694,7 +1711,7 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, const spi
             if (multi) ft_impact_add(es->imp, &nimp, (uint32_t)tf, w->lens[d]);
         }
         size_t d0 = es->draw.len, p0 = es->praw.len;
-        uint32_t base = last_of_prev;
+        uint32_t base = te->last_of_prev;
         for (uint32_t i = 0; i < cnt; i++) {
             ft_buf_put_varint(&es->draw, es->docs[i] - base);
             base = es->docs[i] + 1;
@@ -1709,7 +1726,7 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, const spi
             ft_buf_append(&es->praw, es->pstart[i], (size_t)(es->pend[i] - es->pstart[i]));
         }
         if (multi) {
-            ft_buf_put_varint(&es->skip, es->docs[cnt - 1] + 1 - last_of_prev);
+            ft_buf_put_varint(&es->skip, es->docs[cnt - 1] + 1 - te->last_of_prev);
             ft_impact_reduce(es->imp, &nimp);
             ft_buf_put_varint(&es->skip, nimp);
             ft_buf_put_varint(&es->skip, es->imp[0].len);
@@ -1721,17 +1738,38 @@ static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, const spi
             ft_buf_put_varint(&es->skip, es->draw.len - d0);
             ft_buf_put_varint(&es->skip, es->praw.len - p0);
         }
-        last_of_prev = es->docs[cnt - 1] + 1;
-        if ((b + 1) % w->frame == 0 || b + 1 == nblocks) flush_frame(w, es, pos, err);
+        te->last_of_prev = es->docs[cnt - 1] + 1;
+        te->b++;
+        if (te->b % w->frame == 0 || final) flush_frame(w, es, pos, err);
+        count -= cnt;
+        if (!final && count > 0 && count < w->block && !last)
+            return ft_error_set(err, FT_EINVAL, "internal error: a partial block before the last");
     }
+    return FT_OK;
+}
+
+static int enc_end(enc_state *es, const term_enc *te, wfile *pst, wfile *pos, uint64_t *pst_len, uint64_t *pos_len,
+                   ft_error *err)
+{
     wfile_write(pst, es->skip.p, es->skip.len, err);
     wfile_write(pst, es->frames.p, es->frames.len, err);
     wfile_write(pst, es->data.p, es->data.len, err);
     if (es->skip.failed || es->frames.failed || es->data.failed || es->draw.failed || es->praw.failed)
         return ft_error_set(err, FT_ENOMEM, "out of memory");
-    *pst_len = pst->off - pst0;
-    *pos_len = pos->off - pos0;
+    *pst_len = pst->off - te->pst0;
+    *pos_len = pos->off - te->pos0;
     return pst->rc ? pst->rc : pos->rc;
+}
+
+/* A whole term at once, from its in-memory stream e->post.  Returns the
+ * bytes written to .pst and .pos. */
+static int encode_term(ft_writer *w, enc_state *es, const term_ent *e, const spill_join *sj, wfile *pst,
+                       wfile *pos, uint64_t *pst_len, uint64_t *pos_len, ft_error *err)
+{
+    term_enc te;
+    enc_begin(es, &te, e->df > w->block, pst, pos);
+    int rc = enc_blocks(w, es, &te, e->post.p, e->post.p + e->post.len, e->df, 1, sj, pos, err);
+    return rc ? rc : enc_end(es, &te, pst, pos, pst_len, pos_len, err);
 }
 
 static void put_varint_file(wfile *f, uint64_t v, ft_error *err)
@@ -1783,34 +1821,46 @@ static void dict_free(dict_w *d)
     ft_buf_free(&d->index);
 }
 
-static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, const term_ent *e,
-                    const spill_join *sj, ft_error *err)
+/* A term's dictionary side: a block-index entry when a dictionary block
+ * starts (taken before the term's postings are written), then the entry. */
+static void dict_begin(dict_w *d)
 {
-    wfile *tid = d->tid;
-    uint64_t pl = 0, ql = 0;
-    if (len > sizeof d->prev) return ft_error_set(err, FT_EINVAL, "term longer than %zu bytes", sizeof d->prev);
     if (d->nterms % FT_TERMS_PER_BLOCK == 0) {
-        ft_buf_put_u64le(&d->index, tid->off);
+        ft_buf_put_u64le(&d->index, d->tid->off);
         ft_buf_put_u64le(&d->index, d->pst->off);
         ft_buf_put_u64le(&d->index, d->pos->off);
         d->nblocks++;
         d->prev_len = 0;
     }
-    int rc = encode_term(w, &d->es, e, sj, d->pst, d->pos, &pl, &ql, err);
-    if (rc) return rc;
+}
+
+static int dict_entry(dict_w *d, const uint8_t *t, uint32_t len, uint32_t df, uint64_t cf, uint64_t pl,
+                      uint64_t ql, ft_error *err)
+{
+    wfile *tid = d->tid;
     uint32_t shared = 0;
     while (shared < d->prev_len && shared < len && d->prev[shared] == t[shared]) shared++;
     put_varint_file(tid, shared, err);
     put_varint_file(tid, len - shared, err);
     wfile_write(tid, t + shared, len - shared, err);
-    put_varint_file(tid, e->df, err);
-    put_varint_file(tid, e->cf - e->df, err);
+    put_varint_file(tid, df, err);
+    put_varint_file(tid, cf - df, err);
     put_varint_file(tid, pl, err);
     put_varint_file(tid, ql, err);
     memcpy(d->prev, t, len);
     d->prev_len = len;
     d->nterms++;
     return tid->rc;
+}
+
+static int dict_add(ft_writer *w, dict_w *d, const uint8_t *t, uint32_t len, const term_ent *e,
+                    const spill_join *sj, ft_error *err)
+{
+    uint64_t pl = 0, ql = 0;
+    if (len > sizeof d->prev) return ft_error_set(err, FT_EINVAL, "term longer than %zu bytes", sizeof d->prev);
+    dict_begin(d);
+    int rc = encode_term(w, &d->es, e, sj, d->pst, d->pos, &pl, &ql, err);
+    return rc ? rc : dict_entry(d, t, len, e->df, e->cf, pl, ql, err);
 }
 
 static int dict_finish(dict_w *d, ft_error *err)
@@ -2576,6 +2626,10 @@ typedef struct merge_ctx {
     uint64_t nterms;
 } merge_ctx;
 
+/* One term of a merge: its postings, renumbered, become the in-memory
+ * stream; a term longer than a frame (w->block * w->frame postings) is
+ * encoded a frame at a time, so a merge holds one frame of its most frequent
+ * term, not the whole list with its positions. */
 static int merge_term(void *ctx, const char *term, size_t len, ft_postings *p)
 {
     merge_ctx *m = ctx;
@@ -2585,8 +2639,30 @@ static int merge_term(void *ctx, const char *term, size_t len, ft_postings *p)
     ft_buf_reset(&e->post);
     e->df = 0;
     e->cf = 0;
+    dict_w *dw = m->d;
+    ft_writer *w = m->w;
+    const uint32_t chunk = w->block * w->frame;
+    uint32_t pending = 0; /* postings in e->post */
+    int streaming = 0;
+    term_enc te;
     uint32_t prev_plus1 = 0, d;
     while ((d = ft_postings_next(p)) != FT_DOC_END) {
+        if (pending == chunk) { /* a frame's worth, and more to come */
+            if (!streaming) {
+                if (len > sizeof dw->prev) {
+                    rc = ft_error_set(m->err, FT_EINVAL, "term longer than %zu bytes", sizeof dw->prev);
+                    break;
+                }
+                dict_begin(dw);
+                enc_begin(&dw->es, &te, 1, dw->pst, dw->pos);
+                streaming = 1;
+            }
+            if ((rc = enc_blocks(w, &dw->es, &te, e->post.p, e->post.p + e->post.len, pending, 0, NULL, dw->pos,
+                                 m->err)))
+                break;
+            ft_buf_reset(&e->post);
+            pending = 0;
+        }
         uint32_t nd = m->map[d - m->base_a];
         uint32_t tf = ft_postings_tf(p), n;
         const uint32_t *pos;
@@ -2603,11 +2679,19 @@ static int merge_term(void *ctx, const char *term, size_t len, ft_postings *p)
         prev_plus1 = nd + 1;
         e->df++;
         e->cf += tf;
+        pending++;
     }
     if (!rc) rc = ft_postings_status(p, m->err);
     else if (rc == FT_ENOMEM) ft_error_set(m->err, FT_ENOMEM, "out of memory");
     else ft_postings_status(p, m->err);
-    if (!rc && e->df) rc = dict_add(m->w, m->d, (const uint8_t *)term, (uint32_t)len, e, NULL, m->err);
+    if (!rc && streaming) {
+        uint64_t pl = 0, ql = 0;
+        rc = enc_blocks(w, &dw->es, &te, e->post.p, e->post.p + e->post.len, pending, 1, NULL, dw->pos, m->err);
+        if (!rc) rc = enc_end(&dw->es, &te, dw->pst, dw->pos, &pl, &ql, m->err);
+        if (!rc) rc = dict_entry(dw, (const uint8_t *)term, (uint32_t)len, e->df, e->cf, pl, ql, m->err);
+    } else if (!rc && e->df) {
+        rc = dict_add(w, dw, (const uint8_t *)term, (uint32_t)len, e, NULL, m->err);
+    }
     return rc ? (m->rc = rc) : 0;
 }
 
