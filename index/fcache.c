@@ -76,47 +76,40 @@ static inline size_t set_of(uintptr_t key)
     return ((size_t)(h >> 49) << 1) & (FC_SLOTS - 1);
 }
 
+/* Under the lock: the slot holding key's frame of len bytes (touched), or
+ * NULL; counts the hit or miss. */
+static fc_slot *lookup(ft_fcache *c, uintptr_t key, uint32_t len)
+{
+    fc_slot *set = &c->slots[set_of(key)];
+    for (int w = 0; w < 2; w++)
+        if (set[w].key == key && set[w].data && set[w].len == len) {
+            set[w].used = ++c->clock;
+            c->hits++;
+            return &set[w];
+        }
+    c->misses++;
+    return NULL;
+}
+
 int ft_fcache_get(ft_fcache *c, uintptr_t key, uint8_t *dst, uint32_t len)
 {
     if (!c) return 0;
-    fc_slot *set = &c->slots[set_of(key)];
-    int hit = 0;
     pthread_mutex_lock(&c->lock);
-    for (int w = 0; w < 2; w++) {
-        fc_slot *s = &set[w];
-        if (s->key == key && s->data && s->len == len) {
-            memcpy(dst, s->data, len);
-            s->used = ++c->clock;
-            hit = 1;
-            break;
-        }
-    }
-    if (hit) c->hits++;
-    else c->misses++;
+    fc_slot *s = lookup(c, key, len);
+    if (s) memcpy(dst, s->data, len);
     pthread_mutex_unlock(&c->lock);
-    return hit;
+    return s != NULL;
 }
 
 int ft_fcache_with(ft_fcache *c, uintptr_t key, uint32_t len, int (*fn)(void *ctx, const uint8_t *data, uint32_t len),
                    void *ctx, int *rc)
 {
     if (!c) return 0;
-    fc_slot *set = &c->slots[set_of(key)];
-    int hit = 0;
     pthread_mutex_lock(&c->lock);
-    for (int w = 0; w < 2; w++) {
-        fc_slot *s = &set[w];
-        if (s->key == key && s->data && s->len == len) {
-            *rc = fn(ctx, s->data, len);
-            s->used = ++c->clock;
-            hit = 1;
-            break;
-        }
-    }
-    if (hit) c->hits++;
-    else c->misses++;
+    fc_slot *s = lookup(c, key, len);
+    if (s) *rc = fn(ctx, s->data, len);
     pthread_mutex_unlock(&c->lock);
-    return hit;
+    return s != NULL;
 }
 
 void ft_fcache_put(ft_fcache *c, uintptr_t key, const uint8_t *data, uint32_t len)
@@ -159,24 +152,15 @@ const uint8_t *ft_fcache_repin(ft_fcache *c, void *old, uintptr_t key, uint32_t 
 {
     *pin = NULL;
     if (!c) return NULL;
-    fc_slot *set = &c->slots[set_of(key)];
-    const uint8_t *data = NULL;
     pthread_mutex_lock(&c->lock); /* one lock for the frame left and the frame taken */
     if (old) ((fc_slot *)old)->pins--;
-    for (int w = 0; w < 2; w++) {
-        fc_slot *s = &set[w];
-        if (s->key == key && s->data && s->len == len) {
-            s->pins++;
-            s->used = ++c->clock;
-            data = s->data;
-            *pin = s;
-            break;
-        }
+    fc_slot *s = lookup(c, key, len);
+    if (s) {
+        s->pins++;
+        *pin = s;
     }
-    if (data) c->hits++;
-    else c->misses++;
     pthread_mutex_unlock(&c->lock);
-    return data;
+    return s ? s->data : NULL;
 }
 
 void ft_fcache_unpin(ft_fcache *c, void *pin)
