@@ -796,6 +796,8 @@ struct ft_postings {
     void *dpin, *ppin;               /* their frame-cache entries, when read in place */
     int seg_loaded;
     uint32_t blk;          /* current block */
+    uint32_t blk_base, blk_last; /* its segment's first document and its own last (global) */
+    const uint8_t *blk_del;       /* its segment's deletion bits, or NULL */
     uint32_t hint;         /* no block before it holds a document still wanted */
     int blk_decoded;
     uint32_t n, i;         /* postings in the decoded block, index of the current */
@@ -1056,6 +1058,7 @@ static int load_segment(ft_postings *p)
         if (decode_block(p, 0) || decode_tfs(p)) return p->rc;
         block_meta *m = &p->blocks[0];
         m->last = p->docs[p->n - 1];
+        p->blk_last = s->base + m->last; /* decode_block ran before it was known */
         ft_impact few[FT_IMPACTS * 4], *f = p->n <= FT_IMPACTS * 4 ? few : malloc(p->n * sizeof *f);
         if (!f) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
         unsigned nfr = 0;
@@ -1157,6 +1160,9 @@ static int decode_block(ft_postings *p, uint32_t b)
     if (p->nblocks > 1 && p->docs[m->count - 1] != m->last) goto bad;
     p->n = m->count;
     p->blk = b;
+    p->blk_base = s->base;
+    p->blk_last = s->base + m->last;
+    p->blk_del = s->del_bits;
     p->blk_decoded = 1;
     p->i = UINT32_MAX; /* before the block's first posting */
     p->pos_blk_ready = 0;
@@ -1368,15 +1374,13 @@ uint32_t ft_postings_advance(ft_postings *p, uint32_t target)
     if (p->blk_decoded && p->i != UINT32_MAX && p->started && p->doc != FT_DOC_END) {
         /* the common case of a conjunction: the target is in the decoded block */
         if (p->doc >= target) return p->doc;
-        const segment *s = p->st[p->cur].s;
-        uint32_t local = target - s->base; /* target > doc >= base */
-        if (local <= p->blocks[p->blk].last) {
-            uint32_t i = p->i;
+        if (target <= p->blk_last) { /* fields of the decoded block: no chain of loads */
+            uint32_t local = target - p->blk_base, i = p->i;
             const uint32_t *docs = p->docs;
             while (docs[i] < local) i++;
             p->i = i;
-            d = p->doc = s->base + docs[i];
-            if (!s->del_bits || !seg_deleted(s, docs[i])) return d;
+            d = p->doc = p->blk_base + docs[i];
+            if (!p->blk_del || !(p->blk_del[docs[i] >> 3] >> (docs[i] & 7) & 1)) return d;
         } else {
             d = postings_advance_raw(p, target);
         }
