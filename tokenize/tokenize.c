@@ -536,6 +536,37 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
 
     size_t prev_src_len = 0;
     while (i < len) {
+        if (e.pos < e.from && !run) {
+            /* Words only counted (ft_analyze_words_from): the same state
+             * machine as below for ASCII bytes, without the per-byte
+             * dispatch; any other byte, or reaching from, leaves it. */
+            while (i < len && s[i] < 0x80 && e.pos < e.from) {
+                int cl = ascii_class[s[i]];
+                if (cl == C_LETTER || cl == C_DIGIT) {
+                    if (!in_word) {
+                        in_word = 1;
+                        wstart = i;
+                        ascii = 1;
+                    }
+                    size_t j = i + 1;
+                    while (j < len && ascii_word[s[j]]) j++;
+                    wlen = 1; /* not empty; the bytes are not needed */
+                    last = ascii_class[s[j - 1]];
+                    i = j;
+                    continue;
+                }
+                if (in_word && ((cl == C_APOS && last == C_LETTER && class_at(s, len, i + 1) == C_LETTER) ||
+                                (cl == C_MIDNUM && last == C_DIGIT && class_at(s, len, i + 1) == C_DIGIT))) {
+                    i++; /* joins the word; last stays */
+                    continue;
+                }
+                END_WORD(i);
+                last = C_SEP;
+                i++;
+            }
+            if (i >= len) break;
+            if (s[i] < 0x80 && e.pos >= e.from) continue; /* from here on, words are delivered */
+        }
         uint8_t c = s[i];
         int32_t cp;
         size_t n;
