@@ -70,6 +70,9 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -168,7 +171,7 @@ typedef struct batch {
 
 enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED };
 
-#define BATCH_BYTES (1u << 20)       /* hand a batch over at this size ... */
+#define BATCH_BYTES (1u << 18)       /* hand a batch over at this size ... */
 #define BATCH_DOCS 1024              /* ... or this many documents */
 #define QUEUE_DEPTH 4                /* batches waiting at most */
 #define HANDOVER_BYTES (1u << 20)    /* bodies this large are not copied */
@@ -1751,6 +1754,16 @@ static int cmd_build_mode(int argc, char **argv, int add)
     ft_writer_get_stats(b.w, &ws);
     ft_writer_close(b.w); /* releases the lock for the merge */
     b.w = NULL;
+    /* the pipeline's recycled batches and what the threads freed stay
+     * resident otherwise, through the merge */
+    for (batch *bt = b.spare, *next; bt; bt = next) {
+        next = bt->next;
+        batch_free(bt);
+    }
+    b.spare = NULL;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
     ft_merge_opts mo;
     ft_merge_opts_default(&mo);
     rc = ft_index_merge(dir, &mo, &merges, &err);
