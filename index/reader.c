@@ -11,9 +11,18 @@
  * All decoding is bounds-checked against the mapped size: a damaged file gives
  * FT_ECORRUPT with the file and offset, raised through ft_corrupt(), never a
  * read outside the mapping.  Posting cursors decode one block (128 postings by
- * default) at a time and skip whole blocks using the skip table (last document
- * of each block) without decompressing them; positions are decompressed only
- * when asked for.
+ * default) at a time, eight one-byte varints per 64-bit load, and skip whole
+ * blocks using the skip table (last document and impacts of each block)
+ * without decompressing them; ft_postings_shallow answers "which block would
+ * hold this document, and what can it score" from the skip table alone;
+ * positions are decompressed only when asked for.
+ *
+ * Two caches are shared by all queries of an open index (the only mutable
+ * state, each under its own lock): decompressed frames (fcache.c; cursors
+ * read a cached frame in place, pinned, instead of copying it) and parsed
+ * skip tables of multi-block lists (reference-counted; parsing the table of
+ * a frequent word cost more than many queries spend on it otherwise).  Both
+ * are sized from FT_CACHE_MB (frames: all of it; skip tables: a quarter).
  *
  * Deletions: a segment's deletion file (bitmap and per-term counts of deleted
  * documents holding the term) is read whole at open.  Cursors step over

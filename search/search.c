@@ -7,17 +7,22 @@
  * children on the current document), AND (leapfrog on ft_postings_advance,
  * which skips whole compressed blocks through the skip table), phrase (AND
  * plus a position check), required+optional (+a b), and exclusion (-c).
- * Every iterator knows an upper bound of its score, from the per-list and
- * per-block maximum tf and minimum document length stored in the index
- * (BM25 grows with tf and shrinks with length for any k1 >= 0, 0 <= b <= 1).
+ * Every iterator knows an upper bound of its score, from the per-list
+ * maximum tf and minimum document length and the per-block impacts stored in
+ * the index (the (tf, length) pairs no other posting of the block beats; BM25
+ * grows with tf and shrinks with length for any k1 >= 0, 0 <= b <= 1).
  *
  * Pruning (exact; --exhaustive turns it off):
  *  - a disjunction of terms (the usual any-word query) runs MaxScore: terms
  *    whose summed maxima cannot lift a document above the current k-th score
  *    are never iterated, only probed for candidates the others produced;
- *  - a conjunction of terms or a phrase skips a run of documents when the
- *    sum of the current blocks' maxima cannot beat the k-th score, jumping to
- *    the end of the earliest block; a phrase checks positions only for
+ *  - a single term, a conjunction of terms or a phrase runs block-max
+ *    skipping: the blocks the next candidate would fall in are looked up in
+ *    the skip tables alone, and whole runs of blocks whose summed impact
+ *    bounds cannot beat the k-th score are passed over without being
+ *    decoded; a phrase tests its two rarest terms' positions before moving
+ *    the lists of its frequent words (while the heap is not full), a word
+ *    repeated in it shares one cursor, and positions are checked only for
  *    documents whose score would enter the top k.
  * A document enters the top k only with a score strictly above the k-th
  * (ties go to the lower document number, which came first), so skipping
@@ -25,6 +30,11 @@
  * inflated by 1e-9 relative against rounding, and scores are always summed
  * in the query's term order, so pruned and exhaustive runs give bit-identical
  * scores.
+ *
+ * Snippets: ft_snipper reads the query terms' positions in all the hits at
+ * once, so a snippet knows which words match and where its best window is,
+ * and analyzes the body only up to a window past it; ft_snippet_text finds
+ * both by analyzing the text (the two agree, tested).
  *
  * BM25 per term: w * tf / (tf + K) with w = idf * (k1 + 1) and
  * K = k1 * (1 - b + b * dl / avgdl).  A phrase scores as the sum of its
