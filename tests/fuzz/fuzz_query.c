@@ -6,7 +6,9 @@
  * is parsed with the analyzer of a small fixed index (built on the first
  * call), searched, and a snippet is made for every hit.  Checked: hits are
  * at most k, ordered by score descending then document ascending, scores
- * finite and positive, matches >= hits.  When the query text is plain
+ * finite and positive, matches >= hits, and every hit's snippet made by
+ * ft_snipper (from the index's positions) equals ft_snippet's (from the
+ * text).  When the query text is plain
  * lower-case ASCII words (no character any query syntax could use), the
  * results are also compared with a brute-force BM25 over the posting lists:
  * the number of hits, every hit's score, no better document left out, and a
@@ -100,6 +102,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(res.n <= o.k, "%zu hits for k=%u", res.n, o.k);
     FZ_CHECK(res.matches >= res.n, "matches %llu < hits %zu", (unsigned long long)res.matches, res.n);
     FZ_CHECK(res.matches <= ft_index_doc_count(ix), "matches %llu", (unsigned long long)res.matches);
+    ft_snipper *sn = NULL;
+    ft_docbuf *db = ft_docbuf_new();
+    ft_error nerr = {0};
+    if (db && ft_snipper_new(ix, an, q, &res, &sn, &nerr) != FT_OK) sn = NULL;
     for (size_t i = 0; i < res.n; i++) {
         FZ_CHECK(res.hits[i].doc < ft_index_doc_count(ix), "hit doc %u", res.hits[i].doc);
         FZ_CHECK(isfinite(res.hits[i].score), "score not finite");
@@ -113,10 +119,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ft_error serr = {0};
         if (ft_snippet(ix, an, q, res.hits[i].doc, &so, &snip, &serr) == FT_OK) {
             FZ_CHECK(snip, "snippet OK but NULL");
-            (void)strlen(snip);
+            ft_doc d;
+            char *other = NULL;
+            if (sn && ft_index_doc(ix, res.hits[i].doc, db, &d, &serr) == FT_OK &&
+                ft_snipper_get(sn, i, &d, &so, &other, &serr) == FT_OK)
+                FZ_CHECK(strcmp(snip, other) == 0, "hit %zu: snipper \"%s\", text \"%s\"", i, other, snip);
+            free(other);
         }
         free(snip);
     }
+    ft_snipper_free(sn);
+    ft_docbuf_free(db);
 
     if (plain_words(data + 2, len) && ft_query_term_count(q) > 0) {
         double score[MAXD];
