@@ -16,9 +16,9 @@
  * fitted in the budget.)  Posting cursors pin the frame they read
  * (ft_fcache_pin) rather than copy it: a pinned entry is never replaced
  * until it is unpinned, so its bytes stay put while the cursor reads them
- * (copying was 11% of a phrase query's cycles, by perf).  Other readers copy
- * out under the lock (ft_fcache_get) or run a callback on the entry
- * (ft_fcache_with).  The budget comes from FT_CACHE_MB (default 64; 0
+ * (copying was 11% of a phrase query's cycles, by perf).  Other readers run
+ * a callback on the entry under the lock (ft_fcache_with: a document fetch
+ * copies out one record of a store block).  The budget comes from FT_CACHE_MB (default 64; 0
  * disables).
  */
 #include "ft_index_int.h"
@@ -89,16 +89,6 @@ static fc_slot *lookup(ft_fcache *c, uintptr_t key, uint32_t len)
         }
     c->misses++;
     return NULL;
-}
-
-int ft_fcache_get(ft_fcache *c, uintptr_t key, uint8_t *dst, uint32_t len)
-{
-    if (!c) return 0;
-    pthread_mutex_lock(&c->lock);
-    fc_slot *s = lookup(c, key, len);
-    if (s) memcpy(dst, s->data, len);
-    pthread_mutex_unlock(&c->lock);
-    return s != NULL;
 }
 
 int ft_fcache_with(ft_fcache *c, uintptr_t key, uint32_t len, int (*fn)(void *ctx, const uint8_t *data, uint32_t len),

@@ -148,7 +148,6 @@ int ft_postings_open_range_(const ft_index *ix, unsigned first, unsigned end, co
 typedef struct ft_fcache ft_fcache;
 ft_fcache *ft_fcache_new(size_t budget_bytes); /* NULL when budget is 0 */
 void ft_fcache_free(ft_fcache *c);
-int ft_fcache_get(ft_fcache *c, uintptr_t key, uint8_t *dst, uint32_t len);
 void ft_fcache_put(ft_fcache *c, uintptr_t key, const uint8_t *data, uint32_t len);
 /* On a hit, the cached frame itself, pinned (never replaced) until
  * ft_fcache_unpin(c, *pin); NULL on a miss. */

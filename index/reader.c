@@ -513,16 +513,27 @@ typedef struct tid_iter {
     term_info ti;
 } tid_iter;
 
+/* Dictionary block b's bytes [*off, *end) in .tid, checked before any
+ * pointer is formed from them. */
+static int tid_block_range(const segment *s, uint64_t b, uint64_t *off, uint64_t *end, ft_error *err)
+{
+    const uint8_t *e = s->tid_index + b * TID_INDEX_ENTRY;
+    *off = ft_get_u64le(e);
+    *end = b + 1 < s->nblocks ? ft_get_u64le(e + TID_INDEX_ENTRY) : s->tid_data_end;
+    if (*off < FT_HDR_SIZE || *off > *end || *end > s->tid_data_end)
+        return ft_corrupt(err, s->f[F_TID].path, (uint64_t)(e - s->f[F_TID].p), "bad dictionary block offset");
+    return FT_OK;
+}
+
 static int tid_seek_block(tid_iter *it, uint64_t b, ft_error *err)
 {
     const segment *s = it->s;
     const uint8_t *e = s->tid_index + b * TID_INDEX_ENTRY;
-    uint64_t off = ft_get_u64le(e);
+    uint64_t off, end;
+    int rc = tid_block_range(s, b, &off, &end, err);
+    if (rc) return rc;
     it->pst_off = ft_get_u64le(e + 8);
     it->pos_off = ft_get_u64le(e + 16);
-    uint64_t end = b + 1 < s->nblocks ? ft_get_u64le(e + TID_INDEX_ENTRY) : s->tid_data_end;
-    if (off < FT_HDR_SIZE || off > end || end > s->tid_data_end)
-        return ft_corrupt(err, s->f[F_TID].path, (uint64_t)(e - s->f[F_TID].p), "bad dictionary block offset");
     it->p = s->f[F_TID].p + off;
     it->end = s->f[F_TID].p + end;
     it->block = b;
@@ -548,11 +559,9 @@ static inline int vget(const uint8_t **q, const uint8_t *end, uint64_t *v)
  * search needs only that).  0, or <0 on corruption. */
 static int tid_block_first(const segment *s, uint64_t b, const uint8_t **term, size_t *len, ft_error *err)
 {
-    const uint8_t *e = s->tid_index + b * TID_INDEX_ENTRY;
-    uint64_t off = ft_get_u64le(e), end = b + 1 < s->nblocks ? ft_get_u64le(e + TID_INDEX_ENTRY) : s->tid_data_end;
-    uint64_t shared, suffix;
-    if (off < FT_HDR_SIZE || off > end || end > s->tid_data_end) /* before any pointer is formed */
-        return ft_corrupt(err, s->f[F_TID].path, (uint64_t)(e - s->f[F_TID].p), "bad dictionary block offset");
+    uint64_t off, end, shared, suffix;
+    int rc = tid_block_range(s, b, &off, &end, err);
+    if (rc) return rc;
     const uint8_t *q = s->f[F_TID].p + off, *qe = s->f[F_TID].p + end;
     if (vget(&q, qe, &shared) || shared || vget(&q, qe, &suffix) || suffix == 0 || suffix > (uint64_t)(qe - q) ||
         suffix > 512)
@@ -862,13 +871,13 @@ static void dctx_return(const ft_index *cix, ZSTD_DCtx *d)
     ZSTD_freeDCtx(d);
 }
 
-/* Decompress the zstd frame src[0..slen) into dst (raw bytes) through the
- * index's frame cache; *dctx is borrowed from the pool when first needed.
- * Returns FT_OK, FT_ENOMEM or FT_ECORRUPT. */
+/* Decompress the zstd frame src[0..slen) into dst (raw bytes) and offer it
+ * to the index's frame cache; the callers have looked it up there already.
+ * *dctx is borrowed from the pool when first needed.  Returns FT_OK,
+ * FT_ENOMEM or FT_ECORRUPT. */
 static int frame_decompress(const ft_index *ix, ZSTD_DCtx **dctx, uint8_t *dst, uint32_t raw, const uint8_t *src,
                             uint32_t slen)
 {
-    if (ft_fcache_get(ix->fcache, (uintptr_t)src, dst, raw)) return FT_OK;
     if (!*dctx && !(*dctx = dctx_borrow(ix))) return FT_ENOMEM;
     size_t got = ZSTD_decompressDCtx(*dctx, dst, raw, src, slen);
     if (ZSTD_isError(got) || got != raw) return FT_ECORRUPT;
@@ -1425,32 +1434,39 @@ static uint32_t find_block(ft_postings *p, uint32_t local)
     return b;
 }
 
+/* Move to the segment holding the first document >= target, loading its
+ * tables (segments passed over leave the cursor's current document behind:
+ * it must be moved before it is read again); *local is target within that
+ * segment.  1 when there, 0 when no segment is left, -1 on an error. */
+static int seek_segment(ft_postings *p, uint32_t target, uint32_t *local)
+{
+    for (;;) {
+        int r = ensure_segment(p);
+        if (r <= 0) return r;
+        const segment *s = p->st[p->cur].s;
+        *local = target > s->base ? target - s->base : 0;
+        if (target < s->base + s->ndocs && p->blocks[p->nblocks - 1].last >= *local) return 1;
+        p->cur++;
+        p->seg_loaded = 0;
+        p->blk_decoded = 0;
+    }
+}
+
 static uint32_t postings_advance_raw(ft_postings *p, uint32_t target)
 {
     if (p->rc) return FT_DOC_END;
     if (p->started && (p->doc == FT_DOC_END || p->doc >= target)) return p->doc;
     p->started = 1;
-    for (;;) {
-        int r = ensure_segment(p);
-        if (r < 0) return fail_cursor(p, p->rc);
-        if (r == 0) return p->doc = FT_DOC_END;
-        const segment *s = p->st[p->cur].s;
-        uint32_t local = target > s->base ? target - s->base : 0;
-        if (target >= s->base + s->ndocs || p->blocks[p->nblocks - 1].last < local) {
-            p->cur++;
-            p->seg_loaded = 0;
-            p->blk_decoded = 0;
-            continue;
-        }
-        uint32_t b = find_block(p, local);
-        if (!p->blk_decoded || p->blk != b) {
-            if (decode_block(p, b)) return fail_cursor(p, p->rc);
-        }
-        uint32_t i = p->i == UINT32_MAX ? 0 : p->i;
-        while (p->docs[i] < local) i++; /* the block's last doc is >= local */
-        p->i = i;
-        return p->doc = s->base + p->docs[i];
-    }
+    uint32_t local;
+    int r = seek_segment(p, target, &local);
+    if (r < 0) return fail_cursor(p, p->rc);
+    if (r == 0) return p->doc = FT_DOC_END;
+    uint32_t b = find_block(p, local);
+    if ((!p->blk_decoded || p->blk != b) && decode_block(p, b)) return fail_cursor(p, p->rc);
+    uint32_t i = p->i == UINT32_MAX ? 0 : p->i;
+    while (p->docs[i] < local) i++; /* the block's last doc is >= local */
+    p->i = i;
+    return p->doc = p->st[p->cur].s->base + p->docs[i];
 }
 
 int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
@@ -1555,23 +1571,14 @@ uint32_t ft_postings_shallow(ft_postings *p, uint32_t target, const ft_impact **
         *n = m->nimp;
         return p->st[p->cur].s->base + m->last;
     }
-    for (;;) {
-        int r = ensure_segment(p);
-        if (r < 0) return fail_cursor(p, p->rc);
-        if (r == 0) return FT_DOC_END;
-        const segment *s = p->st[p->cur].s;
-        uint32_t local = target > s->base ? target - s->base : 0;
-        if (target >= s->base + s->ndocs || p->blocks[p->nblocks - 1].last < local) {
-            p->cur++; /* the current document is left behind: advance before using it */
-            p->seg_loaded = 0;
-            p->blk_decoded = 0;
-            continue;
-        }
-        const block_meta *m = &p->blocks[find_block(p, local)];
-        *imp = m->imp;
-        *n = m->nimp;
-        return s->base + m->last;
-    }
+    uint32_t local;
+    int r = seek_segment(p, target, &local);
+    if (r < 0) return fail_cursor(p, p->rc);
+    if (r == 0) return FT_DOC_END;
+    const block_meta *m = &p->blocks[find_block(p, local)];
+    *imp = m->imp;
+    *n = m->nimp;
+    return p->st[p->cur].s->base + m->last;
 }
 
 void ft_postings_list_info(const ft_postings *p, uint32_t *max_tf, uint32_t *min_len)

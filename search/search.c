@@ -1516,16 +1516,11 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
     s.an = an;
     s.W = W;
     s.wcnt = cnt ? cnt + q->npos + q->nprefixes + 1 : NULL;
-    /* the most distinct terms a window can hold: a repeated query term only
-     * ever matches its first slot */
-    for (size_t i = 0; i < q->npos; i++) {
-        size_t j = 0;
-        while (j < i && !(q->pos_lens[j] == q->pos_lens[i] && !memcmp(q->pos_terms[j], q->pos_terms[i], q->pos_lens[i])))
-            j++;
-        if (j == i) s.target++;
+    /* the most distinct terms a window can hold (the query's positive terms
+     * are distinct: query.c merges repeats) */
+    s.target = q->npos + q->nprefixes;
+    for (size_t i = 0; i < q->npos; i++)
         if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;
-    }
-    s.target += q->nprefixes;
     for (size_t i = 0; i < q->nprefixes; i++)
         if (q->prefixes[i]->lens[0]) s.first[(unsigned char)q->prefixes[i]->terms[0][0]] = 1;
     s.stop_pos = UINT32_MAX;
