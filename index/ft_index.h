@@ -23,7 +23,7 @@
 #include "ft_common.h"
 #include "ft_tokenize.h"
 
-#define FT_FORMAT_VERSION 3
+#define FT_FORMAT_VERSION 4
 #define FT_DOC_END UINT32_MAX
 
 /* ------------------------------------------------------------------ writer */
@@ -179,9 +179,19 @@ typedef struct ft_doc {
     const char *id;    size_t id_len;
     const char *title; size_t title_len;
     const char *body;  size_t body_len;
+    const uint8_t *marks; size_t marks_len; /* the body's position marks (docs/FORMAT.md, .sto) */
 } ft_doc;
 
 int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, ft_error *err);
+
+/* Where analysis of d's body may start to reach body position target (0 =
+ * the body's first word): *pos and *off are the last mark at or before
+ * target whose byte offset is below limit (0 and 0 when none), and *body0
+ * the position of the body's first word in the document's numbering (the
+ * title's words come first).  Analyzing body[*off, ...) with first position
+ * *pos gives the same tokens as analyzing the whole body, from there on.
+ * Returns 0, leaving *body0 alone, when the record has no marks field. */
+int ft_doc_mark(const ft_doc *d, uint32_t target, size_t limit, uint32_t *body0, uint32_t *pos, size_t *off);
 
 /* Sizes of the snapshot, for `ftindex stats`. */
 typedef struct ft_index_stats {

@@ -1705,17 +1705,17 @@ void ft_docbuf_free(ft_docbuf *b)
 
 /* The fields of record local of a store block whose first record is
  * document first: -1 when the block is malformed. */
-static int find_record(const uint8_t *data, size_t dlen, uint32_t first, uint32_t local, const uint8_t *field[3],
-                       uint64_t fl[3])
+static int find_record(const uint8_t *data, size_t dlen, uint32_t first, uint32_t local, const uint8_t *field[4],
+                       uint64_t fl[4])
 {
     const uint8_t *q = data, *end = data + dlen;
     for (uint32_t d = first; d < local; d++) /* records before: lengths only */
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             uint64_t l;
             if (vget(&q, end, &l) || l > (size_t)(end - q)) return -1;
             q += l;
         }
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         if (vget(&q, end, &fl[k]) || fl[k] > (size_t)(end - q)) return -1;
         field[k] = q;
         q += fl[k];
@@ -1726,18 +1726,18 @@ static int find_record(const uint8_t *data, size_t dlen, uint32_t first, uint32_
 typedef struct rec_copy {
     uint32_t first, local;
     ft_buf *dst;
-    uint64_t len[3];
+    uint64_t len[4];
 } rec_copy;
 
-/* ft_fcache_with callback: copy record local's three fields, back to back,
+/* ft_fcache_with callback: copy record local's four fields, back to back,
  * into dst.  0, or 1 when the block is malformed, 2 out of memory. */
 static int copy_record(void *ctx, const uint8_t *data, uint32_t len)
 {
     rec_copy *c = ctx;
-    const uint8_t *field[3];
+    const uint8_t *field[4];
     if (find_record(data, len, c->first, c->local, field, c->len)) return 1;
     ft_buf_reset(c->dst);
-    for (int k = 0; k < 3; k++) ft_buf_append(c->dst, field[k], c->len[k]);
+    for (int k = 0; k < 4; k++) ft_buf_append(c->dst, field[k], c->len[k]);
     return c->dst->failed ? 2 : 0;
 }
 
@@ -1785,6 +1785,8 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
                 out->title_len = rc_.len[1];
                 out->body = r + rc_.len[0] + rc_.len[1];
                 out->body_len = rc_.len[2];
+                out->marks = (const uint8_t *)r + rc_.len[0] + rc_.len[1] + rc_.len[2];
+                out->marks_len = rc_.len[3];
                 return FT_OK;
             }
             buf->valid = 0;
@@ -1803,8 +1805,8 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
         data = buf->raw.p;
         dlen = buf->raw.len;
     }
-    const uint8_t *field[3];
-    uint64_t fl[3];
+    const uint8_t *field[4];
+    uint64_t fl[4];
     if (find_record(data, dlen, first, local, field, fl)) return ft_corrupt(err, f->path, off, "bad stored document record");
     out->id = (const char *)field[0];
     out->id_len = fl[0];
@@ -1812,7 +1814,53 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
     out->title_len = fl[1];
     out->body = (const char *)field[2];
     out->body_len = fl[2];
+    out->marks = field[3];
+    out->marks_len = fl[3];
     return FT_OK;
+}
+
+int ft_doc_mark(const ft_doc *d, uint32_t target, size_t limit, uint32_t *body0, uint32_t *pos, size_t *off)
+{
+    *pos = 0;
+    *off = 0;
+    const uint8_t *q = d->marks, *end = d->marks + d->marks_len;
+    uint32_t b0;
+    if (!d->marks_len || ft_varint_get32(&q, end, &b0)) return 0;
+    *body0 = b0;
+    uint64_t p = 0, o = 0;
+    while (q < end) {
+        uint64_t dp, dof;
+        if (ft_varint_get(&q, end, &dp) || ft_varint_get(&q, end, &dof) || dp == 0 || dof == 0) return 1;
+        p += dp;
+        o += dof;
+        if (p > target || o >= limit || o >= d->body_len) return 1;
+        unsigned char c = (unsigned char)d->body[o - 1];
+        if (!(c == ' ' || (c >= '\t' && c <= '\r'))) return 1; /* damaged: not a mark */
+        *pos = (uint32_t)p;
+        *off = (size_t)o;
+    }
+    return 1;
+}
+
+/* A record's marks are well formed: body0, then position and offset gaps
+ * above 0, offsets inside the body, each after ASCII white space. */
+static int marks_valid(const ft_doc *d)
+{
+    const uint8_t *q = d->marks, *end = d->marks + d->marks_len;
+    uint32_t b0;
+    if (!d->marks_len) return 1;
+    if (ft_varint_get32(&q, end, &b0)) return 0;
+    uint64_t p = 0, o = 0;
+    while (q < end) {
+        uint64_t dp, dof;
+        if (ft_varint_get(&q, end, &dp) || ft_varint_get(&q, end, &dof) || dp == 0 || dof == 0) return 0;
+        p += dp;
+        o += dof;
+        if (p > UINT32_MAX || o >= d->body_len) return 0;
+        unsigned char c = (unsigned char)d->body[o - 1];
+        if (!(c == ' ' || (c >= '\t' && c <= '\r'))) return 0;
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------------ integrity check */
@@ -1941,6 +1989,9 @@ int ft_index_check(const char *dir, ft_error *err)
         for (uint32_t d = 0; d < s->ndocs && !rc; d++) {
             ft_doc doc;
             rc = ft_index_doc(ix, s->base + d, db, &doc, err);
+            if (!rc && !marks_valid(&doc))
+                rc = ft_error_set(err, FT_ECORRUPT, "%s: document %u: bad position marks in its record",
+                                  s->f[F_STO].path, d);
         }
         ft_docbuf_free(db);
     }

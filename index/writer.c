@@ -240,6 +240,59 @@ typedef struct doc_run {
 #define SPILL_MIN (4u << 20)
 #define SPILL_READ (16u << 10)  /* read buffer per run when merging */
 
+/* Records of STORE_STREAM bytes or more are not assembled in the store
+ * block: the block (the small records before it, then this one) is
+ * compressed as it is written, into one zstd frame, the same bytes as
+ * compressing it whole; when that does not make it smaller, the file goes
+ * back and the block is written raw. */
+#define STORE_STREAM (1u << 20)
+
+/* Position marks of a stored body (the record's fourth field, FORMAT.md
+ * .sto): varint body0 (the position of the body's first word), then pairs
+ * (varint position gap, varint byte-offset gap), body-relative, one every
+ * MARK_EVERY positions or a little later.  A mark is only put on a word
+ * that follows ASCII white space: the analyzer is between words and CJK
+ * runs there, so analyzing the body from that byte with that first position
+ * gives exactly the tokens of the whole body from that word on.  A snippet
+ * of a word deep in a long body then analyzes fewer than MARK_EVERY words
+ * before its window instead of every word from the start. */
+#define MARK_EVERY 32
+
+typedef struct marks_w {
+    ft_buf b;             /* the field being built */
+    const char *body;     /* the body being analyzed; NULL: not collecting */
+    uint32_t body0, last_pos;
+    size_t last_off;
+} marks_w;
+
+static void marks_begin(marks_w *m, const char *body, uint32_t body0)
+{
+    uint8_t v[10];
+    ft_buf_reset(&m->b);
+    ft_buf_append(&m->b, v, ft_varint_put(v, body0));
+    m->body = body;
+    m->body0 = body0;
+    m->last_pos = 0;
+    m->last_off = 0;
+}
+
+static inline void marks_token(marks_w *m, const ft_token *tok)
+{
+    if (!m->body) return;
+    if (tok->start >= STORE_STREAM) { /* a large record keeps body0 only (store_record) */
+        m->body = NULL;
+        return;
+    }
+    uint32_t p = tok->pos - m->body0;
+    if (p - m->last_pos < MARK_EVERY || tok->start == 0) return;
+    unsigned char c = (unsigned char)m->body[tok->start - 1];
+    if (!(c == ' ' || (c >= '\t' && c <= '\r'))) return;
+    ft_buf_put_varint(&m->b, p - m->last_pos);
+    ft_buf_put_varint(&m->b, tok->start - m->last_off);
+    m->last_pos = p;
+    m->last_off = tok->start;
+}
+
 /* A segment to name in the next MANIFEST: a flushed one, or one of the index
  * the writer started from. */
 typedef struct mseg {
@@ -292,6 +345,7 @@ struct ft_writer {
     ptok *ptoks;
     size_t nptok, ptok_cap;
     ft_buf tokbytes;
+    marks_w marks;          /* the body's position marks */
     doc_slot *slots;
     size_t nslots, slots_cap;
     occ *occs;
@@ -313,6 +367,8 @@ struct ft_writer {
         ft_buf zout;
         XXH64_state_t *mark;
         uint64_t off, raw;  /* its store block: offset and raw size */
+        uint8_t marks[11];  /* its marks field: length, body0 */
+        size_t marks_len;
     } pc;
     uint64_t open_bytes;    /* position bytes of the open document held in the streams */
     size_t spill_min;       /* spill no fewer bytes than this (0: budget / 4, at most SPILL_MIN) */
@@ -414,6 +470,7 @@ static int writer_new(const char *dir, const ft_writer_opts *opts, ft_writer **o
     ZSTD_CCtx_setParameter(w->cctx_store, ZSTD_c_compressionLevel, w->opts.store_level);
     ft_buf_init(&w->arena);
     ft_buf_init(&w->tokbytes);
+    ft_buf_init(&w->marks.b);
     ft_buf_init(&w->sto_block);
     ft_buf_init(&w->sto_index);
     ft_buf_init(&w->scratch);
@@ -554,6 +611,7 @@ static int collect_token(void *ctx, const ft_token *tok)
         }
     }
     if (w->tokbytes.len + tok->len > UINT32_MAX) return FT_ENOMEM;
+    marks_token(&w->marks, tok);
     ptok *t = &w->ptoks[w->nptok++];
     t->h = XXH3_64bits(tok->term, tok->len);
     t->off = (uint32_t)w->tokbytes.len;
@@ -817,12 +875,6 @@ static uint64_t writer_memory(const ft_writer *w)
            (uint64_t)w->ids_cap * 8 + w->idbytes.cap + w->sto_block.cap + w->sto_index.cap;
 }
 
-/* Records of STORE_STREAM bytes or more are not assembled in the store
- * block: the block (the small records before it, then this one) is
- * compressed as it is written, into one zstd frame, the same bytes as
- * compressing it whole; when that does not make it smaller, the file goes
- * back and the block is written raw. */
-#define STORE_STREAM (1u << 20)
 
 /* Write p[0..n) to the store file, through the store's zstd stream when z. */
 static void store_put(ft_writer *w, ft_buf *zout, int z, const void *p, size_t n, ft_error *err)
@@ -882,12 +934,12 @@ static void store_frame_end(ft_writer *w, ft_buf *zout, ft_error *err)
     }
 }
 
-/* The open block and one record, fields sanitized (bad[k]) a piece at a time. */
+/* The open block and one record, text fields sanitized (bad[k]) a piece at a time. */
 static void store_fields(ft_writer *w, ft_buf *zout, int z, const char *const *fv, const size_t *flv,
                          const size_t *slen, const int *bad, ft_error *err)
 {
     store_put(w, zout, z, w->sto_block.p, w->sto_block.len, err);
-    for (int k = 0; k < 3 && !w->sto.rc; k++) store_field(w, zout, z, fv[k], flv[k], slen[k], bad[k], err);
+    for (int k = 0; k < 4 && !w->sto.rc; k++) store_field(w, zout, z, fv[k], flv[k], slen[k], bad[k], err);
     if (z) store_frame_end(w, zout, err);
 }
 
@@ -908,12 +960,12 @@ static int store_large_entry(ft_writer *w, uint64_t off, uint64_t stored, uint64
 /* Write the open block with a large record as one store block. */
 static int store_large(ft_writer *w, const char *const *fv, const size_t *flv, ft_error *err)
 {
-    int bad[3];
-    size_t slen[3];
+    int bad[4];
+    size_t slen[4];
     uint64_t raw = w->sto_block.len;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         uint8_t v[10];
-        bad[k] = ft_utf8_valid_prefix(fv[k], flv[k]) != flv[k];
+        bad[k] = k < 3 && ft_utf8_valid_prefix(fv[k], flv[k]) != flv[k];
         slen[k] = bad[k] ? ft_utf8_sanitized_len(fv[k], flv[k]) : flv[k];
         raw += ft_varint_put(v, slen[k]) + slen[k];
     }
@@ -1012,22 +1064,40 @@ out:
 
 static int store_id(ft_writer *w, const char *id, size_t id_len, ft_error *err);
 
-/* Append one record to the store block (fields made valid UTF-8), or write
- * it with its block when large. */
+/* The length of a marks field's first varint (body0): the field of a body
+ * without pairs. */
+static size_t marks_body0_len(const char *f, size_t fl)
+{
+    const uint8_t *q = (const uint8_t *)f;
+    uint64_t v;
+    return ft_varint_get(&q, q + fl, &v) ? 0 : (size_t)(q - (const uint8_t *)f);
+}
+
+/* Append one record (id, title, body, marks) to the store block (text
+ * fields made valid UTF-8), or write it with its block when large.  A large
+ * record's body, and a body that was not valid UTF-8, keep body0 of their
+ * marks only: a large one is stored the same whether it came whole or in
+ * pieces (whose marks are not collected), and a repaired one has moved
+ * offsets. */
 static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, ft_error *err)
 {
     if (flv[0] + flv[1] + flv[2] >= STORE_STREAM) {
-        int rc = store_large(w, fv, flv, err);
+        const char *f[4] = {fv[0], fv[1], fv[2], fv[3]};
+        size_t fl[4] = {flv[0], flv[1], flv[2], marks_body0_len(fv[3], flv[3])};
+        int rc = store_large(w, f, fl, err);
         if (rc) return rc;
     } else {
-        for (int k = 0; k < 3; k++) {
+        int repaired = 0;
+        for (int k = 0; k < 4; k++) {
             const char *f = fv[k];
             size_t fl = flv[k];
             ft_buf_reset(&w->scratch);
-            if (ft_utf8_sanitize(f, fl, &w->scratch)) {
+            if (k < 3 && ft_utf8_sanitize(f, fl, &w->scratch)) {
                 f = (const char *)w->scratch.p;
                 fl = w->scratch.len;
+                repaired = k == 2;
             }
+            if (k == 3 && repaired) fl = marks_body0_len(f, fl);
             ft_buf_put_varint(&w->sto_block, fl);
             ft_buf_append(&w->sto_block, f, fl);
         }
@@ -1094,12 +1164,16 @@ struct ft_tokens {
     ft_buf bytes;
     uint64_t invalid_bytes;
     ft_analyzer *an;
+    marks_w marks;
 };
 
 ft_tokens *ft_tokens_new(void)
 {
     ft_tokens *t = calloc(1, sizeof *t);
-    if (t) ft_buf_init(&t->bytes);
+    if (t) {
+        ft_buf_init(&t->bytes);
+        ft_buf_init(&t->marks.b);
+    }
     return t;
 }
 
@@ -1108,6 +1182,7 @@ void ft_tokens_free(ft_tokens *t)
     if (!t) return;
     free(t->ptoks);
     ft_buf_free(&t->bytes);
+    ft_buf_free(&t->marks.b);
     free(t);
 }
 
@@ -1126,6 +1201,7 @@ static int collect_final(void *ctx, const ft_token *tok)
         t->cap = cap;
     }
     if (t->bytes.len + len > UINT32_MAX) return FT_ENOMEM;
+    marks_token(&t->marks, tok);
     ptok *pt = &t->ptoks[t->n++];
     pt->h = XXH3_64bits(term, len);
     pt->off = (uint32_t)t->bytes.len;
@@ -1145,10 +1221,15 @@ int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t t
     ft_buf_reset(&t->bytes);
     t->an = an;
     ft_analyze_stats s1, s2;
+    t->marks.body = NULL;
     int rc = ft_analyze_words(an, title, title_len, 0, collect_final, t, &s1);
-    if (!rc) rc = ft_analyze_words(an, body, body_len, s1.next_pos + 1, collect_final, t, &s2);
+    if (!rc) {
+        marks_begin(&t->marks, body, s1.next_pos + 1);
+        rc = ft_analyze_words(an, body, body_len, s1.next_pos + 1, collect_final, t, &s2);
+        t->marks.body = NULL;
+    }
     t->an = NULL;
-    if (rc) return ft_error_set(err, FT_ENOMEM, "out of memory analyzing a document");
+    if (rc || t->marks.b.failed) return ft_error_set(err, FT_ENOMEM, "out of memory analyzing a document");
     t->invalid_bytes = s1.invalid_bytes + s2.invalid_bytes;
     return FT_OK;
 }
@@ -1193,6 +1274,7 @@ static int doc_begin(ft_writer *w, size_t id_len, ft_error *err)
     }
     w->cur_doc = (uint32_t)w->ndocs;
     w->cur_len = 0;
+    w->marks.body = NULL;
     w->nslots = 0;
     w->nocc = 0;
     w->nptok = 0;
@@ -1295,16 +1377,23 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     } else {
         ft_analyze_stats s1, s2;
         rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
-        if (!rc) rc = ft_analyze_words(w->an, body, body_len, s1.next_pos + 1, collect_token, w, &s2);
+        if (!rc) {
+            marks_begin(&w->marks, body, s1.next_pos + 1);
+            rc = ft_analyze_words(w->an, body, body_len, s1.next_pos + 1, collect_token, w, &s2);
+            w->marks.body = NULL;
+            if (w->marks.b.failed) rc = FT_ENOMEM;
+        }
         if (!rc) w->st.invalid_bytes += s1.invalid_bytes + s2.invalid_bytes;
         bytes = w->tokbytes.p;
     }
     if (rc) return doc_failed(w, rc, id, id_len, err);
     if ((rc = doc_postings(w, bytes, id, id_len, err))) return rc;
 
-    /* store record (ids, titles and bodies stored as valid UTF-8), length */
-    const char *f[3] = {id, title, body};
-    size_t fl[3] = {id_len, title_len, body_len};
+    /* store record (ids, titles and bodies stored as valid UTF-8, the
+     * body's marks), length */
+    const marks_w *mk = pre ? &pre->marks : &w->marks;
+    const char *f[4] = {id, title, body, (const char *)mk->b.p};
+    size_t fl[4] = {id_len, title_len, body_len, mk->b.len};
     if ((rc = store_record(w, f, fl, err))) {
         if (rc == FT_ENOMEM) return doc_failed(w, rc, id, id_len, err);
         return writer_fail(w, rc, err);
@@ -1388,7 +1477,9 @@ int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *tit
         raw += ft_varint_put(v, slen[k]) + slen[k];
     }
     raw += ft_varint_put(v, stored_len) + stored_len;
+    raw += 11; /* at most, for the marks field; set below */
     if (raw > UINT32_MAX) return ft_error_set(err, FT_EINVAL, "a stored document block exceeds 4 GiB");
+    raw -= 11;
     memset(&w->pc, 0, sizeof w->pc);
     w->pc.open = 1;
     w->pc.id = malloc(id_len);
@@ -1407,6 +1498,10 @@ int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *tit
     if (rc) return doc_failed(w, rc, id, id_len, err);
     w->st.invalid_bytes += s1.invalid_bytes;
     w->pc.pos = s1.next_pos + 1;
+    /* the body's marks: body0 only (a large record, store_record) */
+    w->pc.marks_len = 1 + ft_varint_put(w->pc.marks + 1, w->pc.pos);
+    w->pc.marks[0] = (uint8_t)(w->pc.marks_len - 1);
+    raw += w->pc.marks_len;
 
     /* the store block: the small records before, id, title, the body's length */
     w->pc.off = w->sto.off;
@@ -1465,7 +1560,8 @@ int ft_writer_end(ft_writer *w, ft_error *err)
     }
     if ((rc = doc_postings(w, w->tokbytes.p, id, id_len, err))) return rc;
 
-    /* the store block: compressed, or raw when that is not smaller */
+    /* the store block: the marks field, compressed, or raw when that is not smaller */
+    store_put(w, &w->pc.zout, 1, w->pc.marks, w->pc.marks_len, err);
     store_frame_end(w, &w->pc.zout, err);
     uint64_t stored = w->sto.off - w->pc.off;
     int z = 1;
@@ -2574,6 +2670,7 @@ void ft_writer_close(ft_writer *w)
     free(w->wcache);
     free(w->ptoks);
     ft_buf_free(&w->tokbytes);
+    ft_buf_free(&w->marks.b);
     ft_buf_free(&w->arena);
     free(w->slots);
     free(w->occs);
@@ -2745,8 +2842,8 @@ static int merge_run(const char *dir, const ft_index *ix, unsigned a, unsigned b
             map[g - base_a] = (uint32_t)w->ndocs;
             ft_doc doc;
             if ((rc = ft_index_doc(ix, g, db, &doc, err))) break;
-            const char *f[3] = {doc.id, doc.title, doc.body};
-            size_t fl[3] = {doc.id_len, doc.title_len, doc.body_len};
+            const char *f[4] = {doc.id, doc.title, doc.body, (const char *)doc.marks};
+            size_t fl[4] = {doc.id_len, doc.title_len, doc.body_len, doc.marks_len};
             if ((rc = store_record(w, f, fl, err))) break;
             if (add_length(w, ft_index_doc_length(ix, g))) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); break; }
             if (w->sto_block.len >= FT_STORE_BLOCK && (rc = flush_store(w, err))) break;

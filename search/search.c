@@ -31,10 +31,12 @@
  * in the query's term order, so pruned and exhaustive runs give bit-identical
  * scores.
  *
- * Snippets: ft_snipper reads the query terms' positions in all the hits at
- * once, so a snippet knows which words match and where its best window is,
- * and analyzes the body only up to a window past it; ft_snippet_text finds
- * both by analyzing the text (the two agree, tested).
+ * Snippets: a window is W consecutive word positions, chosen from the
+ * matches' positions alone.  ft_snipper reads the query terms' positions in
+ * all the hits at once, so it knows the window before reading the body, and
+ * analyzes only the window's words, from the stored mark before it (a byte
+ * offset of a known position, docs/FORMAT.md); ft_snippet_text finds the
+ * matches by analyzing the text (the two agree, tested).
  *
  * BM25 per term: w * tf / (tf + K) with w = idf * (k1 + 1) and
  * K = k1 * (1 - b + b * dl / avgdl).  A phrase scores as the sum of its
@@ -48,10 +50,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A snippet's window is looked for in the body's first 64 KiB, and the scan
- * stops a window's length after the first window holding every query term
- * (no later window can hold more): snippets of long documents cost what
- * short ones do. */
+/* A snippet's window is looked for in the body's first 64 KiB, and the
+ * text's scan stops a window's length after the first window holding every
+ * query term (no later window can hold more): snippets of long documents
+ * cost what short ones do. */
 #define SNIPPET_SCAN_MAX (1u << 16)
 #define SNIP_STOP 1 /* on_snip_token: enough read (not an error) */
 #define BOUND_SLACK 1e-9
@@ -1248,49 +1250,83 @@ void ft_explain_free(ft_explanation *e)
 
 typedef struct stok {
     size_t start, end;
+    uint32_t pos;
     int term; /* index of the matched query term or -1 */
 } stok;
-
-typedef struct snip_ctx {
-    const ft_query *q;
-    ft_analyzer *an;
-    uint8_t first[256];     /* first bytes of the query terms */
-    stok *t;
-    size_t n, cap;
-    /* early stop: the last W tokens' term counts */
-    unsigned *wcnt;
-    size_t W, target, distinct, stop_at;
-    /* ft_snipper: the matches' positions, from the index (sorted), and the
-     * position from which nothing more is needed */
-    const struct smatch *mt;
-    size_t nmt, mi;
-    uint32_t stop_pos;
-} snip_ctx;
 
 typedef struct smatch {
     uint32_t pos;  /* position in the body (0 = its first word) */
     int term;      /* query term slot */
 } smatch;
 
-static int on_snip_token(void *arg, const ft_token *tok)
+/* Snippet windows are W consecutive word positions of the body.  The best
+ * is chosen from the matches' positions alone (choose_window), whether they
+ * come from analyzing the text or from the index, so both agree; reading
+ * ends a window's length after the first window holding every term (the
+ * horizon: no later window can hold more terms, and a text read up to it
+ * holds what is needed). */
+typedef struct snip_ctx {
+    const ft_query *q;
+    ft_analyzer *an;
+    uint8_t first[256];     /* first bytes of the query terms */
+    stok *t;
+    size_t n, cap;
+    size_t base;            /* offset in the body of the text analyzed */
+    /* text: the matches seen in the last W positions, and the horizon */
+    unsigned *wcnt;
+    size_t W, target, distinct, lo;
+    uint32_t horizon;       /* UINT32_MAX: not reached */
+    /* from the index: the matches (sorted) and the window [ws, we) to read */
+    const smatch *mt;
+    size_t nmt, mi;
+    uint32_t ws, we;
+    int more;               /* a word follows the window */
+} snip_ctx;
+
+static int count_only(void *ctx, const ft_token *tok)
 {
-    snip_ctx *s = arg;
+    (void)ctx;
+    (void)tok;
+    return 0;
+}
+
+static int snip_push(snip_ctx *s, const ft_token *tok, int m)
+{
     if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
+        size_t cap = s->cap ? s->cap * 2 : 64;
         stok *p = realloc(s->t, cap * sizeof *p);
         if (!p) return FT_ENOMEM;
         s->t = p;
         s->cap = cap;
     }
+    s->t[s->n++] = (stok){s->base + tok->start, s->base + tok->end, tok->pos, m};
+    return 0;
+}
+
+/* From the index: the window's words, marked from the matches. */
+static int on_window_token(void *arg, const ft_token *tok)
+{
+    snip_ctx *s = arg;
+    if (tok->pos >= s->we) {
+        s->more = 1;
+        return SNIP_STOP;
+    }
+    int m = -1;
+    while (s->mi < s->nmt && s->mt[s->mi].pos < tok->pos) s->mi++;
+    if (s->mi < s->nmt && s->mt[s->mi].pos == tok->pos) m = s->mt[s->mi].term;
+    return snip_push(s, tok, m);
+}
+
+/* From the text: every word, matched by stemming, up to the horizon. */
+static int on_snip_token(void *arg, const ft_token *tok)
+{
+    snip_ctx *s = arg;
+    if (tok->pos > s->horizon) return SNIP_STOP;
     int m = -1;
     const char *term = tok->term;
     size_t len = tok->len;
     unsigned char c0 = len ? (unsigned char)term[0] : 0;
-    if (s->mt) { /* the index says which positions match */
-        if (tok->pos >= s->stop_pos) return SNIP_STOP;
-        while (s->mi < s->nmt && s->mt[s->mi].pos < tok->pos) s->mi++;
-        if (s->mi < s->nmt && s->mt[s->mi].pos == tok->pos) m = s->mt[s->mi].term;
-    } else if (len && (s->first[c0] || c0 >= 0x80)) {
+    if (len && (s->first[c0] || c0 >= 0x80)) {
         /* Words arrive unstemmed; Snowball stemmers rewrite endings, never
          * an ASCII first letter, so only words whose first byte starts some
          * query term (or is not ASCII) need stemming: most of a document is
@@ -1308,33 +1344,72 @@ static int on_snip_token(void *arg, const ft_token *tok)
             if (len >= pn->lens[0] && !memcmp(term, pn->terms[0], pn->lens[0])) m = (int)(s->q->npos + i);
         }
     }
-    s->t[s->n++] = (stok){tok->start, tok->end, m};
-    if (m >= 0 && s->wcnt[m]++ == 0) s->distinct++;
-    if (s->n > s->W) {
-        int old = s->t[s->n - 1 - s->W].term;
+    if (snip_push(s, tok, m)) return FT_ENOMEM;
+    if (m < 0 || s->horizon != UINT32_MAX) return 0;
+    /* the matches of the last W positions: does a window hold every term? */
+    if (s->wcnt[m]++ == 0) s->distinct++;
+    while (s->t[s->lo].pos + s->W <= tok->pos) {
+        int old = s->t[s->lo++].term;
         if (old >= 0 && --s->wcnt[old] == 0) s->distinct--;
     }
-    if (!s->stop_at && s->distinct == s->target) s->stop_at = s->n + s->W; /* room to re-centre */
-    return s->stop_at && s->n >= s->stop_at ? SNIP_STOP : 0;
+    if (s->distinct == s->target) s->horizon = tok->pos + (uint32_t)s->W;
+    return 0;
 }
 
-/* Append text with whitespace runs collapsed to one space. */
+/* The best window of W positions for matches m[0..n) (sorted by position):
+ * most distinct terms, then most matches, the earliest; then a lone match
+ * is shown a little after the window's start.  Matches past the horizon
+ * (a window's length after the first window holding all target terms) are
+ * not considered.  Sets *ws (the window's first position) and returns the
+ * horizon (UINT32_MAX: none). */
+static uint32_t choose_window(const smatch *m, size_t n, uint32_t W, size_t target, unsigned *cnt, uint32_t *ws)
+{
+    size_t best_d = 0, best_m = 0, nd = 0, lo = 0;
+    uint32_t best = 0, horizon = UINT32_MAX;
+    size_t i;
+    for (i = 0; i < n && m[i].pos <= horizon; i++) {
+        if (cnt[m[i].term]++ == 0) nd++;
+        while (m[lo].pos + W <= m[i].pos) {
+            if (--cnt[m[lo].term] == 0) nd--;
+            lo++;
+        }
+        if (nd > best_d || (nd == best_d && i - lo + 1 > best_m)) {
+            best_d = nd;
+            best_m = i - lo + 1;
+            best = m[i].pos >= W ? m[i].pos - W + 1 : 0;
+        }
+        if (nd == target && horizon == UINT32_MAX) horizon = m[i].pos + W;
+    }
+    for (size_t j = lo; j < i; j++) cnt[m[j].term] = 0;
+    if (best_d > 0) { /* centre a lone match a little: show some words before it */
+        size_t k = 0;
+        while (m[k].pos < best) k++;
+        uint32_t lead = W / 4;
+        if (m[k].pos > best + lead) best = m[k].pos - lead;
+    }
+    *ws = best;
+    return horizon;
+}
+
+/* Append text with whitespace runs collapsed to one space (controls count
+ * as white space): one reservation, then a byte loop. */
 static void put_clean(ft_buf *b, const char *s, size_t n, int *space)
 {
-    size_t i = 0;
-    while (i < n) {
-        size_t j = i; /* a run of bytes kept as they are, appended at once */
-        while (j < n && (unsigned char)s[j] > 0x20) j++;
-        if (j > i) {
-            ft_buf_append(b, s + i, j - i);
-            *space = 0;
+    if (n == 0 || ft_buf_reserve(b, n)) return;
+    uint8_t *d = b->p + b->len;
+    int sp = *space;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)s[i];
+        if (c > 0x20) {
+            *d++ = c;
+            sp = 0;
+        } else if (!sp) {
+            *d++ = ' ';
+            sp = 1;
         }
-        if (j == n) break;
-        while (j < n && (unsigned char)s[j] <= 0x20) j++; /* controls and white space */
-        if (!*space) ft_buf_put_u8(b, ' ');
-        *space = 1;
-        i = j;
     }
+    b->len = (size_t)(d - b->p);
+    *space = sp;
 }
 
 int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t doc,
@@ -1351,7 +1426,8 @@ int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t 
 }
 
 static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
-                        const ft_snippet_opts *o, const smatch *mt, size_t nmt, char **out, ft_error *err);
+                        const ft_snippet_opts *o, const smatch *mt, size_t nmt, const ft_doc *d, char **out,
+                        ft_error *err);
 
 struct ft_snipper {
     ft_analyzer *an;
@@ -1363,11 +1439,6 @@ struct ft_snipper {
     smatch *scratch;    /* the body's part of one hit's matches */
 };
 
-static int cmp_smatch(const void *a, const void *b)
-{
-    const smatch *x = a, *y = b;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
 
 typedef struct hit_ref {
     uint32_t doc;
@@ -1391,16 +1462,26 @@ void ft_snipper_free(ft_snipper *s)
     free(s);
 }
 
-static int snipper_add(ft_snipper *s, size_t hit, uint32_t pos, int term)
+/* Merge one term's positions in a hit (sorted) into the hit's matches
+ * (sorted; no two terms share a position), from the back. */
+static int snipper_merge(ft_snipper *s, size_t hit, const uint32_t *pos, uint32_t np, int term)
 {
-    if (s->nm[hit] == s->cap[hit]) {
-        size_t cap = s->cap[hit] ? s->cap[hit] * 2 : 16;
+    size_t old = s->nm[hit], need = old + np;
+    if (need > s->cap[hit]) {
+        size_t cap = s->cap[hit] ? s->cap[hit] : 16;
+        while (cap < need) cap *= 2;
         smatch *v = realloc(s->m[hit], cap * sizeof *v);
         if (!v) return -1;
         s->m[hit] = v;
         s->cap[hit] = cap;
     }
-    s->m[hit][s->nm[hit]++] = (smatch){pos, term};
+    smatch *m = s->m[hit];
+    size_t i = old, w = need;
+    for (uint32_t j = np; j > 0;) {
+        if (i > 0 && m[i - 1].pos > pos[j - 1]) m[--w] = m[--i];
+        else m[--w] = (smatch){pos[--j], term};
+    }
+    s->nm[hit] = need;
     return 0;
 }
 
@@ -1437,11 +1518,7 @@ int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const
             const uint32_t *pos;
             uint32_t np;
             if ((rc = ft_postings_positions(p, &pos, &np)) != FT_OK) break;
-            for (uint32_t j = 0; j < np; j++)
-                if (snipper_add(s, ord[k].i, pos[j], (int)t)) {
-                    rc = FT_ENOMEM;
-                    break;
-                }
+            if (snipper_merge(s, ord[k].i, pos, np, (int)t)) rc = FT_ENOMEM;
         }
         if (rc == FT_OK) rc = ft_postings_status(p, err);
         else if (rc != FT_ENOMEM) ft_postings_status(p, err);
@@ -1449,7 +1526,6 @@ int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const
         if (rc == FT_ENOMEM) goto nomem;
         if (rc) goto fail;
     }
-    for (size_t i = 0; i < n; i++) qsort(s->m[i], s->nm[i], sizeof *s->m[i], cmp_smatch);
     free(ord);
     *out = s;
     return FT_OK;
@@ -1461,12 +1537,6 @@ fail:
     return rc;
 }
 
-static int count_only(void *ctx, const ft_token *tok)
-{
-    (void)ctx;
-    (void)tok;
-    return 0;
-}
 
 int ft_snipper_get(ft_snipper *s, size_t i, const ft_doc *d, const ft_snippet_opts *o, char **out,
                    ft_error *err)
@@ -1474,11 +1544,15 @@ int ft_snipper_get(ft_snipper *s, size_t i, const ft_doc *d, const ft_snippet_op
     *out = NULL;
     if (s->text_only || i >= s->res->n) return ft_snippet_text(s->an, s->q, d->body, d->body_len, o, out, err);
     /* the body's positions follow the title's, one apart (as the writer
-     * numbers them) */
-    ft_analyze_stats st;
-    if (ft_analyze_words(s->an, d->title, d->title_len, 0, count_only, NULL, &st))
-        return ft_error_set(err, FT_ENOMEM, "out of memory");
-    uint32_t body0 = st.next_pos + 1;
+     * numbers them): the record says where, or the title is counted */
+    uint32_t body0, mpos;
+    size_t moff;
+    if (!ft_doc_mark(d, 0, 0, &body0, &mpos, &moff)) {
+        ft_analyze_stats st;
+        if (ft_analyze_words(s->an, d->title, d->title_len, 0, count_only, NULL, &st))
+            return ft_error_set(err, FT_ENOMEM, "out of memory");
+        body0 = st.next_pos + 1;
+    }
     size_t k = 0;
     while (k < s->nm[i] && s->m[i][k].pos < body0) k++;
     size_t nb = s->nm[i] - k;
@@ -1486,128 +1560,129 @@ int ft_snipper_get(ft_snipper *s, size_t i, const ft_doc *d, const ft_snippet_op
     if (!mt) return ft_error_set(err, FT_ENOMEM, "out of memory");
     s->scratch = mt;
     for (size_t j = 0; j < nb; j++) mt[j] = (smatch){s->m[i][k + j].pos - body0, s->m[i][k + j].term};
-    return snippet_make(s->an, s->q, d->body, d->body_len, o, mt, nb, out, err);
+    return snippet_make(s->an, s->q, d->body, d->body_len, o, mt, nb, d, out, err);
 }
 
 int ft_snippet_text(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
                     const ft_snippet_opts *o, char **out, ft_error *err)
 {
-    return snippet_make(an, q, body, body_len, o, NULL, 0, out, err);
+    return snippet_make(an, q, body, body_len, o, NULL, 0, NULL, out, err);
 }
 
-/* The snippet; with mt (the body's matches from the index, sorted by
- * position), matching needs no stemming and reading stops once the best
- * window and a window's length after it have been read. */
+/* Where the text of a snippet is looked at: the body's first
+ * SNIPPET_SCAN_MAX bytes, cut at the last ASCII white space of the last
+ * KiB (so no word is cut, in spaced scripts). */
+static size_t scan_len(const char *body, size_t body_len)
+{
+    if (body_len <= SNIPPET_SCAN_MAX) return body_len;
+    for (size_t i = SNIPPET_SCAN_MAX; i > SNIPPET_SCAN_MAX - 1024; i--) {
+        unsigned char c = (unsigned char)body[i];
+        if (c == ' ' || (c >= '\t' && c <= '\r')) return i;
+    }
+    return SNIPPET_SCAN_MAX;
+}
+
+/* The snippet.  From the text alone (mt NULL): the body is analyzed up to
+ * the horizon, words matched by stemming.  With mt (the body's matches from
+ * the index, sorted by position) the window is known before reading, and
+ * only its words are analyzed, from the last of d's marks before it. */
 static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, size_t body_len,
-                        const ft_snippet_opts *o, const smatch *mt, size_t nmt, char **out, ft_error *err)
+                        const ft_snippet_opts *o, const smatch *mt, size_t nmt, const ft_doc *d, char **out,
+                        ft_error *err)
 {
     *out = NULL;
     unsigned W = o && o->max_words ? o->max_words : 30;
     const char *ho = o && o->hl_open ? o->hl_open : "[";
     const char *hc = o && o->hl_close ? o->hl_close : "]";
     int rc = FT_OK;
-    size_t blen = body_len < SNIPPET_SCAN_MAX ? body_len : SNIPPET_SCAN_MAX;
+    size_t blen = scan_len(body, body_len);
+    size_t nslots = q->npos + q->nprefixes + 1;
     snip_ctx s;
     memset(&s, 0, sizeof s);
     s.q = q;
-    unsigned *cnt = calloc(2 * (q->npos + q->nprefixes + 1), sizeof *cnt);
-    ft_buf b;
-    ft_buf_init(&b);
     s.an = an;
     s.W = W;
-    s.wcnt = cnt ? cnt + q->npos + q->nprefixes + 1 : NULL;
+    s.horizon = UINT32_MAX;
     /* the most distinct terms a window can hold (the query's positive terms
      * are distinct: query.c merges repeats) */
     s.target = q->npos + q->nprefixes;
-    for (size_t i = 0; i < q->npos; i++)
-        if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;
-    for (size_t i = 0; i < q->nprefixes; i++)
-        if (q->prefixes[i]->lens[0]) s.first[(unsigned char)q->prefixes[i]->terms[0][0]] = 1;
-    s.stop_pos = UINT32_MAX;
-    uint32_t first_pos = 0; /* the first position read as words */
+    unsigned *cnt = calloc(2 * nslots, sizeof *cnt);
+    smatch *mm = NULL;
+    ft_buf b;
+    ft_buf_init(&b);
+    if (!cnt) goto nomem;
+    s.wcnt = cnt + nslots;
+    uint32_t ws, we;
+    int arc;
     if (mt) {
+        /* matches past the scanned text do not count: the text's words
+         * there are counted from the last mark before its end */
+        uint32_t body0, mpos;
+        size_t moff;
+        if (blen < body_len && nmt) {
+            ft_doc_mark(d, UINT32_MAX, blen, &body0, &mpos, &moff);
+            if (mt[nmt - 1].pos >= mpos) {
+                ft_analyze_stats st;
+                if (ft_analyze_words_from(an, body + moff, blen - moff, mpos, UINT32_MAX, count_only, NULL, &st))
+                    goto nomem;
+                while (nmt && mt[nmt - 1].pos >= st.next_pos) nmt--;
+            }
+        }
+        s.horizon = choose_window(mt, nmt, W, s.target, cnt, &ws);
+        we = ws + W;
+        if (s.horizon != UINT32_MAX && we > s.horizon + 1) we = s.horizon + 1;
         s.mt = mt;
         s.nmt = nmt;
-        /* unless some window holds every term (then the early stop above
-         * applies), the best window by position: most distinct terms, then
-         * most matches, the earliest; read a window past it */
-        size_t best_d = 0, best_m = 0, d = 0, lo = 0;
-        uint32_t best = 0, full = UINT32_MAX; /* the first window holding every term */
-        for (size_t i = 0; cnt && i < nmt; i++) {
-            if (cnt[mt[i].term]++ == 0) d++;
-            while (mt[i].pos - mt[lo].pos >= W) {
-                if (--cnt[mt[lo].term] == 0) d--;
-                lo++;
-            }
-            if (d > best_d || (d == best_d && i - lo + 1 > best_m)) {
-                best_d = d;
-                best_m = i - lo + 1;
-                best = mt[lo].pos;
-            }
-            if (d == s.target && full == UINT32_MAX) full = mt[lo].pos;
-        }
-        if (cnt) memset(cnt, 0, (q->npos + q->nprefixes + 1) * sizeof *cnt);
-        if (best_d < s.target) s.stop_pos = best + 2 * (uint32_t)W;
-        /* no earlier window can be chosen: the words before are only counted */
-        uint32_t start = full != UINT32_MAX ? full : best;
-        first_pos = start > W ? start - (uint32_t)W : 0;
-    }
-    int arc = cnt ? ft_analyze_words_from(an, body, blen, 0, first_pos, on_snip_token, &s, NULL) : FT_ENOMEM;
-    if (arc != 0 && arc != SNIP_STOP) {
-        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
-        goto out;
-    }
-    int cut = arc == SNIP_STOP || blen < body_len; /* text goes on after the last token read */
-    /* best window: most distinct terms, then most matches; earliest on ties */
-    size_t best = 0, bestd = 0, bestm = 0, distinct = 0, m = 0;
-    for (size_t i = 0; i < s.n; i++) {
-        if (s.t[i].term >= 0) {
-            if (cnt[s.t[i].term]++ == 0) distinct++;
-            m++;
-        }
-        if (i >= W) {
-            int old = s.t[i - W].term;
-            if (old >= 0) {
-                if (--cnt[old] == 0) distinct--;
-                m--;
-            }
-        }
-        size_t start = i + 1 >= W ? i + 1 - W : 0;
-        if (distinct > bestd || (distinct == bestd && m > bestm)) {
-            bestd = distinct;
-            bestm = m;
-            best = start;
+        s.ws = ws;
+        s.we = we;
+        mpos = 0;
+        moff = 0;
+        if (d && ws > 0) ft_doc_mark(d, ws, blen, &body0, &mpos, &moff);
+        s.base = moff;
+        arc = ft_analyze_words_from(an, body + moff, blen - moff, mpos, ws, on_window_token, &s, NULL);
+    } else {
+        for (size_t i = 0; i < q->npos; i++)
+            if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;
+        for (size_t i = 0; i < q->nprefixes; i++)
+            if (q->prefixes[i]->lens[0]) s.first[(unsigned char)q->prefixes[i]->terms[0][0]] = 1;
+        arc = ft_analyze_words(an, body, blen, 0, on_snip_token, &s, NULL);
+        if (arc == 0 || arc == SNIP_STOP) {
+            size_t nm = 0;
+            for (size_t i = 0; i < s.n; i++) nm += s.t[i].term >= 0;
+            mm = malloc((nm ? nm : 1) * sizeof *mm);
+            if (!mm) goto nomem;
+            nm = 0;
+            for (size_t i = 0; i < s.n; i++)
+                if (s.t[i].term >= 0) mm[nm++] = (smatch){s.t[i].pos, s.t[i].term};
+            memset(cnt, 0, nslots * sizeof *cnt);
+            choose_window(mm, nm, W, s.target, cnt, &ws);
+            we = ws + W;
+            s.more = arc == SNIP_STOP;
         }
     }
-    if (s.n > 0) {
-        size_t ws = best, we = best + W < s.n ? best + W : s.n; /* [ws, we) */
-        /* center a lone match a little: show some words before it */
-        if (bestd > 0 && ws == best) {
-            size_t first = ws;
-            while (first < we && s.t[first].term < 0) first++;
-            size_t lead = W / 4;
-            if (first > ws + lead) {
-                size_t shift = first - ws - lead;
-                ws += shift;
-                we = ws + W < s.n ? ws + W : s.n;
-            }
-        }
+    if (arc != 0 && arc != SNIP_STOP) goto nomem;
+    /* the window's words: [i0, i1) of s.t */
+    size_t i0 = 0, i1;
+    while (i0 < s.n && s.t[i0].pos < ws) i0++;
+    for (i1 = i0; i1 < s.n && s.t[i1].pos < we; i1++) continue;
+    if (i1 < s.n) s.more = 1;
+    if (i1 > i0) {
         int space = 1;
-        if (ws > 0 || first_pos > 0) ft_buf_append(&b, "...", 3);
+        if (ws > 0) ft_buf_append(&b, "...", 3);
         /* tokens can overlap (CJK bigrams): highlight the union of the
          * matched tokens' byte ranges, emit every byte once */
-        size_t from = s.t[ws].start, to = s.t[ws].end;
-        for (size_t i = ws; i < we; i++)
+        size_t from = s.t[i0].start, to = s.t[i0].end;
+        for (size_t i = i0; i < i1; i++)
             if (s.t[i].end > to) to = s.t[i].end;
         size_t at = from;
-        for (size_t i = ws; i < we;) {
+        for (size_t i = i0; i < i1;) {
             if (s.t[i].term < 0) {
                 i++;
                 continue;
             }
             size_t hs = s.t[i].start, he = s.t[i].end;
             size_t j = i + 1;
-            while (j < we && s.t[j].start < he) { /* overlapping tokens */
+            while (j < i1 && s.t[j].start < he) { /* overlapping tokens */
                 if (s.t[j].term >= 0 && s.t[j].end > he) he = s.t[j].end;
                 j++;
             }
@@ -1622,18 +1697,19 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
             i = j;
         }
         if (to > at) put_clean(&b, body + at, to - at, &space);
-        if (we < s.n || cut) ft_buf_append(&b, "...", 3);
+        if (s.more || blen < body_len) ft_buf_append(&b, "...", 3);
     }
     ft_buf_put_u8(&b, 0);
-    if (b.failed) {
-        rc = ft_error_set(err, FT_ENOMEM, "out of memory");
-        goto out;
-    }
+    if (b.failed) goto nomem;
     *out = (char *)b.p;
     b.p = NULL;
+    goto out;
+nomem:
+    rc = ft_error_set(err, FT_ENOMEM, "out of memory");
 out:
     ft_buf_free(&b);
     free(s.t);
     free(cnt);
+    free(mm);
     return rc;
 }
