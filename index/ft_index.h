@@ -221,6 +221,15 @@ int ft_postings_open(const ft_index *ix, const char *term, size_t len, ft_postin
                      ft_error *err);
 void ft_postings_close(ft_postings *p);
 
+/* A term's dictionary entries in every segment, as a cursor found them: a
+ * new cursor opened from it (at the start) skips the dictionary lookups.
+ * Valid while the index it came from is open.  ft_postings_ref_ returns NULL
+ * when out of memory. */
+typedef struct ft_term_ref ft_term_ref;
+ft_term_ref *ft_postings_ref_(const ft_postings *p);
+int ft_postings_open_ref_(const ft_term_ref *r, ft_postings **out, ft_error *err);
+void ft_term_ref_free_(ft_term_ref *r);
+
 uint32_t ft_postings_df(const ft_postings *p);  /* documents containing the term */
 uint64_t ft_postings_cf(const ft_postings *p);  /* total occurrences */
 

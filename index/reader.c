@@ -1288,6 +1288,63 @@ static int postings_open(const ft_index *ix, unsigned first, unsigned last, cons
     return FT_OK;
 }
 
+struct ft_term_ref {
+    const ft_index *ix;
+    uint32_t df, list_max_tf, list_min_len;
+    uint64_t cf;
+    unsigned nst;
+    seg_term st[];
+};
+
+ft_term_ref *ft_postings_ref_(const ft_postings *p)
+{
+    ft_term_ref *r = malloc(sizeof *r + p->nst * sizeof *r->st);
+    if (!r) return NULL;
+    r->ix = p->ix;
+    r->df = p->df;
+    r->cf = p->cf;
+    r->list_max_tf = p->list_max_tf;
+    r->list_min_len = p->list_min_len;
+    r->nst = p->nst;
+    if (p->nst) memcpy(r->st, p->st, p->nst * sizeof *r->st);
+    return r;
+}
+
+void ft_term_ref_free_(ft_term_ref *r) { free(r); }
+
+/* The cursor postings_open makes, without its lookups: segment 0 loaded. */
+int ft_postings_open_ref_(const ft_term_ref *r, ft_postings **out, ft_error *err)
+{
+    *out = NULL;
+    ft_postings *p = calloc(1, sizeof *p);
+    if (!p) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    p->ix = r->ix;
+    p->doc = FT_DOC_END;
+    ft_buf_init(&p->dbuf);
+    ft_buf_init(&p->pbuf);
+    p->df = r->df;
+    p->cf = r->cf;
+    p->list_max_tf = r->list_max_tf;
+    p->list_min_len = r->list_min_len;
+    if (r->nst) {
+        p->st = malloc(r->nst * sizeof *p->st);
+        if (!p->st) {
+            ft_postings_close(p);
+            return ft_error_set(err, FT_ENOMEM, "out of memory");
+        }
+        memcpy(p->st, r->st, r->nst * sizeof *p->st);
+        p->nst = r->nst;
+        if (load_segment(p)) {
+            int rc = p->rc;
+            if (err) *err = p->err;
+            ft_postings_close(p);
+            return rc;
+        }
+    }
+    *out = p;
+    return FT_OK;
+}
+
 /* Free what a cursor owns (not the cursor itself); the decompression context
  * goes back to the index's pool. */
 static void postings_release(ft_postings *p)

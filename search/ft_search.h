@@ -58,6 +58,8 @@ typedef struct ft_results {
     uint64_t matches;     /* documents matching the query */
     int matches_exact;    /* 1: matches is exact; 0: a lower bound (pruning skipped some) */
     char notice[256];     /* non-empty: something the user should know (capped prefix...) */
+    struct ft_res_terms *terms_; /* private: the query terms' dictionary entries, which
+                                  * ft_snipper_new reuses; freed by ft_results_free */
 } ft_results;
 
 int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o,

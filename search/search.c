@@ -1077,12 +1077,51 @@ static void ctx_free(sctx *c)
     free(c->owned);
 }
 
+/* The positive query terms' dictionary entries, kept with the results so
+ * that ft_snipper_new opens their cursors without looking them up again. */
+struct ft_res_terms {
+    const ft_index *ix;
+    size_t n;
+    ft_term_ref *ref[]; /* per positive term (NULL: not found in the tree) */
+};
+
 void ft_results_free(ft_results *r)
 {
     if (!r) return;
     free(r->hits);
     r->hits = NULL;
     r->n = 0;
+    if (r->terms_)
+        for (size_t i = 0; i < r->terms_->n; i++) ft_term_ref_free_(r->terms_->ref[i]);
+    free(r->terms_);
+    r->terms_ = NULL;
+}
+
+static const it *find_term(const it *t, const char *term, size_t len)
+{
+    if (!t) return NULL;
+    if (t->kind == IT_TERM) return t->p && t->tlen == len && !memcmp(t->term, term, len) ? t : NULL;
+    for (size_t i = 0; i < t->nkids; i++) {
+        const it *f = find_term(t->kids[i], term, len);
+        if (f) return f;
+    }
+    return NULL;
+}
+
+/* Keep the positive terms' entries (out of memory: keep fewer; the snipper
+ * looks the others up). */
+static void keep_terms(ft_results *out, const ft_index *ix, const ft_query *q, const it *root)
+{
+    if (!root || q->npos == 0) return;
+    struct ft_res_terms *k = calloc(1, sizeof *k + q->npos * sizeof *k->ref);
+    if (!k) return;
+    k->ix = ix;
+    k->n = q->npos;
+    for (size_t i = 0; i < q->npos; i++) {
+        const it *t = find_term(root, q->pos_terms[i], q->pos_lens[i]);
+        if (t) k->ref[i] = ft_postings_ref_(t->p);
+    }
+    out->terms_ = k;
 }
 
 int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft_results *out, ft_error *err)
@@ -1137,6 +1176,7 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
     out->matches = matches;
     t.h = NULL;
     memcpy(out->notice, c.notice, sizeof out->notice);
+    keep_terms(out, ix, q, root);
 done:
     it_free(root);
     free(t.h);
@@ -1511,7 +1551,10 @@ int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const
     qsort(ord, n, sizeof *ord, cmp_hit_doc); /* document order: each cursor only moves forward */
     for (size_t t = 0; t < q->npos; t++) {
         ft_postings *p;
-        if ((rc = ft_postings_open(ix, q->pos_terms[t], q->pos_lens[t], &p, err)) != FT_OK) goto fail;
+        const struct ft_res_terms *kt = res->terms_;
+        if (kt && kt->ix == ix && t < kt->n && kt->ref[t]) rc = ft_postings_open_ref_(kt->ref[t], &p, err);
+        else rc = ft_postings_open(ix, q->pos_terms[t], q->pos_lens[t], &p, err);
+        if (rc != FT_OK) goto fail;
         for (size_t k = 0; k < n && rc == FT_OK; k++) {
             uint32_t doc = ord[k].doc;
             if (ft_postings_advance(p, doc) != doc) continue;
