@@ -1682,7 +1682,7 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         moff = 0;
         if (d && ws > 0) ft_doc_mark(d, ws, blen, &body0, &mpos, &moff);
         s.base = moff;
-        arc = ft_analyze_words_from(an, body + moff, blen - moff, mpos, ws, on_window_token, &s, NULL);
+        arc = ft_analyze_spans_from(an, body + moff, blen - moff, mpos, ws, on_window_token, &s, NULL);
     } else {
         for (size_t i = 0; i < q->npos; i++)
             if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;

@@ -617,3 +617,80 @@ Test(tokenize, analyzer_options_reported)
     ft_analyzer_free(an);
     ft_analyzer_free(NULL);
 }
+
+static int count_tokens_only(void *ctx, const ft_token *t)
+{
+    (void)ctx;
+    (void)t;
+    return 0;
+}
+
+/* (term length, position, start, end) of every token, for spans_equal_words */
+typedef struct tuples {
+    uint64_t v[4 * 512];
+    size_t n;
+    int null_terms;
+} tuples;
+
+static int on_tuple(void *ctx, const ft_token *t)
+{
+    tuples *u = ctx;
+    cr_assert_lt(u->n + 4, sizeof u->v / sizeof *u->v);
+    u->v[u->n++] = t->len;
+    u->v[u->n++] = t->pos;
+    u->v[u->n++] = t->start;
+    u->v[u->n++] = t->end;
+    u->null_terms += t->term == NULL;
+    return 0;
+}
+
+/* ft_analyze_spans_from gives the words of ft_analyze_words_from, from every
+ * position, on texts that cross between its ASCII path and the others:
+ * apostrophes (ASCII and U+2019) and possessives, numbers with separators,
+ * accented letters and combining marks joining ASCII words, CJK runs, words
+ * over the length limit, invalid bytes; with and without stopwords. */
+Test(tokenize, spans_equal_words)
+{
+    static const char *const texts[] = {
+        "Don't stop JOHN'S dog's o'clock 3.14 1,000,000 a.b 1.a",
+        "caf\xc3\xa9 na\xc3\xafve's abc\xc3\xa9xyz \xc3\xa9t\xc3\xa9-abc e\xcc\x81t\xc3\xa9 the",
+        "O\xe2\x80\x99" "Brien\xe2\x80\x99s ab\xe2\x80\x99" "cd x\xe2\x80\x99s 12\xd9\xab" "34 it's",
+        "abc\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" "def \xe6\x97\xa5 ghi\xe4\xb8\xad jkl",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa's end",
+        "bad \xff byte\xfe" "s and \xc3 half an\xc3\xa9 \xe2\x80 the and of",
+        "  lead, trail.  ' '' 's 'tis x' y''z 5.5.5 ..1 1.. ,2,",
+    };
+    for (int sw = 0; sw < 2; sw++) {
+        ft_analyzer_opts o;
+        ft_analyzer_opts_default(&o);
+        strcpy(o.lang, "english");
+        o.stopwords = sw;
+        o.max_token_bytes = 64;
+        ft_analyzer *an;
+        ft_error err = {0};
+        cr_assert_eq(ft_analyzer_new(&o, &an, &err), FT_OK, "%s", err.msg);
+        for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+            size_t len = strlen(texts[t]);
+            ft_analyze_stats st;
+            cr_assert_eq(ft_analyze_words(an, texts[t], len, 7, count_tokens_only, NULL, &st), 0);
+            for (uint32_t from = 7; from <= st.next_pos + 1; from++) {
+                static tuples w, s;
+                w.n = s.n = 0;
+                w.null_terms = s.null_terms = 0;
+                ft_analyze_stats a, b;
+                cr_assert_eq(ft_analyze_words_from(an, texts[t], len, 7, from, on_tuple, &w, &a), 0);
+                cr_assert_eq(ft_analyze_spans_from(an, texts[t], len, 7, from, on_tuple, &s, &b), 0);
+                cr_assert_eq(w.n, s.n, "text %zu from %u: %zu and %zu", t, from, w.n / 4, s.n / 4);
+                for (size_t i = 0; i < w.n; i++)
+                    cr_assert_eq(w.v[i], s.v[i], "text %zu from %u, token %zu field %zu", t, from, i / 4, i % 4);
+                cr_assert_eq(a.next_pos, b.next_pos);
+                cr_assert_eq(a.tokens, b.tokens);
+                if (!sw && from == 7 && t == 0) { /* all ASCII: every word a span */
+                    cr_assert_eq(s.n / 4, 11);
+                    cr_assert_eq(s.null_terms, 11, "ASCII words come as spans");
+                }
+            }
+        }
+        ft_analyzer_free(an);
+    }
+}

@@ -85,6 +85,12 @@ int ft_analyze_words(ft_analyzer *a, const char *text, size_t len, uint32_t firs
  * window the index's positions point to). */
 int ft_analyze_words_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
                           uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+/* ft_analyze_words_from for a caller that wants each word's position and
+ * byte range only (snippets whose matches the index gave): the same tokens,
+ * but a word of ASCII bytes comes with tok->term NULL (tok->len is its
+ * term's length all the same), neither copied nor folded. */
+int ft_analyze_spans_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
+                          uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
 
 /* Where a valid UTF-8 text may be cut so that analyzing text[0..k) and then
  * the rest (from the first's next_pos) gives the tokens of the whole: the

@@ -322,6 +322,8 @@ typedef struct emit_ctx {
     ft_analyze_stats st;
     uint32_t pos;
     uint32_t from; /* positions below are counted only */
+    int spans;     /* ft_analyze_spans_from: ASCII words by their byte range only */
+    const uint8_t *src;
 } emit_ctx;
 
 static int stop_cmp(const void *k, const void *e)
@@ -423,6 +425,12 @@ static int finish_word(emit_ctx *e, size_t wlen, int ascii, size_t start, size_t
         e->pos++;
         return 0;
     }
+    if (e->spans && ascii) { /* spans: its bytes are its term's (ASCII folding keeps lengths) */
+        const uint8_t *s = e->src;
+        len = end - start; /* wlen may be a placeholder */
+        if (len > 2 && ascii_class[s[end - 2]] == C_APOS && ascii_word[s[end - 1]] == 's') len -= 2;
+        return deliver(e, NULL, len, start, end, 1);
+    }
     if (!ascii) {
         long m = fold_unicode(a, a->word, wlen);
         if (m < 0) { e->pos++; return 0; }
@@ -499,15 +507,37 @@ int ft_analyze_words_from(ft_analyzer *a, const char *text, size_t len, uint32_t
     return analyze(a, 1, text, len, first_pos, from, fn, ctx, stats);
 }
 
+int ft_analyze_spans_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
+                          uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+{
+    /* a stopword is known by its folded bytes: then words are folded */
+    return analyze(a, a->opts.stopwords ? 1 : 2, text, len, first_pos, from, fn, ctx, stats);
+}
+
 const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_t *out_len)
 {
     return stem_word(a, word, len, out_len);
 }
 
+/* Spans: an ASCII word was not copied; a non-ASCII character joins it, so
+ * its bytes so far go to the word buffer as the copying path puts them. */
+static int span_fixup(ft_analyzer *a, const uint8_t *s, size_t wstart, size_t i, size_t *wlen)
+{
+    size_t n = i - wstart;
+    while (n > a->word_cap)
+        if (word_grow(a)) return -1;
+    for (size_t k = 0; k < n; k++) {
+        uint8_t c = s[wstart + k], f = ascii_word[c];
+        a->word[k] = (char)(f ? f : ascii_class[c] == C_APOS ? '\'' : c);
+    }
+    *wlen = n;
+    return 0;
+}
+
 static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
                    uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
 {
-    emit_ctx e = {a, raw, fn, ctx, {0}, first_pos, from};
+    emit_ctx e = {a, raw != 0, fn, ctx, {0}, first_pos, from, raw == 2, (const uint8_t *)text};
     const uint8_t *s = (const uint8_t *)text;
     size_t i = 0;
     size_t wlen = 0, wstart = 0;
@@ -536,11 +566,12 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
 
     size_t prev_src_len = 0;
     while (i < len) {
-        if (e.pos < e.from && !run) {
-            /* Words only counted (ft_analyze_words_from): the same state
-             * machine as below for ASCII bytes, without the per-byte
-             * dispatch; any other byte, or reaching from, leaves it. */
-            while (i < len && s[i] < 0x80 && e.pos < e.from) {
+        if ((e.pos < e.from || (e.spans && (!in_word || ascii))) && !run) {
+            /* Words only counted (ft_analyze_words_from), or spans: the
+             * same state machine as below for ASCII bytes, without the
+             * per-byte dispatch; any other byte, or reaching from when
+             * counting, leaves it. */
+            while (i < len && s[i] < 0x80 && (e.pos < e.from || e.spans)) {
                 int cl = ascii_class[s[i]];
                 if (cl == C_LETTER || cl == C_DIGIT) {
                     if (!in_word) {
@@ -620,7 +651,7 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
                 size_t j = i, room = a->word_cap - wlen;
                 char *dst = a->word + wlen;
                 uint8_t f;
-                if (e.pos < e.from) { /* a word only counted: its bytes are not needed */
+                if (e.pos < e.from || (e.spans && ascii)) { /* counted, or a span: its bytes are not needed */
                     while (j < len && ascii_word[s[j]]) j++;
                     wlen = 1; /* not empty: finish_word counts it */
                     last = ascii_class[s[j - 1]];
@@ -641,6 +672,7 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
                 i = j;
                 continue;
             } else {
+                if (e.spans && ascii && i > wstart && e.pos >= e.from && span_fixup(a, s, wstart, i, &wlen)) goto oom;
                 if (word_push(a, wlen, s + i, n)) goto oom;
                 wlen += n;
                 ascii = 0;
@@ -649,6 +681,10 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
             break;
         case C_APOS:
             if (in_word && last == C_LETTER && class_at(s, len, i + n) == C_LETTER) {
+                if (c >= 0x80 && e.spans && ascii && e.pos >= e.from) { /* not a span any more */
+                    if (span_fixup(a, s, wstart, i, &wlen)) goto oom;
+                    ascii = 0;
+                }
                 if (word_push(a, wlen, "'", 1)) goto oom;
                 wlen++;
                 break;
@@ -658,6 +694,10 @@ static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32
             break;
         case C_MIDNUM:
             if (in_word && last == C_DIGIT && class_at(s, len, i + n) == C_DIGIT) {
+                if (c >= 0x80 && e.spans && ascii && e.pos >= e.from) { /* not a span any more */
+                    if (span_fixup(a, s, wstart, i, &wlen)) goto oom;
+                    ascii = 0;
+                }
                 if (word_push(a, wlen, s + i, 1)) goto oom;
                 wlen++;
                 break;

@@ -8,8 +8,10 @@
  * at most max bytes, valid UTF-8, positions strictly increasing, byte ranges
  * inside the text and in order; the stats agree with the tokens; a second
  * run (stem cache warm) and ft_analyze_words + ft_analyzer_stem give exactly
- * the same tokens; ft_utf8_sanitize yields valid UTF-8 and reports an invalid
- * byte exactly when the text had one.
+ * the same tokens; ft_analyze_spans_from gives the positions, byte ranges and
+ * term lengths of ft_analyze_words_from, from a position the input picks;
+ * ft_utf8_sanitize yields valid UTF-8 and reports an invalid byte exactly
+ * when the text had one.
  */
 #include <string.h>
 
@@ -61,6 +63,17 @@ static int on_tok(void *ctx, const ft_token *t)
     return 0;
 }
 
+/* (term length, position, start, end) of every token */
+static int on_tuple(void *ctx, const ft_token *t)
+{
+    ft_buf *b = ctx;
+    ft_buf_put_varint(b, t->len);
+    ft_buf_put_varint(b, t->pos);
+    ft_buf_put_varint(b, t->start);
+    ft_buf_put_varint(b, t->end);
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
@@ -108,7 +121,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      "run %d (%s) gives different tokens from the first", k,
                      k == 1 ? "stem cache warm" : "ft_analyze_words + ft_analyzer_stem");
     }
+    uint32_t from = (uint32_t)(r[2].n ? len % (r[2].n + 1) : 0);
     for (int k = 0; k < 3; k++) ft_buf_free(&r[k].terms);
+
+    /* spans: the same words as ft_analyze_words_from, from the same position */
+    ft_buf tw, ts;
+    ft_buf_init(&tw);
+    ft_buf_init(&ts);
+    ft_analyze_stats sw, ss;
+    FZ_CHECK(ft_analyze_words_from(an, text, len, 0, from, on_tuple, &tw, &sw) == 0, "words_from failed");
+    FZ_CHECK(ft_analyze_spans_from(an, text, len, 0, from, on_tuple, &ts, &ss) == 0, "spans_from failed");
+    FZ_CHECK(!tw.failed && !ts.failed, "out of memory");
+    FZ_CHECK(tw.len == ts.len && (!tw.len || !memcmp(tw.p, ts.p, tw.len)),
+             "ft_analyze_spans_from from %u gives other words than ft_analyze_words_from", from);
+    FZ_CHECK(sw.next_pos == ss.next_pos && sw.tokens == ss.tokens, "spans: stats differ");
+    ft_buf_free(&tw);
+    ft_buf_free(&ts);
 
     ft_buf clean;
     ft_buf_init(&clean);
