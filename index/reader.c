@@ -1876,48 +1876,47 @@ int ft_index_doc(const ft_index *ix, uint32_t doc, ft_docbuf *buf, ft_doc *out, 
     return FT_OK;
 }
 
-int ft_doc_mark(const ft_doc *d, uint32_t target, size_t limit, uint32_t *body0, uint32_t *pos, size_t *off)
+/* Walk d's marks up to the last at or before position target whose offset
+ * is below limit (*pos, *off; 0 and 0 when none): 1, or 0 when the record
+ * has no marks, -1 when they are malformed (a gap of 0, an offset outside the
+ * body or not after white space) before the walk ended, -2 when body0 is. */
+static int marks_walk(const ft_doc *d, uint32_t target, size_t limit, uint32_t *body0, uint32_t *pos, size_t *off)
 {
     *pos = 0;
     *off = 0;
     const uint8_t *q = d->marks, *end = d->marks + d->marks_len;
     uint32_t b0;
-    if (!d->marks_len || ft_varint_get32(&q, end, &b0)) return 0;
+    if (!d->marks_len) return 0;
+    if (ft_varint_get32(&q, end, &b0)) return -2;
     *body0 = b0;
     uint64_t p = 0, o = 0;
     while (q < end) {
         uint64_t dp, dof;
-        if (ft_varint_get(&q, end, &dp) || ft_varint_get(&q, end, &dof) || dp == 0 || dof == 0) return 1;
+        if (ft_varint_get(&q, end, &dp) || ft_varint_get(&q, end, &dof) || dp == 0 || dof == 0) return -1;
         p += dp;
         o += dof;
-        if (p > target || o >= limit || o >= d->body_len) return 1;
+        if (o >= d->body_len || p > UINT32_MAX) return -1;
         unsigned char c = (unsigned char)d->body[o - 1];
-        if (!(c == ' ' || (c >= '\t' && c <= '\r'))) return 1; /* damaged: not a mark */
+        if (!(c == ' ' || (c >= '\t' && c <= '\r'))) return -1;
+        if (p > target || o >= limit) return 1;
         *pos = (uint32_t)p;
         *off = (size_t)o;
     }
     return 1;
 }
 
-/* A record's marks are well formed: body0, then position and offset gaps
- * above 0, offsets inside the body, each after ASCII white space. */
+int ft_doc_mark(const ft_doc *d, uint32_t target, size_t limit, uint32_t *body0, uint32_t *pos, size_t *off)
+{
+    int r = marks_walk(d, target, limit, body0, pos, off);
+    return r == 1 || r == -1; /* damaged: the marks before the damage */
+}
+
+/* A record's marks are well formed (ftindex check). */
 static int marks_valid(const ft_doc *d)
 {
-    const uint8_t *q = d->marks, *end = d->marks + d->marks_len;
-    uint32_t b0;
-    if (!d->marks_len) return 1;
-    if (ft_varint_get32(&q, end, &b0)) return 0;
-    uint64_t p = 0, o = 0;
-    while (q < end) {
-        uint64_t dp, dof;
-        if (ft_varint_get(&q, end, &dp) || ft_varint_get(&q, end, &dof) || dp == 0 || dof == 0) return 0;
-        p += dp;
-        o += dof;
-        if (p > UINT32_MAX || o >= d->body_len) return 0;
-        unsigned char c = (unsigned char)d->body[o - 1];
-        if (!(c == ' ' || (c >= '\t' && c <= '\r'))) return 0;
-    }
-    return 1;
+    uint32_t b0, pos;
+    size_t off;
+    return marks_walk(d, UINT32_MAX, SIZE_MAX, &b0, &pos, &off) >= 0;
 }
 
 /* ------------------------------------------------------------------ integrity check */

@@ -212,6 +212,19 @@ static void read_all(const pristine *p, const ft_index *ix, const char *what, ta
         rc = ft_search(ix, q, &o, &r, &err);
         if (rc) READ_ERR(rc, "ft_search");
         for (size_t h = 0; h < r.n; h++) cr_assert_lt(r.hits[h].doc, ndocs, "%s: hit out of range", what);
+        /* snippets from the index: positions and stored marks read back */
+        ft_snipper *sn = NULL;
+        if (!rc && (rc = ft_snipper_new(ix, an, q, &r, &sn, &err))) READ_ERR(rc, "ft_snipper_new");
+        ft_docbuf *sb = ft_docbuf_new();
+        for (size_t h = 0; sn && h < r.n; h++) {
+            ft_doc d;
+            if (ft_index_doc(ix, r.hits[h].doc, sb, &d, &err)) continue; /* counted above */
+            char *snip = NULL;
+            if ((rc = ft_snipper_get(sn, h, &d, NULL, &snip, &err))) READ_ERR(rc, "ft_snipper_get");
+            free(snip);
+        }
+        ft_docbuf_free(sb);
+        ft_snipper_free(sn);
         ft_results_free(&r);
         ft_query_free(q);
     }

@@ -117,6 +117,43 @@ Test(marks, exact_bytes_and_lookups)
     free(body);
 }
 
+/* Damaged marks: ft_doc_mark gives the marks before the damage, never an
+ * offset outside the body or not after white space. */
+Test(marks, damaged_marks)
+{
+    char *body = words(70, NULL);
+    one o;
+    build_one(&o, "Two words", body, strlen(body));
+    static const uint8_t bad[][8] = {
+        {0x03, 0x20, 0xc0, 0x01, 0x00, 0x05},       /* a position gap of 0 */
+        {0x03, 0x20, 0xc0, 0x01, 0x20, 0xff, 0x7f}, /* past the body */
+        {0x03, 0x20, 0xc0, 0x01, 0x20, 0x02},       /* not after white space */
+        {0x03, 0x20, 0xc0, 0x01, 0x20, 0xc0},       /* a varint cut short */
+    };
+    static const size_t len[] = {6, 7, 6, 6};
+    for (size_t k = 0; k < 4; k++) {
+        ft_doc d = o.d;
+        d.marks = bad[k];
+        d.marks_len = len[k];
+        uint32_t body0 = 0, pos;
+        size_t off;
+        cr_assert_eq(ft_doc_mark(&d, 1000, SIZE_MAX, &body0, &pos, &off), 1);
+        cr_assert_eq(body0, 3);
+        cr_assert_eq(pos, 32, "damage %zu", k);
+        cr_assert_eq(off, 192, "damage %zu", k);
+    }
+    static const uint8_t bad0[] = {0x80}; /* body0 cut short: no marks */
+    ft_doc d = o.d;
+    d.marks = bad0;
+    d.marks_len = 1;
+    uint32_t body0 = 9, pos;
+    size_t off;
+    cr_assert_eq(ft_doc_mark(&d, 1000, SIZE_MAX, &body0, &pos, &off), 0);
+    cr_assert_eq(body0, 9);
+    one_close(&o);
+    free(body);
+}
+
 /* Words joined by '-' are separate words, but a mark goes only on a word
  * after white space: here word 40 only. */
 Test(marks, only_after_white_space)
