@@ -1311,15 +1311,10 @@ typedef struct snip_ctx {
     uint8_t first[256];     /* first bytes of the query terms */
     stok *t;
     size_t n, cap;
-    size_t base;            /* offset in the body of the text analyzed */
     /* text: the matches seen in the last W positions, and the horizon */
     unsigned *wcnt;
     size_t W, target, distinct, lo;
     uint32_t horizon;       /* UINT32_MAX: not reached */
-    /* from the index: the matches (sorted) and the window [ws, we) to read */
-    const smatch *mt;
-    size_t nmt, mi;
-    uint32_t ws, we;
     int more;               /* a word follows the window */
 } snip_ctx;
 
@@ -1339,22 +1334,8 @@ static int snip_push(snip_ctx *s, const ft_token *tok, int m)
         s->t = p;
         s->cap = cap;
     }
-    s->t[s->n++] = (stok){s->base + tok->start, s->base + tok->end, tok->pos, m};
+    s->t[s->n++] = (stok){tok->start, tok->end, tok->pos, m};
     return 0;
-}
-
-/* From the index: the window's words, marked from the matches. */
-static int on_window_token(void *arg, const ft_token *tok)
-{
-    snip_ctx *s = arg;
-    if (tok->pos >= s->we) {
-        s->more = 1;
-        return SNIP_STOP;
-    }
-    int m = -1;
-    while (s->mi < s->nmt && s->mt[s->mi].pos < tok->pos) s->mi++;
-    if (s->mi < s->nmt && s->mt[s->mi].pos == tok->pos) m = s->mt[s->mi].term;
-    return snip_push(s, tok, m);
 }
 
 /* From the text: every word, matched by stemming, up to the horizon. */
@@ -1674,15 +1655,28 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         s.horizon = choose_window(mt, nmt, W, s.target, cnt, &ws);
         we = ws + W;
         if (s.horizon != UINT32_MAX && we > s.horizon + 1) we = s.horizon + 1;
-        s.mt = mt;
-        s.nmt = nmt;
-        s.ws = ws;
-        s.we = we;
         mpos = 0;
         moff = 0;
         if (d && ws > 0) ft_doc_mark(d, ws, blen, &body0, &mpos, &moff);
-        s.base = moff;
-        arc = ft_analyze_spans_from(an, body + moff, blen - moff, mpos, ws, on_window_token, &s, NULL);
+        /* the window's words, marked from the matches */
+        size_t cap = we - ws, ns = 0;
+        ft_span local[64], *sp = cap <= 64 ? local : malloc(cap * sizeof *sp);
+        s.t = malloc(cap * sizeof *s.t);
+        if (!sp || !s.t) {
+            if (sp != local) free(sp);
+            goto nomem;
+        }
+        arc = ft_analyze_spans(an, body + moff, blen - moff, mpos, ws, we, sp, cap, &ns);
+        s.more = arc == 1;
+        for (size_t i = 0, mi = 0; i < ns; i++) {
+            int m = -1;
+            while (mi < nmt && mt[mi].pos < sp[i].pos) mi++;
+            if (mi < nmt && mt[mi].pos == sp[i].pos) m = mt[mi].term;
+            s.t[i] = (stok){moff + sp[i].start, moff + sp[i].end, sp[i].pos, m};
+        }
+        s.n = ns;
+        if (sp != local) free(sp);
+        if (arc == 1) arc = 0;
     } else {
         for (size_t i = 0; i < q->npos; i++)
             if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;

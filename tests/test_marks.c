@@ -359,3 +359,38 @@ Test(marks, deep_windows_equal_text_snippets)
     tu_rmrf(dir);
     free(dir);
 }
+
+/* Snippets collapse white space (runs of spaces, tabs, newlines and control
+ * bytes become one space) the same at every alignment of the text. */
+Test(marks, white_space_collapsed_at_every_alignment)
+{
+    static const char *const seps[] = {" ", "  ", "\t", "\n", " \n ", "\x01", "  \t  ", " \r\n"};
+    tu_rng r = {12345};
+    ft_analyzer *an = tu_analyzer("none");
+    ft_error err = {0};
+    ft_query *q = NULL;
+    cr_assert_eq(ft_query_parse(an, "w07", 3, &q, &err), FT_OK);
+    for (int trial = 0; trial < 200; trial++) {
+        char body[2048], want[2048];
+        size_t bl = 0, wl = 0;
+        unsigned lead = tu_randn(&r, 9); /* the body's first bytes shift the alignment */
+        for (unsigned k = 0; k < lead; k++) body[bl++] = 'a';
+        body[bl++] = ' ';
+        wl += (size_t)snprintf(want + wl, sizeof want - wl, "%.*s", (int)lead, "aaaaaaaa");
+        for (unsigned w = 0; w < 60; w++) {
+            const char *sep = seps[tu_randn(&r, 8)];
+            char word[8];
+            snprintf(word, sizeof word, "w%02u", w);
+            bl += (size_t)snprintf(body + bl, sizeof body - bl, "%s%s", word, sep);
+            wl += (size_t)snprintf(want + wl, sizeof want - wl, lead || w ? " %s%s%s" : "%s%s%s", w == 7 ? "[" : "",
+                                   word, w == 7 ? "]" : "");
+        }
+        ft_snippet_opts o = {1000, "[", "]"};
+        char *got = NULL;
+        cr_assert_eq(ft_snippet_text(an, q, body, bl, &o, &got, &err), FT_OK);
+        cr_assert_str_eq(got, want, "trial %d", trial);
+        free(got);
+    }
+    ft_query_free(q);
+    ft_analyzer_free(an);
+}

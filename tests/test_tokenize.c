@@ -625,30 +625,28 @@ static int count_tokens_only(void *ctx, const ft_token *t)
     return 0;
 }
 
-/* (term length, position, start, end) of every token, for spans_equal_words */
+/* (position, start, end) of every token, for spans_equal_words */
 typedef struct tuples {
-    uint64_t v[4 * 512];
+    uint64_t v[3 * 512];
     size_t n;
-    int null_terms;
 } tuples;
 
 static int on_tuple(void *ctx, const ft_token *t)
 {
     tuples *u = ctx;
-    cr_assert_lt(u->n + 4, sizeof u->v / sizeof *u->v);
-    u->v[u->n++] = t->len;
+    cr_assert_lt(u->n + 3, sizeof u->v / sizeof *u->v);
     u->v[u->n++] = t->pos;
     u->v[u->n++] = t->start;
     u->v[u->n++] = t->end;
-    u->null_terms += t->term == NULL;
     return 0;
 }
 
-/* ft_analyze_spans_from gives the words of ft_analyze_words_from, from every
- * position, on texts that cross between its ASCII path and the others:
+/* ft_analyze_spans gives the words of ft_analyze_words_from, for every range
+ * of positions, on texts that cross between its ASCII path and the others:
  * apostrophes (ASCII and U+2019) and possessives, numbers with separators,
  * accented letters and combining marks joining ASCII words, CJK runs, words
- * over the length limit, invalid bytes; with and without stopwords. */
+ * over the length limit (dropped, their position kept), invalid bytes; with
+ * and without stopwords. */
 Test(tokenize, spans_equal_words)
 {
     static const char *const texts[] = {
@@ -659,6 +657,9 @@ Test(tokenize, spans_equal_words)
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa's end",
         "bad \xff byte\xfe" "s and \xc3 half an\xc3\xa9 \xe2\x80 the and of",
         "  lead, trail.  ' '' 's 'tis x' y''z 5.5.5 ..1 1.. ,2,",
+        /* 64 letters and 's: a term of 64 bytes, kept; 65 and 's: dropped */
+        "x bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb's y "
+        "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc's z",
     };
     for (int sw = 0; sw < 2; sw++) {
         ft_analyzer_opts o;
@@ -673,23 +674,26 @@ Test(tokenize, spans_equal_words)
             size_t len = strlen(texts[t]);
             ft_analyze_stats st;
             cr_assert_eq(ft_analyze_words(an, texts[t], len, 7, count_tokens_only, NULL, &st), 0);
-            for (uint32_t from = 7; from <= st.next_pos + 1; from++) {
-                static tuples w, s;
-                w.n = s.n = 0;
-                w.null_terms = s.null_terms = 0;
-                ft_analyze_stats a, b;
-                cr_assert_eq(ft_analyze_words_from(an, texts[t], len, 7, from, on_tuple, &w, &a), 0);
-                cr_assert_eq(ft_analyze_spans_from(an, texts[t], len, 7, from, on_tuple, &s, &b), 0);
-                cr_assert_eq(w.n, s.n, "text %zu from %u: %zu and %zu", t, from, w.n / 4, s.n / 4);
-                for (size_t i = 0; i < w.n; i++)
-                    cr_assert_eq(w.v[i], s.v[i], "text %zu from %u, token %zu field %zu", t, from, i / 4, i % 4);
-                cr_assert_eq(a.next_pos, b.next_pos);
-                cr_assert_eq(a.tokens, b.tokens);
-                if (!sw && from == 7 && t == 0) { /* all ASCII: every word a span */
-                    cr_assert_eq(s.n / 4, 11);
-                    cr_assert_eq(s.null_terms, 11, "ASCII words come as spans");
+            for (uint32_t from = 7; from <= st.next_pos + 1; from++)
+                for (uint32_t to = from + 1; to <= st.next_pos + 2; to++) {
+                    static tuples w;
+                    w.n = 0;
+                    cr_assert_eq(ft_analyze_words_from(an, texts[t], len, 7, from, on_tuple, &w, NULL), 0);
+                    size_t want = 0, more = 0;
+                    while (want < w.n / 3 && w.v[3 * want] < to) want++;
+                    more = want < w.n / 3;
+                    ft_span sp[512];
+                    size_t n = 99;
+                    int r = ft_analyze_spans(an, texts[t], len, 7, from, to, sp, to - from, &n);
+                    cr_assert_eq(r, (int)more, "text %zu [%u, %u): returned %d", t, from, to, r);
+                    cr_assert_eq(n, want, "text %zu [%u, %u): %zu words, expected %zu", t, from, to, n, want);
+                    for (size_t i = 0; i < n; i++) {
+                        cr_assert_eq(sp[i].pos, w.v[3 * i], "text %zu [%u, %u) word %zu", t, from, to, i);
+                        cr_assert_eq(sp[i].start, w.v[3 * i + 1], "text %zu [%u, %u) word %zu", t, from, to, i);
+                        cr_assert_eq(sp[i].end, w.v[3 * i + 2], "text %zu [%u, %u) word %zu", t, from, to, i);
+                    }
+                    if (!sw && t == 0 && from == 7 && to == st.next_pos + 2) cr_assert_eq(n, 11);
                 }
-            }
         }
         ft_analyzer_free(an);
     }

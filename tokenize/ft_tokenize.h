@@ -85,12 +85,18 @@ int ft_analyze_words(ft_analyzer *a, const char *text, size_t len, uint32_t firs
  * window the index's positions point to). */
 int ft_analyze_words_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
                           uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
-/* ft_analyze_words_from for a caller that wants each word's position and
- * byte range only (snippets whose matches the index gave): the same tokens,
- * but a word of ASCII bytes comes with tok->term NULL (tok->len is its
- * term's length all the same), neither copied nor folded. */
-int ft_analyze_spans_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
-                          uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+/* The words of ft_analyze_words_from at positions [from, to), as their
+ * positions and byte ranges only (snippets whose matches the index gave):
+ * written to out, at most cap of them (one word a position: to - from is
+ * enough).  A word of ASCII bytes is neither copied nor folded.  *n gets
+ * their number; returns 1 when a word at position to or later was reached
+ * (or out was full), 0 when the text ended before, FT_ENOMEM. */
+typedef struct ft_span {
+    uint32_t pos;
+    size_t start, end;
+} ft_span;
+int ft_analyze_spans(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos, uint32_t from,
+                     uint32_t to, ft_span *out, size_t cap, size_t *n);
 
 /* Where a valid UTF-8 text may be cut so that analyzing text[0..k) and then
  * the rest (from the first's next_pos) gives the tokens of the whole: the

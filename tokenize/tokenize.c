@@ -322,8 +322,11 @@ typedef struct emit_ctx {
     ft_analyze_stats st;
     uint32_t pos;
     uint32_t from; /* positions below are counted only */
-    int spans;     /* ft_analyze_spans_from: ASCII words by their byte range only */
+    int spans;     /* ft_analyze_spans: ASCII words by their byte range only */
     const uint8_t *src;
+    ft_span *sp;   /* ft_analyze_spans: where the words go, instead of fn */
+    size_t sp_cap, sp_n;
+    uint32_t to;   /* ft_analyze_spans: stop at the first word from here */
 } emit_ctx;
 
 static int stop_cmp(const void *k, const void *e)
@@ -386,6 +389,12 @@ static int deliver(emit_ctx *e, const char *term, size_t len, size_t start, size
     if (len == 0 || pos < e->from) return 0;
     if (len > a->maxlen) { e->st.dropped++; return 0; }
     if (a->opts.stopwords && stem && is_stopword(term, len)) { e->st.stopped++; return 0; }
+    if (e->sp) {
+        if (pos >= e->to || e->sp_n == e->sp_cap) return 1;
+        e->sp[e->sp_n++] = (ft_span){pos, start, end};
+        e->st.tokens++;
+        return 0;
+    }
     size_t tl = len;
     const char *t = (stem && !e->raw) ? stem_word(a, term, len, &tl) : term;
     ft_token tok = {t, tl, pos, start, end, stem && e->raw && a->stemmer};
@@ -486,8 +495,20 @@ static size_t cjk_fold(int32_t cp, const uint8_t *src, size_t n, char *buf)
     return n;
 }
 
+typedef struct span_out {
+    ft_span *sp;
+    size_t cap, n;
+    uint32_t to;
+} span_out;
+
+static int analyze_(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
+                    uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats, span_out *so);
+
 static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
-                   uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats);
+                   uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+{
+    return analyze_(a, raw, text, len, first_pos, from, fn, ctx, stats, NULL);
+}
 
 int ft_analyze(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos, ft_token_fn fn,
                void *ctx, ft_analyze_stats *stats)
@@ -507,11 +528,14 @@ int ft_analyze_words_from(ft_analyzer *a, const char *text, size_t len, uint32_t
     return analyze(a, 1, text, len, first_pos, from, fn, ctx, stats);
 }
 
-int ft_analyze_spans_from(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos,
-                          uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+int ft_analyze_spans(ft_analyzer *a, const char *text, size_t len, uint32_t first_pos, uint32_t from,
+                     uint32_t to, ft_span *out, size_t cap, size_t *n)
 {
+    span_out so = {out, cap, 0, to};
     /* a stopword is known by its folded bytes: then words are folded */
-    return analyze(a, a->opts.stopwords ? 1 : 2, text, len, first_pos, from, fn, ctx, stats);
+    int rc = analyze_(a, a->opts.stopwords ? 1 : 2, text, len, first_pos, from, NULL, NULL, NULL, &so);
+    *n = so.n;
+    return rc;
 }
 
 const char *ft_analyzer_stem(ft_analyzer *a, const char *word, size_t len, size_t *out_len)
@@ -534,10 +558,11 @@ static int span_fixup(ft_analyzer *a, const uint8_t *s, size_t wstart, size_t i,
     return 0;
 }
 
-static int analyze(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
-                   uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats)
+static int analyze_(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
+                    uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats, span_out *so)
 {
-    emit_ctx e = {a, raw != 0, fn, ctx, {0}, first_pos, from, raw == 2, (const uint8_t *)text};
+    emit_ctx e = {a, raw != 0, fn, ctx, {0}, first_pos, from, raw == 2, (const uint8_t *)text,
+                  so ? so->sp : NULL, so ? so->cap : 0, 0, so ? so->to : 0};
     const uint8_t *s = (const uint8_t *)text;
     size_t i = 0;
     size_t wlen = 0, wstart = 0;
@@ -719,6 +744,7 @@ out:
         *stats = e.st;
         stats->next_pos = e.pos;
     }
+    if (so) so->n = e.sp_n;
     return rc;
 oom:
     /* Out of memory growing the word buffer: drop the word, keep going is not
