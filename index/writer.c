@@ -58,6 +58,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,8 +76,9 @@ typedef struct wfile {
     char *final;      /* published name */
     uint64_t off;
     XXH64_state_t *h;
-    ft_buf buf;       /* write buffer */
+    ft_buf buf;       /* write buffer; for a memory file, all of it */
     int rc;           /* sticky status */
+    int mem;          /* a memory file (a helper's output): no fd, no hash */
 } wfile;
 
 static int wfile_open(wfile *f, const char *dir, const char *name, ft_error *err)
@@ -104,6 +108,12 @@ static void wfile_flush(wfile *f, ft_error *err)
 static void wfile_write(wfile *f, const void *p, size_t n, ft_error *err)
 {
     if (f->rc) return;
+    if (f->mem) {
+        ft_buf_append(&f->buf, p, n);
+        f->off += n;
+        if (f->buf.failed) f->rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        return;
+    }
     XXH64_update(f->h, p, n);
     f->off += n;
     if (n >= (1u << 20)) {
@@ -170,6 +180,166 @@ static int wfile_rewind(wfile *f, uint64_t off, const XXH64_state_t *h, ft_error
     return FT_OK;
 }
 
+/* ------------------------------------------------------------------ helper threads
+ *
+ * With opts.threads = n > 1 the writer starts n - 1 helper threads that take
+ * jobs from one FIFO.  A thread that waits for a job runs queued jobs itself
+ * meanwhile (pool_wait), so the calling thread is the n-th worker and a job
+ * is never stuck behind idle helpers.  Jobs only touch their own buffers and
+ * read what the writer does not change until it has waited for them; the
+ * results are consumed in submission order by the writer's thread, so the
+ * files are the same bytes as with one thread.  Helpers block every signal:
+ * an application's handlers run on its own threads.  If no helper can be
+ * started, jobs run inline at submission. */
+
+typedef struct wjob {
+    struct wjob *next;
+    void (*run)(struct wjob *);
+    int state;
+} wjob;
+
+enum { JOB_IDLE, JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+typedef struct wpool {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    wjob *head, *tail;
+    pthread_t *th;
+    unsigned n;
+    int quit;
+} wpool;
+
+static void *pool_main(void *arg)
+{
+    wpool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->quit) pthread_cond_wait(&p->work, &p->mu);
+        wjob *j = p->head;
+        if (!j) break;
+        if (!(p->head = j->next)) p->tail = NULL;
+        j->state = JOB_RUNNING;
+        pthread_mutex_unlock(&p->mu);
+        j->run(j);
+        pthread_mutex_lock(&p->mu);
+        j->state = JOB_DONE;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Join the helpers (they finish the queued jobs first) and free the pool.
+ * Accepts NULL. */
+static void pool_free(wpool *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++) pthread_join(p->th[i], NULL);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+    free(p->th);
+    free(p);
+}
+
+/* A pool of up to n helpers; NULL when none could be started (then the
+ * writer works on its own thread, as with threads <= 1). */
+static wpool *pool_new(unsigned n)
+{
+    wpool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    if (!(p->th = calloc(n, sizeof *p->th))) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (p->n < n && pthread_create(&p->th[p->n], NULL, pool_main, p) == 0) p->n++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (p->n == 0) {
+        pool_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Queue j; without a pool, run it now. */
+static void pool_submit(wpool *p, wjob *j)
+{
+    j->next = NULL;
+    if (!p) {
+        j->run(j);
+        j->state = JOB_DONE;
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    j->state = JOB_QUEUED;
+    if (p->tail) p->tail->next = j;
+    else p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Whether j has run (without waiting). */
+static int pool_done(wpool *p, wjob *j)
+{
+    if (!p) return j->state == JOB_DONE;
+    pthread_mutex_lock(&p->mu);
+    int d = j->state == JOB_DONE;
+    pthread_mutex_unlock(&p->mu);
+    return d;
+}
+
+/* Wait until j has run, running queued jobs (the oldest first) meanwhile. */
+static void pool_wait(wpool *p, wjob *j)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    while (j->state != JOB_DONE) {
+        wjob *x = p->head;
+        if (!x) {
+            pthread_cond_wait(&p->done, &p->mu);
+            continue;
+        }
+        if (!(p->head = x->next)) p->tail = NULL;
+        x->state = JOB_RUNNING;
+        pthread_mutex_unlock(&p->mu);
+        x->run(x);
+        pthread_mutex_lock(&p->mu);
+        x->state = JOB_DONE;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Document store blocks compressed by the helpers (flush_store): full
+ * blocks are gathered SG_BLOCKS to a group, a group is one job, and the
+ * writer's thread writes the compressed blocks and their index entries in
+ * order, as each oldest group is done.  At most sg_ring groups (2 per helper
+ * + 2) are held: with 16 KiB blocks, 128 KiB of raw and at most as much of
+ * compressed bytes each, plus a zstd context. */
+#define SG_BLOCKS 8
+typedef struct sgroup {
+    wjob job;               /* first member: the job is the group */
+    ZSTD_CCtx *cctx;
+    ft_buf raw, out, cbuf;  /* the blocks, their compressed forms, scratch */
+    unsigned n;             /* blocks */
+    size_t entry[SG_BLOCKS];  /* where each block's index entry is in sto_index */
+    uint32_t len[SG_BLOCKS], stored[SG_BLOCKS];
+    uint8_t z[SG_BLOCKS];   /* compressed */
+} sgroup;
+
+static void sgroup_run(wjob *j);
+
 /* ------------------------------------------------------------------ writer state */
 
 typedef struct term_ent {
@@ -189,13 +359,17 @@ typedef struct doc_slot {
 } doc_slot;
 
 /* Word cache: folded surface word -> term number, direct-mapped.  A hit skips
- * both the stemmer (and its cache) and the term hash table. */
+ * both the stemmer (and its cache) and the term hash table.  A key is a word
+ * still to be stemmed or a final term (from ft_writer_add_tokens, or a
+ * bigram): the two kinds are told apart by WC_STEM in len, so documents
+ * added either way can share the cache. */
 #define WC_BITS 18
 #define WC_KEY 19
+#define WC_STEM 0x80
 typedef struct wc_slot {
     uint64_t hash;
     uint32_t term;
-    uint8_t len; /* 0: empty */
+    uint8_t len; /* the key's length | WC_STEM for a word to stem; 0: empty */
     char key[WC_KEY];
 } wc_slot;
 
@@ -334,6 +508,12 @@ struct ft_writer {
     uint32_t sto_first_doc, sto_nblocks;
     ZSTD_CCtx *cctx, *cctx_store;
 
+    /* helper threads (opts.threads > 1), and the ring of store groups */
+    wpool *pool;
+    sgroup *sg;
+    unsigned sg_ring, sg_head, sg_count;
+    sgroup *sg_open;        /* the group being filled (the newest), or NULL */
+
     ft_writer_stats st;
     int committed;
     int rc;                 /* sticky failure */
@@ -367,6 +547,26 @@ static uint32_t scan_max_segment(const char *dir)
     }
     closedir(d);
     return mx;
+}
+
+/* Start the helpers and the store groups; with no helper started the
+ * writer works alone (not an error). */
+static int writer_threads(ft_writer *w, unsigned helpers, ft_error *err)
+{
+    if (!(w->pool = pool_new(helpers))) return FT_OK;
+    w->sg_ring = 2 * w->pool->n + 2;
+    if (!(w->sg = calloc(w->sg_ring, sizeof *w->sg))) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    for (unsigned i = 0; i < w->sg_ring; i++) {
+        sgroup *g = &w->sg[i];
+        g->job.run = sgroup_run;
+        ft_buf_init(&g->raw);
+        ft_buf_init(&g->out);
+        ft_buf_init(&g->cbuf);
+        g->job.state = JOB_DONE;
+        if (!(g->cctx = ZSTD_createCCtx())) return ft_error_set(err, FT_ENOMEM, "out of memory");
+        ZSTD_CCtx_setParameter(g->cctx, ZSTD_c_compressionLevel, w->opts.store_level);
+    }
+    return FT_OK;
 }
 
 /* A writer without lock or directory handling (ft_writer_open and the merger
@@ -412,6 +612,7 @@ static int writer_new(const char *dir, const ft_writer_opts *opts, ft_writer **o
     if (!w->table || !w->cctx || !w->cctx_store || !w->wcache) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opts.zstd_level);
     ZSTD_CCtx_setParameter(w->cctx_store, ZSTD_c_compressionLevel, w->opts.store_level);
+    if (w->opts.threads > 1 && (rc = writer_threads(w, w->opts.threads - 1, err))) goto fail;
     ft_buf_init(&w->arena);
     ft_buf_init(&w->tokbytes);
     ft_buf_init(&w->sto_block);
@@ -570,7 +771,8 @@ static uint32_t resolve_token(ft_writer *w, const ptok *t, const uint8_t *bytes)
     wc_slot *slot = NULL;
     if (t->len <= WC_KEY) {
         slot = &w->wcache[t->h & ((1u << WC_BITS) - 1)];
-        if (slot->hash == t->h && slot->len == t->len && !memcmp(slot->key, word, t->len)) return slot->term;
+        if (slot->hash == t->h && slot->len == (t->len | (t->stem ? WC_STEM : 0)) && !memcmp(slot->key, word, t->len))
+            return slot->term;
     }
     uint32_t id;
     if (t->stem) {
@@ -583,7 +785,7 @@ static uint32_t resolve_token(ft_writer *w, const ptok *t, const uint8_t *bytes)
     if (slot && id != UINT32_MAX) {
         slot->hash = t->h;
         slot->term = id;
-        slot->len = (uint8_t)t->len;
+        slot->len = (uint8_t)(t->len | (t->stem ? WC_STEM : 0));
         memcpy(slot->key, word, t->len);
     }
     return id;
@@ -802,6 +1004,7 @@ static void finish_streamed(ft_writer *w)
 }
 
 static int flush_store(ft_writer *w, ft_error *err);
+static int store_drain(ft_writer *w, ft_error *err);
 static int segment_flush(ft_writer *w, ft_error *err);
 
 /* Bytes held by the structures that grow with the open segment; the budget
@@ -1305,6 +1508,8 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     /* store record (ids, titles and bodies stored as valid UTF-8), length */
     const char *f[3] = {id, title, body};
     size_t fl[3] = {id_len, title_len, body_len};
+    if (w->sg && id_len + title_len + body_len >= STORE_STREAM && (rc = store_drain(w, err)))
+        return writer_fail(w, rc, err); /* a large record is written to the file at once */
     if ((rc = store_record(w, f, fl, err))) {
         if (rc == FT_ENOMEM) return doc_failed(w, rc, id, id_len, err);
         return writer_fail(w, rc, err);
@@ -1377,6 +1582,7 @@ int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *tit
     if (rc) return rc;
     if ((uint64_t)id_len + title_len + body_len < STORE_STREAM)
         return ft_error_set(err, FT_EINVAL, "a document added in pieces must be at least %u bytes", STORE_STREAM);
+    if (w->sg && (rc = store_drain(w, err))) return writer_fail(w, rc, err); /* its record goes to the file */
     const char *fv[2] = {id, title};
     size_t flv[2] = {id_len, title_len}, slen[2];
     int bad[2];
@@ -1509,15 +1715,113 @@ static const uint8_t *pack_with(ZSTD_CCtx *cctx, ft_buf *cbuf, const uint8_t *ra
     return raw;
 }
 
-static const uint8_t *pack(ft_writer *w, ft_buf *cbuf, const uint8_t *raw, size_t n, size_t *stored,
-                           uint64_t *field)
+/* A helper's job: compress each block of the group when that pays. */
+static void sgroup_run(wjob *j)
 {
-    return pack_with(w->cctx, cbuf, raw, n, stored, field);
+    sgroup *g = (sgroup *)j;
+    ft_buf_reset(&g->out);
+    size_t off = 0;
+    for (unsigned k = 0; k < g->n; k++) {
+        size_t stored;
+        uint64_t field;
+        const uint8_t *p = pack_with(g->cctx, &g->cbuf, g->raw.p + off, g->len[k], &stored, &field);
+        ft_buf_append(&g->out, p, stored);
+        g->stored[k] = (uint32_t)stored;
+        g->z[k] = (uint8_t)(field & 1);
+        off += g->len[k];
+    }
+}
+
+/* Wait for the oldest group and write its blocks and index entries. */
+static int store_write_oldest(ft_writer *w, ft_error *err)
+{
+    sgroup *g = &w->sg[w->sg_head];
+    pool_wait(w->pool, &g->job);
+    w->sg_head = (w->sg_head + 1) % w->sg_ring;
+    w->sg_count--;
+    if (g->out.failed || g->raw.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    size_t off = 0;
+    for (unsigned k = 0; k < g->n; k++) {
+        uint8_t *e = w->sto_index.p + g->entry[k];
+        uint64_t at = w->sto.off;
+        uint32_t raw = g->z[k] ? g->len[k] : 0;
+        for (int b = 0; b < 8; b++) e[b] = (uint8_t)(at >> (8 * b));
+        for (int b = 0; b < 4; b++) e[8 + b] = (uint8_t)(g->stored[k] >> (8 * b));
+        for (int b = 0; b < 4; b++) e[12 + b] = (uint8_t)(raw >> (8 * b));
+        wfile_write(&w->sto, g->out.p + off, g->stored[k], err);
+        off += g->stored[k];
+    }
+    g->n = 0;
+    return w->sto.rc;
+}
+
+static void store_submit(ft_writer *w)
+{
+    if (!w->sg_open) return;
+    pool_submit(w->pool, &w->sg_open->job);
+    w->sg_open = NULL;
+}
+
+/* Write every group held, the open one included: before anything else is
+ * written to the store file, and at the segment's end. */
+static int store_drain(ft_writer *w, ft_error *err)
+{
+    int rc = FT_OK;
+    store_submit(w);
+    while (w->sg_count && !rc) rc = store_write_oldest(w, err);
+    return rc;
+}
+
+/* Let the helpers finish the groups they have (the writer is failing or
+ * closing: nothing more is written). */
+static void store_abandon(ft_writer *w)
+{
+    for (; w->sg_count; w->sg_count--, w->sg_head = (w->sg_head + 1) % w->sg_ring) {
+        sgroup *g = &w->sg[w->sg_head];
+        if (g != w->sg_open) pool_wait(w->pool, &g->job);
+        g->n = 0;
+    }
+    w->sg_open = NULL;
+}
+
+/* With helpers: the full block joins the open group, handed to a helper
+ * once it has SG_BLOCKS blocks; the groups done are written. */
+static int store_queue(ft_writer *w, ft_error *err)
+{
+    int rc;
+    sgroup *g = w->sg_open;
+    if (!g) {
+        if (w->sg_count == w->sg_ring && (rc = store_write_oldest(w, err))) return rc;
+        g = w->sg_open = &w->sg[(w->sg_head + w->sg_count++) % w->sg_ring];
+        g->job.state = JOB_IDLE;
+        g->n = 0;
+        ft_buf_reset(&g->raw);
+    }
+    /* the block's index entry now, its offset and sizes once written: the
+     * index grows as without helpers (the memory estimate counts it) */
+    g->entry[g->n] = w->sto_index.len;
+    ft_buf_put_u64le(&w->sto_index, 0);
+    ft_buf_put_u32le(&w->sto_index, 0);
+    ft_buf_put_u32le(&w->sto_index, 0);
+    ft_buf_put_u32le(&w->sto_index, w->sto_first_doc);
+    g->len[g->n++] = (uint32_t)w->sto_block.len;
+    ft_buf_append(&g->raw, w->sto_block.p, w->sto_block.len);
+    if (g->raw.failed || w->sto_index.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    w->sto_nblocks++;
+    w->sto_first_doc = (uint32_t)w->ndocs;
+    ft_buf_reset(&w->sto_block);
+    if (g->n == SG_BLOCKS) store_submit(w);
+    while (w->sg_count && &w->sg[w->sg_head] != w->sg_open && pool_done(w->pool, &w->sg[w->sg_head].job))
+        if ((rc = store_write_oldest(w, err))) return rc;
+    return FT_OK;
 }
 
 static int flush_store(ft_writer *w, ft_error *err)
 {
     if (w->sto_block.len == 0) return FT_OK;
+    if (w->sto_block.len > UINT32_MAX)
+        return ft_error_set(err, FT_EINVAL, "a stored document block exceeds 4 GiB");
+    if (w->sg) return store_queue(w, err);
     size_t stored;
     uint64_t field;
     const uint8_t *p = pack_with(w->cctx_store, &w->scratch, w->sto_block.p, w->sto_block.len, &stored, &field);
@@ -1563,6 +1867,7 @@ typedef struct enc_state {
     uint32_t *docs, *tfs;
     const uint8_t **pstart, **pend;
     ft_impact *imp;          /* the block's impact frontier (room for a block) */
+    ZSTD_CCtx *cctx;         /* the frames' compressor */
 } enc_state;
 
 /* Compress the filled frame and append its header and bytes. */
@@ -1570,11 +1875,11 @@ static void flush_frame(ft_writer *w, enc_state *es, wfile *pos, ft_error *err)
 {
     size_t stored;
     uint64_t field;
-    const uint8_t *dp = pack(w, &es->cbuf, es->draw.p, es->draw.len, &stored, &field);
+    const uint8_t *dp = pack_with(es->cctx, &es->cbuf, es->draw.p, es->draw.len, &stored, &field);
     ft_buf_put_varint(&es->frames, field);
     if (field & 1) ft_buf_put_varint(&es->frames, es->draw.len);
     ft_buf_append(&es->data, dp, stored);
-    const uint8_t *pp = pack(w, &es->cbuf, es->praw.p, es->praw.len, &stored, &field);
+    const uint8_t *pp = pack_with(es->cctx, &es->cbuf, es->praw.p, es->praw.len, &stored, &field);
     ft_buf_put_varint(&es->frames, field);
     if (field & 1) ft_buf_put_varint(&es->frames, es->praw.len);
     wfile_write(pos, pp, stored, err);
@@ -1789,50 +2094,65 @@ typedef struct dict_w {
     uint64_t nterms, nblocks;
 } dict_w;
 
+static int enc_init(const ft_writer *w, enc_state *es, ZSTD_CCtx *cctx)
+{
+    memset(es, 0, sizeof *es);
+    es->cctx = cctx;
+    es->docs = malloc(w->block * sizeof *es->docs);
+    es->tfs = malloc(w->block * sizeof *es->tfs);
+    es->pstart = malloc(w->block * sizeof *es->pstart);
+    es->pend = malloc(w->block * sizeof *es->pend);
+    es->imp = malloc(w->block * sizeof *es->imp);
+    return es->docs && es->tfs && es->pstart && es->pend && es->imp ? FT_OK : FT_ENOMEM;
+}
+
+static void enc_free(enc_state *es)
+{
+    free(es->docs);
+    free(es->tfs);
+    free(es->pstart);
+    free(es->pend);
+    free(es->imp);
+    ft_buf_free(&es->draw);
+    ft_buf_free(&es->praw);
+    ft_buf_free(&es->cbuf);
+    ft_buf_free(&es->skip);
+    ft_buf_free(&es->frames);
+    ft_buf_free(&es->data);
+}
+
 static int dict_init(ft_writer *w, dict_w *d, wfile *files, ft_error *err)
 {
     memset(d, 0, sizeof *d);
     d->tid = &files[0];
     d->pst = &files[1];
     d->pos = &files[2];
-    d->es.docs = malloc(w->block * sizeof *d->es.docs);
-    d->es.tfs = malloc(w->block * sizeof *d->es.tfs);
-    d->es.pstart = malloc(w->block * sizeof *d->es.pstart);
-    d->es.pend = malloc(w->block * sizeof *d->es.pend);
-    d->es.imp = malloc(w->block * sizeof *d->es.imp);
     ft_buf_init(&d->index);
-    if (!d->es.docs || !d->es.tfs || !d->es.pstart || !d->es.pend || !d->es.imp) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    if (enc_init(w, &d->es, w->cctx)) return ft_error_set(err, FT_ENOMEM, "out of memory");
     return FT_OK;
 }
 
 static void dict_free(dict_w *d)
 {
-    free(d->es.docs);
-    free(d->es.tfs);
-    free(d->es.pstart);
-    free(d->es.pend);
-    free(d->es.imp);
-    ft_buf_free(&d->es.draw);
-    ft_buf_free(&d->es.praw);
-    ft_buf_free(&d->es.cbuf);
-    ft_buf_free(&d->es.skip);
-    ft_buf_free(&d->es.frames);
-    ft_buf_free(&d->es.data);
+    enc_free(&d->es);
     ft_buf_free(&d->index);
 }
 
 /* A term's dictionary side: a block-index entry when a dictionary block
- * starts (taken before the term's postings are written), then the entry. */
-static void dict_begin(dict_w *d)
+ * starts (taken before the term's postings are written, which start at
+ * pst_off and pos_off), then the entry. */
+static void dict_begin_at(dict_w *d, uint64_t pst_off, uint64_t pos_off)
 {
     if (d->nterms % FT_TERMS_PER_BLOCK == 0) {
         ft_buf_put_u64le(&d->index, d->tid->off);
-        ft_buf_put_u64le(&d->index, d->pst->off);
-        ft_buf_put_u64le(&d->index, d->pos->off);
+        ft_buf_put_u64le(&d->index, pst_off);
+        ft_buf_put_u64le(&d->index, pos_off);
         d->nblocks++;
         d->prev_len = 0;
     }
 }
+
+static void dict_begin(dict_w *d) { dict_begin_at(d, d->pst->off, d->pos->off); }
 
 static int dict_entry(dict_w *d, const uint8_t *t, uint32_t len, uint32_t df, uint64_t cf, uint64_t pl,
                       uint64_t ql, ft_error *err)
@@ -1877,6 +2197,127 @@ static int dict_finish(dict_w *d, ft_error *err)
     return tid->rc ? tid->rc : d->pst->rc ? d->pst->rc : d->pos->rc;
 }
 
+/* Parallel encoding.  With helpers (and no spilled document),
+ * write_postings cuts the sorted terms into chunks of consecutive terms, at
+ * most ECHUNK_TERMS of them and, unless one term is larger, ECHUNK_BYTES of
+ * posting streams.  A job encodes a chunk into memory files (its .pst and
+ * .pos bytes and each term's lengths), freeing the streams as it goes; the
+ * writer's thread takes the chunks in order and writes their dictionary
+ * entries (the offsets are the files' plus the lengths of the chunk's terms
+ * before) and then their bytes: the same files as encoding term by term.
+ * At most 2 chunks per thread are out at once, so the extra memory is that
+ * many chunks' encoded bytes (about ECHUNK_BYTES, or one term's postings,
+ * compressed), with a zstd context and an encoder's scratch each, while
+ * the streams they came from are freed. */
+#define ECHUNK_BYTES (1u << 20)
+#define ECHUNK_TERMS 4096
+
+typedef struct echunk {
+    wjob job;                /* first member: the job is the chunk */
+    ft_writer *w;
+    const uint32_t *order;   /* the sorted term numbers */
+    size_t i0, i1;           /* the chunk: order[i0..i1) */
+    atomic_int *stop;        /* the write failed: skip the rest */
+    enc_state es;
+    wfile pst, pos;          /* memory files */
+    uint64_t pl[ECHUNK_TERMS], ql[ECHUNK_TERMS];
+    int rc;
+    ft_error err;
+} echunk;
+
+static void echunk_run(wjob *j)
+{
+    echunk *c = (echunk *)j;
+    ft_writer *w = c->w;
+    ft_buf_reset(&c->pst.buf);
+    ft_buf_reset(&c->pos.buf);
+    c->pst.off = c->pos.off = 0;
+    c->rc = FT_OK;
+    for (size_t i = c->i0; i < c->i1 && !c->rc && !atomic_load(c->stop); i++) {
+        term_ent *e = &w->terms[c->order[i]];
+        c->rc = encode_term(w, &c->es, e, NULL, &c->pst, &c->pos, &c->pl[i - c->i0], &c->ql[i - c->i0], &c->err);
+        ft_buf_free(&e->post); /* no longer needed: give its memory back now */
+    }
+}
+
+/* The dictionary entries and the bytes of an encoded chunk. */
+static int echunk_write(ft_writer *w, dict_w *d, const echunk *c, ft_error *err)
+{
+    if (c->rc) {
+        if (err) *err = c->err;
+        return c->rc;
+    }
+    uint64_t po = d->pst->off, qo = d->pos->off;
+    for (size_t i = c->i0; i < c->i1; i++) {
+        const term_ent *e = &w->terms[c->order[i]];
+        if (e->len > sizeof d->prev) return ft_error_set(err, FT_EINVAL, "term longer than %zu bytes", sizeof d->prev);
+        dict_begin_at(d, po, qo);
+        int rc = dict_entry(d, w->arena.p + e->off, e->len, e->df, e->cf, c->pl[i - c->i0], c->ql[i - c->i0], err);
+        if (rc) return rc;
+        po += c->pl[i - c->i0];
+        qo += c->ql[i - c->i0];
+    }
+    wfile_write(d->pst, c->pst.buf.p, c->pst.buf.len, err);
+    wfile_write(d->pos, c->pos.buf.p, c->pos.buf.len, err);
+    return d->pst->rc ? d->pst->rc : d->pos->rc;
+}
+
+static int write_postings_par(ft_writer *w, dict_w *d, const uint32_t *order, ft_error *err)
+{
+    unsigned ring = 2 * (w->pool->n + 1), head = 0, count = 0, made = 0;
+    atomic_int stop = 0;
+    int rc = FT_OK;
+    echunk *cs = calloc(ring, sizeof *cs);
+    if (!cs) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    for (; made < ring; made++) {
+        echunk *c = &cs[made];
+        c->job.run = echunk_run;
+        c->w = w;
+        c->order = order;
+        c->stop = &stop;
+        c->pst.fd = c->pos.fd = -1;
+        c->pst.mem = c->pos.mem = 1;
+        ft_buf_init(&c->pst.buf);
+        ft_buf_init(&c->pos.buf);
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        if (!cctx || enc_init(w, &c->es, cctx)) {
+            ZSTD_freeCCtx(cctx);
+            enc_free(&c->es);
+            rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+            break;
+        }
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, w->opts.zstd_level);
+    }
+    for (size_t next = 0; !rc;) {
+        while (count < ring && next < w->nterms) {
+            echunk *c = &cs[(head + count) % ring];
+            size_t i = next, bytes = 0;
+            do bytes += w->terms[order[i++]].post.len;
+            while (i < w->nterms && i - next < ECHUNK_TERMS && bytes < ECHUNK_BYTES);
+            c->i0 = next;
+            c->i1 = next = i;
+            pool_submit(w->pool, &c->job);
+            count++;
+        }
+        if (!count) break;
+        echunk *c = &cs[head];
+        pool_wait(w->pool, &c->job);
+        head = (head + 1) % ring;
+        count--;
+        rc = echunk_write(w, d, c, err);
+    }
+    atomic_store(&stop, 1);
+    for (; count; count--, head = (head + 1) % ring) pool_wait(w->pool, &cs[head].job);
+    for (unsigned i = 0; i < made; i++) {
+        ZSTD_freeCCtx(cs[i].es.cctx);
+        enc_free(&cs[i].es);
+        ft_buf_free(&cs[i].pst.buf);
+        ft_buf_free(&cs[i].pos.buf);
+    }
+    free(cs);
+    return rc;
+}
+
 /* The in-memory terms, sorted, into the dictionary; the spilled positions of
  * the last document merged back into their terms' streams (SPILL_MIN). */
 static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
@@ -1908,6 +2349,10 @@ static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
     }
     for (size_t i = 0; i < w->nterms; i++) order[i] = (uint32_t)i;
     qsort_r(order, w->nterms, sizeof *order, cmp_terms, w);
+    if (w->pool && !w->nspill) {
+        rc = write_postings_par(w, d, order, err);
+        goto out;
+    }
     for (size_t i = 0; i < w->nterms && !rc; i++) {
         term_ent *e = &w->terms[order[i]];
         spill_join sj = {fd, rd, w->nspill, order[i], w->cur_doc, 0};
@@ -2062,6 +2507,7 @@ static int segment_write(ft_writer *w, terms_fn terms, void *ctx, ft_error *err)
     int rc = FT_OK;
     if (!w->seg_open && (rc = segment_begin(w, err))) goto fail;
     if ((rc = flush_store(w, err))) goto fail;
+    if (w->sg && (rc = store_drain(w, err))) goto fail;
     uint64_t idx_off = w->sto.off;
     wfile_write(&w->sto, w->sto_index.p, w->sto_index.len, err);
     wfile_u64(&w->sto, idx_off, err);
@@ -2556,6 +3002,15 @@ void ft_writer_get_stats(const ft_writer *w, ft_writer_stats *st)
 void ft_writer_close(ft_writer *w)
 {
     if (!w) return;
+    if (w->sg) store_abandon(w);
+    pool_free(w->pool); /* no job is left: every path waits for its own */
+    for (unsigned i = 0; w->sg && i < w->sg_ring; i++) {
+        ZSTD_freeCCtx(w->sg[i].cctx);
+        ft_buf_free(&w->sg[i].raw);
+        ft_buf_free(&w->sg[i].out);
+        ft_buf_free(&w->sg[i].cbuf);
+    }
+    free(w->sg);
     wfile_discard(&w->sto);
     spill_discard(w);
     piece_reset(w);

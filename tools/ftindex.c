@@ -161,15 +161,18 @@ typedef struct batch {
     size_t n, docs_cap;
     char *data;
     size_t used, cap;
-    /* -j N > 1: analysis done by a worker thread */
-    ft_tokens **toks;              /* per document */
+    /* -j N > 1: analysis done by another thread */
+    ft_tokens **toks;              /* per document; kept for the next use (TOKENS_KEEP) */
+    size_t *toks_held;             /* the longest text each of toks has held */
     size_t toks_cap;
-    int state;                     /* BATCH_QUEUED, _ANALYZING, _ANALYZED */
+    int state;                     /* BATCH_QUEUED, _ANALYZING, _ANALYZED, _INLINE */
     int arc;                       /* analysis status */
     char amsg[FT_ERRMSG_MAX];
 } batch;
 
-enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED };
+/* BATCH_INLINE: the writer's thread took the batch before any analysis
+ * thread did, and adds its documents with ft_writer_add. */
+enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED, BATCH_INLINE };
 
 #define BATCH_BYTES (1u << 18)       /* hand a batch over at this size ... */
 #define BATCH_DOCS 1024              /* ... or this many documents */
@@ -177,6 +180,12 @@ enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED };
 #define HANDOVER_BYTES (1u << 20)    /* bodies this large are not copied */
 #define ANALYZE_MAX HANDOVER_BYTES   /* -j: larger bodies are analyzed by the writer, in chunks */
 #define KEEP_BYTES (16u << 20)       /* larger buffers are freed after use */
+/* A batch keeps its documents' ft_tokens for the next use, except those
+ * that held a text over TOKENS_KEEP_DOC bytes or past a total of
+ * TOKENS_KEEP bytes of text: a token takes about 30 bytes, so a kept batch
+ * holds at most about 5 MB of tokens (twice that with growth slack). */
+#define TOKENS_KEEP_DOC (16u << 10)
+#define TOKENS_KEEP (2 * BATCH_BYTES)
 
 typedef struct build {
     /* settings */
@@ -187,14 +196,17 @@ typedef struct build {
     dev_t out_dev;
     ino_t out_ino;
 
-    /* the queue between the threads (mu guards everything here) */
+    /* the queue between the threads (mu guards everything here); the
+     * writer's thread both fills it (the producer part) and empties it */
     pthread_mutex_t mu;
     pthread_cond_t cv;                   /* broadcast on every change */
     batch *head, *tail;
     unsigned depth;
     batch *spare;                        /* consumed batches for reuse */
-    int done;                            /* the producer has finished */
-    atomic_int stop;                     /* the consumer gave up: producer, stop */
+    int done;                            /* every batch is consumed: analysis threads, stop */
+    atomic_int stop;                     /* the consumer gave up: stop reading */
+    int consumed;                        /* the consumer's exit status */
+    ft_analyzer *an;                     /* -j N > 1: the writer's thread analyzes too */
 
     /* producer only */
     batch *cur;                          /* being filled */
@@ -206,7 +218,7 @@ typedef struct build {
 
     size_t long_line;                    /* longer lines and text files are streamed */
     unsigned max_depth;                  /* batches queued at most */
-    unsigned nworkers;                   /* analysis threads (-j N: N - 1) */
+    unsigned nworkers;                   /* other analysis threads (-j N: N - 1) */
     int workers_failed;
 
     /* consumer only */
@@ -271,6 +283,7 @@ static void batch_free(batch *bt)
     if (!bt) return;
     for (size_t i = 0; i < bt->toks_cap; i++) ft_tokens_free(bt->toks[i]);
     free(bt->toks);
+    free(bt->toks_held);
     for (size_t i = 0; i < bt->n; i++) {
         free(bt->docs[i].own_body);
         if (bt->docs[i].streamed) close(bt->docs[i].sfd);
@@ -280,8 +293,11 @@ static void batch_free(batch *bt)
     free(bt);
 }
 
-/* Pass the current batch to the consumer, waiting while the queue is full.
- * Returns 0, or -1 when the consumer has stopped (the batch is dropped). */
+static int pump(build *b, int all);
+
+/* Queue the current batch, then let the writer's side work (pump) until
+ * the queue has room again.  Returns 0, or -1 when the consumer has
+ * stopped (the batch is dropped). */
 static int flush_batch(build *b)
 {
     batch *bt = b->cur;
@@ -292,8 +308,6 @@ static int flush_batch(build *b)
         return 0;
     }
     pthread_mutex_lock(&b->mu);
-    while (b->depth >= b->max_depth && !atomic_load(&b->stop) && !cli_interrupted)
-        pthread_cond_wait(&b->cv, &b->mu);
     if (atomic_load(&b->stop) || cli_interrupted) {
         pthread_mutex_unlock(&b->mu);
         batch_free(bt);
@@ -307,7 +321,7 @@ static int flush_batch(build *b)
     b->depth++;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
-    return 0;
+    return pump(b, 0) ? -1 : 0;
 }
 
 static int reserve(void **p, size_t *cap, size_t need, size_t elem, size_t min)
@@ -506,106 +520,132 @@ done:
     return rc;
 }
 
-/* Feed queued documents to the writer until the producer is done.  Returns
- * CLI_EXIT_OK, or the exit status of a fatal writer error (message printed)
- * or of an interrupt. */
-static int consume(build *b)
+/* Add one batch's documents to the writer, in order, and recycle the batch.
+ * Returns CLI_EXIT_OK, or the exit status of a fatal writer error (message
+ * printed) or of an interrupt. */
+static int consume_batch(build *b, batch *bt)
 {
     int ret = CLI_EXIT_OK;
-    for (;;) {
-        pthread_mutex_lock(&b->mu);
-        while ((!b->head && !b->done) ||
-               (b->head && b->nworkers && b->head->state != BATCH_ANALYZED && !b->workers_failed))
-            pthread_cond_wait(&b->cv, &b->mu);
-        if (b->workers_failed) {
-            pthread_mutex_unlock(&b->mu);
-            cli_msg("out of memory starting the analysis threads");
-            return CLI_EXIT_OTHER;
-        }
-        batch *bt = b->head;
-        if (bt) {
-            if (!(b->head = bt->next)) b->tail = NULL;
-            b->depth--;
-            pthread_cond_broadcast(&b->cv);
-        }
-        pthread_mutex_unlock(&b->mu);
-        if (!bt) break;
-
-        for (size_t i = 0; i < bt->n && ret == CLI_EXIT_OK; i++) {
-            const qdoc *d = &bt->docs[i];
-            const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
-            ft_error err = {0};
-            int rc;
-            if (b->nworkers && bt->arc) {
-                rc = bt->arc;
-                ft_error_set(&err, rc, "%s", bt->amsg);
-            } else if (d->streamed) {
-                rc = ft_writer_begin(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len,
-                                     d->body_len, d->stored_len, &err);
-                if (!rc) {
-                    rc = stream_body(b, d, &err);
-                    if (!rc) rc = ft_writer_end(b->w, &err);
-                    if (rc == FT_EINVAL) rc = FT_EIO; /* the file changed: the writer has failed */
-                }
-            } else if (b->nworkers && d->body_len < ANALYZE_MAX) {
-                rc = ft_writer_add_tokens(b->w, bt->toks[i], bt->data + d->id, d->id_len, bt->data + d->title,
-                                          d->title_len, body, d->body_len, &err);
-            } else {
-                rc = ft_writer_add(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len, body,
-                                   d->body_len, &err);
+    int tokens = b->nworkers && bt->state == BATCH_ANALYZED; /* else ft_writer_add */
+    for (size_t i = 0; i < bt->n && ret == CLI_EXIT_OK; i++) {
+        const qdoc *d = &bt->docs[i];
+        const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
+        ft_error err = {0};
+        int rc;
+        if (tokens && bt->arc) {
+            rc = bt->arc;
+            ft_error_set(&err, rc, "%s", bt->amsg);
+        } else if (d->streamed) {
+            rc = ft_writer_begin(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len,
+                                 d->body_len, d->stored_len, &err);
+            if (!rc) {
+                rc = stream_body(b, d, &err);
+                if (!rc) rc = ft_writer_end(b->w, &err);
+                if (rc == FT_EINVAL) rc = FT_EIO; /* the file changed: the writer has failed */
             }
-            if (rc == FT_EINVAL) { /* this document only */
-                cli_msg("%s: skipped: %s", bt->data + d->where,
-                        err.msg[0] ? err.msg : ft_strerror(rc));
-                if (d->from_line) b->rejected_lines++;
-                else b->rejected_files++;
-            } else if (rc != FT_OK) {
-                cli_msg("%s: %s", bt->data + d->where, err.msg[0] ? err.msg : ft_strerror(rc));
-                ret = cli_exit_for(rc);
-            } else {
-                b->docs++;
-                b->bytes += d->id_len + d->title_len + d->body_len;
-                progress_tick(b);
-            }
-            if (cli_interrupted && ret == CLI_EXIT_OK) ret = CLI_EXIT_OTHER;
+        } else if (tokens && d->body_len < ANALYZE_MAX) {
+            rc = ft_writer_add_tokens(b->w, bt->toks[i], bt->data + d->id, d->id_len, bt->data + d->title,
+                                      d->title_len, body, d->body_len, &err);
+        } else {
+            rc = ft_writer_add(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len, body,
+                               d->body_len, &err);
         }
-
-        /* Recycle the batch (its tokens are freed: each would keep the
-         * capacity of the largest document it ever held). */
-        for (size_t i = 0; i < bt->n; i++) {
-            free(bt->docs[i].own_body);
-            if (bt->docs[i].streamed) close(bt->docs[i].sfd);
+        if (rc == FT_EINVAL) { /* this document only */
+            cli_msg("%s: skipped: %s", bt->data + d->where,
+                    err.msg[0] ? err.msg : ft_strerror(rc));
+            if (d->from_line) b->rejected_lines++;
+            else b->rejected_files++;
+        } else if (rc != FT_OK) {
+            cli_msg("%s: %s", bt->data + d->where, err.msg[0] ? err.msg : ft_strerror(rc));
+            ret = cli_exit_for(rc);
+        } else {
+            b->docs++;
+            b->bytes += d->id_len + d->title_len + d->body_len;
+            progress_tick(b);
         }
-        for (size_t i = 0; i < bt->toks_cap; i++) {
-            ft_tokens_free(bt->toks[i]);
-            bt->toks[i] = NULL;
-        }
-        bt->n = bt->used = 0;
-        if (bt->cap > KEEP_BYTES) {
-            batch_free(bt);
-            bt = NULL;
-        }
-        pthread_mutex_lock(&b->mu);
-        if (bt) {
-            bt->next = b->spare;
-            b->spare = bt;
-        }
-        if (ret) {
-            atomic_store(&b->stop, 1);
-            pthread_cond_broadcast(&b->cv);
-        }
-        pthread_mutex_unlock(&b->mu);
-        if (ret) break;
+        if (cli_interrupted && ret == CLI_EXIT_OK) ret = CLI_EXIT_OTHER;
     }
+
+    /* Recycle the batch, and the tokens that stay small (TOKENS_KEEP): each
+     * keeps the capacity of the largest text it ever held. */
+    for (size_t i = 0; i < bt->n; i++) {
+        free(bt->docs[i].own_body);
+        if (bt->docs[i].streamed) close(bt->docs[i].sfd);
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < bt->toks_cap; i++) {
+        if (!bt->toks[i]) continue;
+        size_t held = bt->toks_held[i];
+        if (held <= TOKENS_KEEP_DOC && kept + held <= TOKENS_KEEP) {
+            kept += held;
+            continue;
+        }
+        ft_tokens_free(bt->toks[i]);
+        bt->toks[i] = NULL;
+        bt->toks_held[i] = 0;
+    }
+    bt->n = bt->used = 0;
+    if (bt->cap > KEEP_BYTES) {
+        batch_free(bt);
+        bt = NULL;
+    }
+    pthread_mutex_lock(&b->mu);
+    if (bt) {
+        bt->next = b->spare;
+        b->spare = bt;
+    }
+    if (ret) {
+        b->consumed = ret;
+        atomic_store(&b->stop, 1);
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->mu);
     return ret;
 }
 
-/* ---------------------------------------------------------------- analysis workers
+/* ---------------------------------------------------------------- analysis
  *
  * With -j N (N > 1), N - 1 threads analyze queued batches (tokenize, fold,
  * stem: most of the CPU time of a build) into ft_tokens, each thread with its
- * own analyzer, and the consumer adds the batches in queue order with
+ * own analyzer, and the writer's thread adds the batches in queue order with
  * ft_writer_add_tokens.  Order, and so the index, is the same as with -j 1. */
+
+/* Analyze bt's documents with an (any thread; bt is this thread's). */
+static void analyze_batch(batch *bt, ft_analyzer *an)
+{
+    bt->arc = 0;
+    if (bt->n > bt->toks_cap) {
+        ft_tokens **t = realloc(bt->toks, bt->n * sizeof *t);
+        if (t) bt->toks = t;
+        size_t *h = t ? realloc(bt->toks_held, bt->n * sizeof *h) : NULL;
+        if (h) {
+            bt->toks_held = h;
+            for (size_t i = bt->toks_cap; i < bt->n; i++) {
+                t[i] = NULL;
+                h[i] = 0;
+            }
+            bt->toks_cap = bt->n;
+        }
+    }
+    for (size_t i = 0; i < bt->n && !bt->arc; i++) {
+        const qdoc *d = &bt->docs[i];
+        ft_error err = {0};
+        if (bt->toks_cap < bt->n || (!bt->toks[i] && !(bt->toks[i] = ft_tokens_new()))) {
+            bt->arc = FT_ENOMEM;
+            snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
+            break;
+        }
+        if (d->streamed || d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
+        const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
+        size_t held = d->title_len + d->body_len;
+        if (held > bt->toks_held[i]) bt->toks_held[i] = held;
+        int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
+        if (rc) {
+            bt->arc = rc;
+            snprintf(bt->amsg, sizeof bt->amsg, "%s", err.msg);
+        }
+    }
+}
 
 static void *analyze_batches(void *arg)
 {
@@ -620,38 +660,14 @@ static void *analyze_batches(void *arg)
     while (ok) {
         batch *bt = b->head;
         while (bt && bt->state != BATCH_QUEUED) bt = bt->next;
+        if (b->done || atomic_load(&b->stop) || b->workers_failed) break;
         if (!bt) {
-            if ((b->done && !b->head) || atomic_load(&b->stop) || b->workers_failed) break;
             pthread_cond_wait(&b->cv, &b->mu);
             continue;
         }
         bt->state = BATCH_ANALYZING;
         pthread_mutex_unlock(&b->mu);
-        bt->arc = 0;
-        if (bt->n > bt->toks_cap) {
-            ft_tokens **t = realloc(bt->toks, bt->n * sizeof *t);
-            if (t) {
-                for (size_t i = bt->toks_cap; i < bt->n; i++) t[i] = NULL;
-                bt->toks = t;
-                bt->toks_cap = bt->n;
-            }
-        }
-        for (size_t i = 0; i < bt->n && !bt->arc; i++) {
-            const qdoc *d = &bt->docs[i];
-            ft_error err = {0};
-            if (bt->toks_cap < bt->n || (!bt->toks[i] && !(bt->toks[i] = ft_tokens_new()))) {
-                bt->arc = FT_ENOMEM;
-                snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
-                break;
-            }
-            if (d->streamed || d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
-            const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
-            int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
-            if (rc) {
-                bt->arc = rc;
-                snprintf(bt->amsg, sizeof bt->amsg, "%s", err.msg);
-            }
-        }
+        analyze_batch(bt, an);
         pthread_mutex_lock(&b->mu);
         bt->state = BATCH_ANALYZED;
         pthread_cond_broadcast(&b->cv);
@@ -659,6 +675,60 @@ static void *analyze_batches(void *arg)
     pthread_mutex_unlock(&b->mu);
     ft_analyzer_free(an);
     return NULL;
+}
+
+/* The writer's thread between batches: add the batches at the head that are
+ * ready, in order, until the queue has room (all: until it is empty).  It
+ * never waits while there is work: a head no thread has started is taken
+ * and added with ft_writer_add; else a queued batch is analyzed here.
+ * Returns CLI_EXIT_OK or the consumer's exit status. */
+static int pump(build *b, int all)
+{
+    int ret = CLI_EXIT_OK;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        if (b->workers_failed) {
+            b->consumed = CLI_EXIT_OTHER;
+            atomic_store(&b->stop, 1);
+            pthread_cond_broadcast(&b->cv);
+            pthread_mutex_unlock(&b->mu);
+            cli_msg("out of memory starting the analysis threads");
+            return CLI_EXIT_OTHER;
+        }
+        batch *bt = b->head;
+        if (!bt) break;
+        int ready = !b->nworkers || bt->state == BATCH_ANALYZED;
+        if (!ready && !(all || b->depth >= b->max_depth)) break; /* read more meanwhile */
+        if (!ready && bt->state == BATCH_QUEUED) {
+            bt->state = BATCH_INLINE;
+            ready = 1;
+        }
+        if (ready) {
+            if (!(b->head = bt->next)) b->tail = NULL;
+            b->depth--;
+            pthread_mutex_unlock(&b->mu);
+            if ((ret = consume_batch(b, bt))) return ret;
+            pthread_mutex_lock(&b->mu);
+            continue;
+        }
+        batch *q = bt->next;
+        while (q && q->state != BATCH_QUEUED) q = q->next;
+        if (q && !b->an && ft_analyzer_new(ft_writer_analyzer_opts(b->w), &b->an, NULL) != FT_OK) {
+            b->an = NULL;
+            q = NULL;
+        }
+        if (!q) {
+            pthread_cond_wait(&b->cv, &b->mu);
+            continue;
+        }
+        q->state = BATCH_ANALYZING;
+        pthread_mutex_unlock(&b->mu);
+        analyze_batch(q, b->an);
+        pthread_mutex_lock(&b->mu);
+        q->state = BATCH_ANALYZED;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return ret;
 }
 
 /* --------------------------------------------------------------- JSON Lines */
@@ -1435,48 +1505,20 @@ static int index_arg(build *b, const char *arg)
     return index_file(b, arg); /* regular files, and pipes such as <(cmd) */
 }
 
-/* The producer thread: every input in order, then the last partial batch. */
-static void *produce(void *arg)
+/* The producer part, on the writer's thread: every input in order, then the
+ * last partial batch; each batch goes to the writer as it fills
+ * (flush_batch).  Returns 0 or -1 (b->failed says why unless the consumer
+ * stopped or a signal came). */
+static int produce(build *b)
 {
-    build *b = arg;
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     int rc = 0;
     for (int i = 0; i < b->npaths && rc == 0; i++) rc = index_arg(b, b->paths[i]);
     if (rc == 0) rc = flush_batch(b);
     batch_free(b->cur);
     b->cur = NULL;
-    pthread_mutex_lock(&b->mu);
     /* the fatal errors of the producer are out of memory unless said otherwise */
-    if (rc < 0 && !atomic_load(&b->stop) && !cli_interrupted)
-        b->failed = b->fatal ? b->fatal : CLI_EXIT_OTHER;
-    b->done = 1;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    return NULL;
-}
-
-/* Make the producer finish soon: it checks `stop` between lines and files,
- * and a blocked read (a quiet pipe) is broken with a signal until it has. */
-static void stop_producer(build *b, pthread_t t)
-{
-    pthread_mutex_lock(&b->mu);
-    atomic_store(&b->stop, 1);
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    cli_cancel_reads = 1;
-    for (;;) {
-        pthread_mutex_lock(&b->mu);
-        int done = b->done;
-        pthread_mutex_unlock(&b->mu);
-        if (done) break;
-        pthread_kill(t, CLI_WAKEUP_SIGNAL);
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    if (rc < 0 && !atomic_load(&b->stop) && !cli_interrupted) b->failed = b->fatal ? b->fatal : CLI_EXIT_OTHER;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- build main */
@@ -1589,6 +1631,11 @@ static int cmd_build_mode(int argc, char **argv, int add)
     wo.memory = memory;
     wo.segment_docs = (uint32_t)segment_docs;
     if (add) wo.mode = FT_WRITE_APPEND;
+    if (jobs == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = nc > 0 ? (unsigned long)(nc < 256 ? nc : 256) : 1;
+    }
+    wo.threads = (unsigned)jobs;
 
     build b;
     memset(&b, 0, sizeof b);
@@ -1654,7 +1701,6 @@ static int cmd_build_mode(int argc, char **argv, int add)
     pthread_cond_init(&b.cv, NULL);
 
     int status = CLI_EXIT_OTHER; /* until the commit; each failure below says which */
-    pthread_t producer;
     sigset_t sigs, oldmask;
     ft_error err = {0};
     int rc = ft_writer_open(dir, &wo, &b.w, &err);
@@ -1669,47 +1715,34 @@ static int cmd_build_mode(int argc, char **argv, int add)
         b.out_ino = st.st_ino;
     }
 
-    /* Signals go to the producer, whose blocking reads they interrupt; this
-     * thread sees the flag between documents. */
+    /* Signals go to this thread, whose blocking reads they interrupt; the
+     * analysis threads block them. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, &oldmask);
-    b.max_depth = QUEUE_DEPTH;
     pthread_t workers[256];
     unsigned started = 0;
-    if (jobs == 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = nc > 0 ? (unsigned long)(nc < 256 ? nc : 256) : 1;
-    }
     for (unsigned long k = 1; k < jobs; k++) {
         if (pthread_create(&workers[started], NULL, analyze_batches, &b) != 0) break;
         started++;
     }
+    pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
     pthread_mutex_lock(&b.mu);
     b.nworkers = started;
     b.max_depth = QUEUE_DEPTH + 2 * started;
     pthread_mutex_unlock(&b.mu);
-    rc = pthread_create(&producer, NULL, produce, &b);
-    if (rc != 0) {
-        pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
-        cli_msg("cannot start a thread: %s", strerror(rc));
-        pthread_mutex_lock(&b.mu);
-        atomic_store(&b.stop, 1);
-        pthread_cond_broadcast(&b.cv);
-        pthread_mutex_unlock(&b.mu);
-        for (unsigned k = 0; k < started; k++) pthread_join(workers[k], NULL);
-        goto out;
-    }
-    int consumed = consume(&b);
-    if (consumed != CLI_EXIT_OK) stop_producer(&b, producer);
-    pthread_join(producer, NULL);
+    produce(&b);
     pthread_mutex_lock(&b.mu);
-    if (consumed != CLI_EXIT_OK) atomic_store(&b.stop, 1);
+    int consumed = b.consumed;
+    pthread_mutex_unlock(&b.mu);
+    if (consumed == CLI_EXIT_OK && !b.failed && !cli_interrupted) consumed = pump(&b, 1);
+    pthread_mutex_lock(&b.mu);
+    b.done = 1;
+    if (consumed != CLI_EXIT_OK || b.failed || cli_interrupted) atomic_store(&b.stop, 1);
     pthread_cond_broadcast(&b.cv);
     pthread_mutex_unlock(&b.mu);
     for (unsigned k = 0; k < started; k++) pthread_join(workers[k], NULL);
-    pthread_sigmask(SIG_SETMASK, &oldmask, NULL); /* a pending signal lands now */
     if (consumed != CLI_EXIT_OK || b.failed) {
         status = consumed != CLI_EXIT_OK ? consumed : b.failed;
         goto out;
@@ -1816,6 +1849,7 @@ out:
         batch_free(bt);
     }
     batch_free(b.cur);
+    ft_analyzer_free(b.an);
     free(b.text);
     pthread_cond_destroy(&b.cv);
     pthread_mutex_destroy(&b.mu);
