@@ -204,9 +204,12 @@ typedef struct build {
     unsigned depth;
     batch *spare;                        /* consumed batches for reuse */
     int done;                            /* every batch is consumed: analysis threads, stop */
+    int reader;                          /* -j N > 1: the producer part runs on its own thread */
+    int reading_done;                    /* ... and has finished */
     atomic_int stop;                     /* the consumer gave up: stop reading */
     int consumed;                        /* the consumer's exit status */
     ft_analyzer *an;                     /* -j N > 1: the writer's thread analyzes too */
+    ft_analyzer *an_reader;              /* ... and so does the reading thread */
 
     /* producer only */
     batch *cur;                          /* being filled */
@@ -218,7 +221,8 @@ typedef struct build {
 
     size_t long_line;                    /* longer lines and text files are streamed */
     unsigned max_depth;                  /* batches queued at most */
-    unsigned nworkers;                   /* other analysis threads (-j N: N - 1) */
+    unsigned nworkers;                   /* analysis threads besides the reading one (-j N: N - 2) */
+    unsigned analysts;                   /* threads that analyze batches (0 with -j 1) */
     int workers_failed;
 
     /* consumer only */
@@ -294,6 +298,7 @@ static void batch_free(batch *bt)
 }
 
 static int pump(build *b, int all);
+static int analyze_while_full(build *b);
 
 /* Queue the current batch, then let the writer's side work (pump) until
  * the queue has room again.  Returns 0, or -1 when the consumer has
@@ -321,6 +326,7 @@ static int flush_batch(build *b)
     b->depth++;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
+    if (b->reader) return analyze_while_full(b);
     return pump(b, 0) ? -1 : 0;
 }
 
@@ -526,7 +532,7 @@ done:
 static int consume_batch(build *b, batch *bt)
 {
     int ret = CLI_EXIT_OK;
-    int tokens = b->nworkers && bt->state == BATCH_ANALYZED; /* else ft_writer_add */
+    int tokens = bt->state == BATCH_ANALYZED; /* else ft_writer_add */
     for (size_t i = 0; i < bt->n && ret == CLI_EXIT_OK; i++) {
         const qdoc *d = &bt->docs[i];
         const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
@@ -687,6 +693,10 @@ static int pump(build *b, int all)
     int ret = CLI_EXIT_OK;
     pthread_mutex_lock(&b->mu);
     for (;;) {
+        if (cli_interrupted && b->reader) {
+            pthread_mutex_unlock(&b->mu);
+            return CLI_EXIT_OTHER;
+        }
         if (b->workers_failed) {
             b->consumed = CLI_EXIT_OTHER;
             atomic_store(&b->stop, 1);
@@ -696,8 +706,12 @@ static int pump(build *b, int all)
             return CLI_EXIT_OTHER;
         }
         batch *bt = b->head;
-        if (!bt) break;
-        int ready = !b->nworkers || bt->state == BATCH_ANALYZED;
+        if (!bt) {
+            if (!all || !b->reader || b->reading_done || atomic_load(&b->stop)) break;
+            pthread_cond_wait(&b->cv, &b->mu); /* the reading thread has more */
+            continue;
+        }
+        int ready = !b->analysts || bt->state == BATCH_ANALYZED;
         if (!ready && !(all || b->depth >= b->max_depth)) break; /* read more meanwhile */
         if (!ready && bt->state == BATCH_QUEUED) {
             bt->state = BATCH_INLINE;
@@ -706,6 +720,7 @@ static int pump(build *b, int all)
         if (ready) {
             if (!(b->head = bt->next)) b->tail = NULL;
             b->depth--;
+            pthread_cond_broadcast(&b->cv); /* room in the queue */
             pthread_mutex_unlock(&b->mu);
             if ((ret = consume_batch(b, bt))) return ret;
             pthread_mutex_lock(&b->mu);
@@ -726,9 +741,39 @@ static int pump(build *b, int all)
         analyze_batch(q, b->an);
         pthread_mutex_lock(&b->mu);
         q->state = BATCH_ANALYZED;
+        pthread_cond_broadcast(&b->cv);
     }
     pthread_mutex_unlock(&b->mu);
     return ret;
+}
+
+/* The reading thread (-j N > 1) after queueing a batch: while the queue is
+ * full, it analyzes queued batches.  Returns 0, or -1 when the consumer has
+ * stopped. */
+static int analyze_while_full(build *b)
+{
+    pthread_mutex_lock(&b->mu);
+    while (b->depth >= b->max_depth && !atomic_load(&b->stop) && !cli_interrupted) {
+        batch *q = b->head;
+        while (q && q->state != BATCH_QUEUED) q = q->next;
+        if (q && !b->an_reader && ft_analyzer_new(ft_writer_analyzer_opts(b->w), &b->an_reader, NULL) != FT_OK) {
+            b->an_reader = NULL;
+            q = NULL;
+        }
+        if (!q) {
+            pthread_cond_wait(&b->cv, &b->mu);
+            continue;
+        }
+        q->state = BATCH_ANALYZING;
+        pthread_mutex_unlock(&b->mu);
+        analyze_batch(q, b->an_reader);
+        pthread_mutex_lock(&b->mu);
+        q->state = BATCH_ANALYZED;
+        pthread_cond_broadcast(&b->cv);
+    }
+    int stop = atomic_load(&b->stop) || cli_interrupted;
+    pthread_mutex_unlock(&b->mu);
+    return stop ? -1 : 0;
 }
 
 /* --------------------------------------------------------------- JSON Lines */
@@ -1521,6 +1566,45 @@ static int produce(build *b)
     return rc;
 }
 
+/* -j N > 1: the producer part on a thread of its own, which takes the
+ * signals (they interrupt its blocking reads). */
+static void *produce_thread(void *arg)
+{
+    build *b = arg;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+    produce(b);
+    pthread_mutex_lock(&b->mu);
+    b->reading_done = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+/* Make the reading thread finish soon: it checks `stop` between lines and
+ * files, and a blocked read (a quiet pipe) is broken with a signal until it
+ * has. */
+static void stop_reader(build *b, pthread_t t)
+{
+    pthread_mutex_lock(&b->mu);
+    atomic_store(&b->stop, 1);
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    cli_cancel_reads = 1;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        int done = b->reading_done;
+        pthread_mutex_unlock(&b->mu);
+        if (done) break;
+        pthread_kill(t, CLI_WAKEUP_SIGNAL);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* ---------------------------------------------------------------- build main */
 
 static int check_lang(const char *name, char *out)
@@ -1715,34 +1799,50 @@ static int cmd_build_mode(int argc, char **argv, int add)
         b.out_ino = st.st_ino;
     }
 
-    /* Signals go to this thread, whose blocking reads they interrupt; the
-     * analysis threads block them. */
+    /* -j 1: this thread reads, analyzes and writes, and takes the signals,
+     * which interrupt its blocking reads.  -j N > 1: a reading thread takes
+     * them, and analyzes when the queue is full; N - 2 more threads
+     * analyze; this one adds the batches to the writer (whose N - 1 helper
+     * threads compress). */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, &oldmask);
-    pthread_t workers[256];
+    pthread_t workers[256], reader;
     unsigned started = 0;
-    for (unsigned long k = 1; k < jobs; k++) {
+    for (unsigned long k = 2; k < jobs; k++) {
         if (pthread_create(&workers[started], NULL, analyze_batches, &b) != 0) break;
         started++;
     }
-    pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
     pthread_mutex_lock(&b.mu);
     b.nworkers = started;
-    b.max_depth = QUEUE_DEPTH + 2 * started;
+    b.reader = jobs > 1;
+    b.analysts = jobs > 1 ? started + 1 : 0;
+    b.max_depth = QUEUE_DEPTH + 2 * b.analysts;
     pthread_mutex_unlock(&b.mu);
-    produce(&b);
-    pthread_mutex_lock(&b.mu);
-    int consumed = b.consumed;
-    pthread_mutex_unlock(&b.mu);
-    if (consumed == CLI_EXIT_OK && !b.failed && !cli_interrupted) consumed = pump(&b, 1);
+    int consumed;
+    if (b.reader && (rc = pthread_create(&reader, NULL, produce_thread, &b)) != 0) {
+        cli_msg("cannot start a thread: %s", strerror(rc));
+        consumed = CLI_EXIT_OTHER;
+    } else if (b.reader) {
+        consumed = pump(&b, 1);
+        if (consumed != CLI_EXIT_OK) stop_reader(&b, reader);
+        pthread_join(reader, NULL);
+    } else {
+        pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+        produce(&b);
+        pthread_mutex_lock(&b.mu);
+        consumed = b.consumed;
+        pthread_mutex_unlock(&b.mu);
+        if (consumed == CLI_EXIT_OK && !b.failed && !cli_interrupted) consumed = pump(&b, 1);
+    }
     pthread_mutex_lock(&b.mu);
     b.done = 1;
     if (consumed != CLI_EXIT_OK || b.failed || cli_interrupted) atomic_store(&b.stop, 1);
     pthread_cond_broadcast(&b.cv);
     pthread_mutex_unlock(&b.mu);
     for (unsigned k = 0; k < started; k++) pthread_join(workers[k], NULL);
+    pthread_sigmask(SIG_SETMASK, &oldmask, NULL); /* a pending signal lands now */
     if (consumed != CLI_EXIT_OK || b.failed) {
         status = consumed != CLI_EXIT_OK ? consumed : b.failed;
         goto out;
@@ -1850,6 +1950,7 @@ out:
     }
     batch_free(b.cur);
     ft_analyzer_free(b.an);
+    ft_analyzer_free(b.an_reader);
     free(b.text);
     pthread_cond_destroy(&b.cv);
     pthread_mutex_destroy(&b.mu);
