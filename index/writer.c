@@ -44,6 +44,18 @@
  * frame of postings at a time (the runs are read straight into it): for a
  * term the document repeats, all of its positions there, as one zstd
  * frame compressed whole.
+ * Threads (ft_writer_opts.threads = n > 1): the writer's own work stays on
+ * the calling thread, in document order; n - 1 helper threads take jobs
+ * whose results that thread writes in order, so the files are the same
+ * bytes as with one thread.  While documents are added, full store blocks
+ * are compressed by the helpers (8 to a job; see sgroup).  When a segment
+ * is written, the terms are sorted in parts, the id file is written by a
+ * job, and runs of consecutive terms are encoded into memory by jobs and
+ * written in order (see echunk).  Extra memory: at most 2n store groups
+ * (256 KiB each, with a zstd context) and 2n encoded chunks (about 1 MiB
+ * each, or one term's postings, compressed; their source streams are freed
+ * as they are encoded) and a copy of the term order (4 bytes a term) for
+ * the sort.  The caller's thread runs queued jobs while it waits for one.
  * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
  * the previous commit, and files of a dead writer are unreferenced
  * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
@@ -1991,6 +2003,26 @@ static void enc_begin(enc_state *es, term_enc *te, int multi, const wfile *pst, 
     ft_buf_reset(&es->praw);
 }
 
+/* Past n varints from p, or NULL when the stream ends first: counts the
+ * bytes that end a varint (high bit clear), 8 at a time while fewer than n
+ * are among them. */
+static const uint8_t *skip_varints(const uint8_t *p, const uint8_t *end, uint64_t n)
+{
+    while (n >= 8 && end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        unsigned ends = (unsigned)__builtin_popcountll(~x & 0x8080808080808080ull);
+        if (ends >= n) break;
+        n -= ends;
+        p += 8;
+    }
+    for (; n; p++) {
+        if (p == end) return NULL;
+        if (!(*p & 0x80)) n--;
+    }
+    return p;
+}
+
 /* Encode count postings of the stream [p, end) as blocks; unless last, count
  * is a whole number of blocks (and the term goes on). */
 static int enc_blocks(ft_writer *w, enc_state *es, term_enc *te, const uint8_t *p, const uint8_t *end,
@@ -2015,10 +2047,7 @@ static int enc_blocks(ft_writer *w, enc_state *es, term_enc *te, const uint8_t *
                 if (sj->count > tf) return ft_error_set(err, FT_EINVAL, "internal error: spilled positions");
                 held = tf - sj->count;
             }
-            for (uint64_t k = 0; k < held; k++) {
-                uint64_t g;
-                if (ft_varint_get(&p, end, &g)) return ft_error_set(err, FT_EINVAL, "internal error: positions");
-            }
+            if (!(p = skip_varints(p, end, held))) return ft_error_set(err, FT_EINVAL, "internal error: positions");
             es->pend[i] = p;
             if (multi) ft_impact_add(es->imp, &nimp, (uint32_t)tf, w->lens[d]);
         }
@@ -2090,10 +2119,21 @@ static void put_varint_file(wfile *f, uint64_t v, ft_error *err)
     wfile_write(f, t, ft_varint_put(t, v), err);
 }
 
+/* With helpers, the id file (a sort of the segment's ids) is written by a
+ * job while the terms' postings are encoded (ids_run). */
+typedef struct ids_job {
+    wjob job;
+    ft_writer *w;
+    wfile *f;
+    int queued, rc;
+    ft_error err;
+} ids_job;
+
 /* The dictionary being written: terms arrive in order with their in-memory
  * posting streams (docs/FORMAT.md, .tid). */
 typedef struct dict_w {
     wfile *tid, *pst, *pos;
+    ids_job *ids;           /* with helpers: the id file's job, queued once the terms are sorted */
     enc_state es;
     ft_buf index;
     uint8_t prev[512];
@@ -2167,13 +2207,17 @@ static int dict_entry(dict_w *d, const uint8_t *t, uint32_t len, uint32_t df, ui
     wfile *tid = d->tid;
     uint32_t shared = 0;
     while (shared < d->prev_len && shared < len && d->prev[shared] == t[shared]) shared++;
-    put_varint_file(tid, shared, err);
-    put_varint_file(tid, len - shared, err);
-    wfile_write(tid, t + shared, len - shared, err);
-    put_varint_file(tid, df, err);
-    put_varint_file(tid, cf - df, err);
-    put_varint_file(tid, pl, err);
-    put_varint_file(tid, ql, err);
+    if (len > sizeof d->prev) return ft_error_set(err, FT_EINVAL, "term longer than %zu bytes", sizeof d->prev);
+    uint8_t e[sizeof d->prev + 60]; /* written at once */
+    size_t n = ft_varint_put(e, shared);
+    n += ft_varint_put(e + n, len - shared);
+    memcpy(e + n, t + shared, len - shared);
+    n += len - shared;
+    n += ft_varint_put(e + n, df);
+    n += ft_varint_put(e + n, cf - df);
+    n += ft_varint_put(e + n, pl);
+    n += ft_varint_put(e + n, ql);
+    wfile_write(tid, e, n, err);
     memcpy(d->prev, t, len);
     d->prev_len = len;
     d->nterms++;
@@ -2409,6 +2453,10 @@ static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
     }
     for (size_t i = 0; i < w->nterms; i++) order[i] = (uint32_t)i;
     sort_terms(w, order, w->nterms);
+    if (d->ids) { /* after the sort, which the helpers share */
+        pool_submit(w->pool, &d->ids->job);
+        d->ids->queued = 1;
+    }
     if (w->pool && !w->nspill) {
         rc = write_postings_par(w, d, order, err);
         goto out;
@@ -2553,15 +2601,6 @@ static void reset_inversion(ft_writer *w)
 
 typedef int (*terms_fn)(ft_writer *w, dict_w *d, void *ctx, ft_error *err);
 
-/* With helpers, the id file (a sort of the segment's ids) is written by a
- * job while the terms are sorted and encoded. */
-typedef struct ids_job {
-    wjob job;
-    ft_writer *w;
-    wfile *f;
-    int queued, rc;
-    ft_error err;
-} ids_job;
 
 static void ids_run(wjob *j)
 {
@@ -2601,7 +2640,11 @@ static int segment_write(ft_writer *w, terms_fn terms, void *ctx, ft_error *err)
     wfile_u32(&w->sto, w->sto_nblocks, err);
     wfile_u32(&w->sto, (uint32_t)w->ndocs, err);
     wfile_write(&w->sto, MAGIC_STO_END, 4, err);
-    if ((rc = wfile_finish(&w->sto, err))) goto fail;
+    /* fsynced with the other files at the end; the kernel starts writing it
+     * back now (sync_file_range does not wait) */
+    wfile_flush(&w->sto, err);
+    if ((rc = w->sto.rc)) goto fail;
+    sync_file_range(w->sto.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     files[4] = w->sto; /* ownership moves to files[] */
     memset(&w->sto, 0, sizeof w->sto);
     w->sto.fd = -1;
@@ -2615,16 +2658,13 @@ static int segment_write(ft_writer *w, terms_fn terms, void *ctx, ft_error *err)
         wfile_header(&files[i], magic[i], err);
     }
     if ((rc = dict_init(w, &d, files, err))) goto fail;
-    if (w->pool) {
-        pool_submit(w->pool, &ij.job);
-        ij.queued = 1;
-    }
+    if (w->pool && !terms) d.ids = &ij;
     if ((rc = terms ? terms(w, &d, ctx, err) : write_postings(w, &d, err))) goto fail;
     if ((rc = dict_finish(&d, err))) goto fail;
     if ((rc = write_lengths(w, &files[3], err))) goto fail;
     if ((rc = ij.queued ? ids_wait(w, &ij, err) : write_ids(w, &files[5], err))) goto fail;
     for (int i = 0; i < FT_SEG_NFILES; i++)
-        if (i != 4 && (rc = wfile_finish(&files[i], err))) goto fail;
+        if ((rc = wfile_finish(&files[i], err))) goto fail;
     for (int i = 0; i < FT_SEG_NFILES; i++)
         if (rename(files[i].path, files[i].final) < 0) {
             rc = ft_error_errno(err, errno, "cannot rename %s", files[i].path);

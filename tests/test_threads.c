@@ -173,7 +173,7 @@ static void build_mixed(const char *dir, const char *const *bodies, const int *t
     ft_tokens *t = ft_tokens_new();
     cr_assert(t);
     for (size_t i = 0; i < n; i++) {
-        char id[16];
+        char id[32];
         snprintf(id, sizeof id, "d%zu", i);
         size_t bl = strlen(bodies[i]);
         if (tokens[i]) {
@@ -243,7 +243,7 @@ Test(threads, ftindex_jobs_with_large_bodies_same_bytes, .timeout = 300)
     static const char *const jobs[] = {"1", "2", "4"};
     char *dirs[3];
     for (int k = 0; k < 3; k++) {
-        char name[8];
+        char name[32];
         snprintf(name, sizeof name, "j%s", jobs[k]);
         dirs[k] = tu_join(tmp, name);
         tu_run r;

@@ -25,13 +25,30 @@
  * only problems that make the whole result wrong (a command-line path that
  * does not exist, a failing writer, an interrupt) stop it.
  *
- * Two threads share the work, because reading input is a large part of it
- * (zstd decompression and JSON parsing cost about a third of a build): a
- * producer walks the inputs, reads, decompresses, parses and copies
- * documents into batches; the main thread takes batches from a short queue
- * (bounded, so memory stays small) and feeds ft_writer_add, which the writer
- * requires from a single thread.  One producer and a FIFO queue keep the
- * document order, and so the document numbers, deterministic.
+ * Threads (-j N, default the number of cores).  The producer part walks
+ * the inputs, reads, decompresses, parses and copies documents into batches
+ * of 256 KiB; the consumer part adds each batch's documents to the writer,
+ * which requires a single thread and the document order.  With -j 1 one
+ * thread does everything: it reads a batch, then adds it (ft_writer_add
+ * analyzes and inverts).  With -j N > 1:
+ *
+ *   reading thread ──batches──> FIFO queue (at most 4 + 2 per analyzing
+ *     │ (analyzes queued        │  thread; batches are recycled)
+ *     │  batches while the      ├──> N - 2 analysis threads: ft_tokens_analyze
+ *     │  queue is full)         │    (tokenize, fold) into each batch
+ *     └─────────────────────────┴──> main thread: ft_writer_add_tokens in
+ *                                    queue order (inversion, store records);
+ *                                    the writer's N - 1 helpers compress
+ *                                    store blocks and encode the segment
+ *
+ * The main thread never waits while there is work: it adds a batch at the
+ * head that no thread has started itself, with ft_writer_add, or else it
+ * analyzes a queued batch.  Analysis is most of the CPU time of a build and
+ * the writer's inversion the longest serial part: with -j 2 the main thread
+ * is busy almost all the time, the reading thread about two thirds of it
+ * and the writer's helper a third, so the two cores stay busy.  One reader
+ * and a FIFO queue keep the document order, and so the document numbers,
+ * deterministic; the index is the same byte for byte whatever -j.
  *
  * Memory: the writer flushes a segment whenever its estimate of the memory
  * it holds passes --memory; after the commit, build and add run the merge
@@ -109,7 +126,8 @@ static void usage(FILE *f)
             "      --fields I,T,B   JSON keys of the id, title and body (default: id,title,body)\n"
             "      --memory SIZE    flush a segment when the in-memory index passes SIZE\n"
             "                       bytes (suffix K, M or G; default 512M)\n"
-            "  -j, --jobs N         threads (default: the number of cores)\n"
+            "  -j, --jobs N         threads (default: the number of cores); 1: one thread\n"
+            "                       does everything; the index is the same whatever N\n"
             "  -q, --quiet          no progress line and no summary\n"
             "\n"
             "add     Add the documents of PATHs to the index as new segments; a document\n"
