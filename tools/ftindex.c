@@ -180,8 +180,7 @@ typedef struct batch {
     char *data;
     size_t used, cap;
     /* -j N > 1: analysis done by another thread */
-    ft_tokens **toks;              /* per document; kept for the next use (TOKENS_KEEP) */
-    size_t *toks_held;             /* the longest text each of toks has held */
+    ft_tokens **toks;              /* per document */
     size_t toks_cap;
     int state;                     /* BATCH_QUEUED, _ANALYZING, _ANALYZED, _INLINE */
     int arc;                       /* analysis status */
@@ -198,12 +197,6 @@ enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED, BATCH_INLINE };
 #define HANDOVER_BYTES (1u << 20)    /* bodies this large are not copied */
 #define ANALYZE_MAX HANDOVER_BYTES   /* -j: larger bodies are analyzed by the writer, in chunks */
 #define KEEP_BYTES (16u << 20)       /* larger buffers are freed after use */
-/* A batch keeps its documents' ft_tokens for the next use, except those
- * that held a text over TOKENS_KEEP_DOC bytes or past a total of
- * TOKENS_KEEP bytes of text: a token takes about 30 bytes, so a kept batch
- * holds at most about 5 MB of tokens (twice that with growth slack). */
-#define TOKENS_KEEP_DOC (16u << 10)
-#define TOKENS_KEEP (2 * BATCH_BYTES)
 
 typedef struct build {
     /* settings */
@@ -305,7 +298,6 @@ static void batch_free(batch *bt)
     if (!bt) return;
     for (size_t i = 0; i < bt->toks_cap; i++) ft_tokens_free(bt->toks[i]);
     free(bt->toks);
-    free(bt->toks_held);
     for (size_t i = 0; i < bt->n; i++) {
         free(bt->docs[i].own_body);
         if (bt->docs[i].streamed) close(bt->docs[i].sfd);
@@ -590,23 +582,16 @@ static int consume_batch(build *b, batch *bt)
         if (cli_interrupted && ret == CLI_EXIT_OK) ret = CLI_EXIT_OTHER;
     }
 
-    /* Recycle the batch, and the tokens that stay small (TOKENS_KEEP): each
-     * keeps the capacity of the largest text it ever held. */
+    /* Recycle the batch (its tokens are freed: each would keep the
+     * capacity of the largest document it ever held; kept, bounded, they
+     * cost 25 MB more at the peak and no time). */
     for (size_t i = 0; i < bt->n; i++) {
         free(bt->docs[i].own_body);
         if (bt->docs[i].streamed) close(bt->docs[i].sfd);
     }
-    size_t kept = 0;
     for (size_t i = 0; i < bt->toks_cap; i++) {
-        if (!bt->toks[i]) continue;
-        size_t held = bt->toks_held[i];
-        if (held <= TOKENS_KEEP_DOC && kept + held <= TOKENS_KEEP) {
-            kept += held;
-            continue;
-        }
         ft_tokens_free(bt->toks[i]);
         bt->toks[i] = NULL;
-        bt->toks_held[i] = 0;
     }
     bt->n = bt->used = 0;
     if (bt->cap > KEEP_BYTES) {
@@ -640,14 +625,9 @@ static void analyze_batch(batch *bt, ft_analyzer *an)
     bt->arc = 0;
     if (bt->n > bt->toks_cap) {
         ft_tokens **t = realloc(bt->toks, bt->n * sizeof *t);
-        if (t) bt->toks = t;
-        size_t *h = t ? realloc(bt->toks_held, bt->n * sizeof *h) : NULL;
-        if (h) {
-            bt->toks_held = h;
-            for (size_t i = bt->toks_cap; i < bt->n; i++) {
-                t[i] = NULL;
-                h[i] = 0;
-            }
+        if (t) {
+            for (size_t i = bt->toks_cap; i < bt->n; i++) t[i] = NULL;
+            bt->toks = t;
             bt->toks_cap = bt->n;
         }
     }
@@ -661,8 +641,6 @@ static void analyze_batch(batch *bt, ft_analyzer *an)
         }
         if (d->streamed || d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
         const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
-        size_t held = d->title_len + d->body_len;
-        if (held > bt->toks_held[i]) bt->toks_held[i] = held;
         int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
         if (rc) {
             bt->arc = rc;
