@@ -1457,7 +1457,7 @@ static int doc_postings(ft_writer *w, const uint8_t *bytes, const char *id, size
     for (size_t i = 0; i < w->nslots; i++) {
         if (i + PREFETCH < w->nslots) { /* the end of a stream a few terms ahead */
             const ft_buf *ahead = &w->terms[w->slots[i + PREFETCH].term].post;
-            __builtin_prefetch(ahead->p + ahead->len, 1);
+            if (ahead->p) __builtin_prefetch(ahead->p + ahead->len, 1);
         }
         doc_slot *s = &w->slots[i];
         term_ent *e = &w->terms[s->term];
