@@ -46,6 +46,12 @@ typedef struct ft_writer_opts {
      * whose id is already in the index replaces it (so does a later document
      * of the same writer with the same id). */
     int mode;
+    /* Threads that write segments: 0 or 1, the calling thread does all the
+     * work; n > 1, the writer keeps n - 1 helper threads that compress
+     * document store blocks while documents are added and encode ranges of
+     * terms in parallel when a segment is written.  The index is the same
+     * byte for byte whatever the number. */
+    unsigned threads;
 } ft_writer_opts;
 
 #define FT_DEFAULT_MEMORY (512ull << 20)

@@ -44,6 +44,18 @@
  * frame of postings at a time (the runs are read straight into it): for a
  * term the document repeats, all of its positions there, as one zstd
  * frame compressed whole.
+ * Threads (ft_writer_opts.threads = n > 1): the writer's own work stays on
+ * the calling thread, in document order; n - 1 helper threads take jobs
+ * whose results that thread writes in order, so the files are the same
+ * bytes as with one thread.  While documents are added, full store blocks
+ * are compressed by the helpers (8 to a job; see sgroup).  When a segment
+ * is written, the terms are sorted in parts, the id file is written by a
+ * job, and runs of consecutive terms are encoded into memory by jobs and
+ * written in order (see echunk).  Extra memory: at most 2n store groups
+ * (256 KiB each, with a zstd context) and 2n encoded chunks (about 1 MiB
+ * each, or one term's postings, compressed; their source streams are freed
+ * as they are encoded) and a copy of the term order (4 bytes a term) for
+ * the sort.  The caller's thread runs queued jobs while it waits for one.
  * Nothing is visible until MANIFEST is renamed, so a crash at any point leaves
  * the previous commit, and files of a dead writer are unreferenced
  * *.tmp/seg-* files the next writer (holding the lock, lock.c) deletes.
@@ -58,6 +70,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,8 +88,9 @@ typedef struct wfile {
     char *final;      /* published name */
     uint64_t off;
     XXH64_state_t *h;
-    ft_buf buf;       /* write buffer */
+    ft_buf buf;       /* write buffer; for a memory file, all of it */
     int rc;           /* sticky status */
+    int mem;          /* a memory file (a helper's output): no fd, no hash */
 } wfile;
 
 static int wfile_open(wfile *f, const char *dir, const char *name, ft_error *err)
@@ -104,6 +120,12 @@ static void wfile_flush(wfile *f, ft_error *err)
 static void wfile_write(wfile *f, const void *p, size_t n, ft_error *err)
 {
     if (f->rc) return;
+    if (f->mem) {
+        ft_buf_append(&f->buf, p, n);
+        f->off += n;
+        if (f->buf.failed) f->rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+        return;
+    }
     XXH64_update(f->h, p, n);
     f->off += n;
     if (n >= (1u << 20)) {
@@ -170,6 +192,166 @@ static int wfile_rewind(wfile *f, uint64_t off, const XXH64_state_t *h, ft_error
     return FT_OK;
 }
 
+/* ------------------------------------------------------------------ helper threads
+ *
+ * With opts.threads = n > 1 the writer starts n - 1 helper threads that take
+ * jobs from one FIFO.  A thread that waits for a job runs queued jobs itself
+ * meanwhile (pool_wait), so the calling thread is the n-th worker and a job
+ * is never stuck behind idle helpers.  Jobs only touch their own buffers and
+ * read what the writer does not change until it has waited for them; the
+ * results are consumed in submission order by the writer's thread, so the
+ * files are the same bytes as with one thread.  Helpers block every signal:
+ * an application's handlers run on its own threads.  If no helper can be
+ * started, jobs run inline at submission. */
+
+typedef struct wjob {
+    struct wjob *next;
+    void (*run)(struct wjob *);
+    int state;
+} wjob;
+
+enum { JOB_IDLE, JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+typedef struct wpool {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    wjob *head, *tail;
+    pthread_t *th;
+    unsigned n;
+    int quit;
+} wpool;
+
+static void *pool_main(void *arg)
+{
+    wpool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->quit) pthread_cond_wait(&p->work, &p->mu);
+        wjob *j = p->head;
+        if (!j) break;
+        if (!(p->head = j->next)) p->tail = NULL;
+        j->state = JOB_RUNNING;
+        pthread_mutex_unlock(&p->mu);
+        j->run(j);
+        pthread_mutex_lock(&p->mu);
+        j->state = JOB_DONE;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Join the helpers (they finish the queued jobs first) and free the pool.
+ * Accepts NULL. */
+static void pool_free(wpool *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++) pthread_join(p->th[i], NULL);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+    free(p->th);
+    free(p);
+}
+
+/* A pool of up to n helpers; NULL when none could be started (then the
+ * writer works on its own thread, as with threads <= 1). */
+static wpool *pool_new(unsigned n)
+{
+    wpool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    if (!(p->th = calloc(n, sizeof *p->th))) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (p->n < n && pthread_create(&p->th[p->n], NULL, pool_main, p) == 0) p->n++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (p->n == 0) {
+        pool_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Queue j; without a pool, run it now. */
+static void pool_submit(wpool *p, wjob *j)
+{
+    j->next = NULL;
+    if (!p) {
+        j->run(j);
+        j->state = JOB_DONE;
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    j->state = JOB_QUEUED;
+    if (p->tail) p->tail->next = j;
+    else p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Whether j has run (without waiting). */
+static int pool_done(wpool *p, wjob *j)
+{
+    if (!p) return j->state == JOB_DONE;
+    pthread_mutex_lock(&p->mu);
+    int d = j->state == JOB_DONE;
+    pthread_mutex_unlock(&p->mu);
+    return d;
+}
+
+/* Wait until j has run, running queued jobs (the oldest first) meanwhile. */
+static void pool_wait(wpool *p, wjob *j)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    while (j->state != JOB_DONE) {
+        wjob *x = p->head;
+        if (!x) {
+            pthread_cond_wait(&p->done, &p->mu);
+            continue;
+        }
+        if (!(p->head = x->next)) p->tail = NULL;
+        x->state = JOB_RUNNING;
+        pthread_mutex_unlock(&p->mu);
+        x->run(x);
+        pthread_mutex_lock(&p->mu);
+        x->state = JOB_DONE;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Document store blocks compressed by the helpers (flush_store): full
+ * blocks are gathered SG_BLOCKS to a group, a group is one job, and the
+ * writer's thread writes the compressed blocks and their index entries in
+ * order, as each oldest group is done.  At most sg_ring groups (2 per helper
+ * + 2) are held: with 16 KiB blocks, 128 KiB of raw and at most as much of
+ * compressed bytes each, plus a zstd context. */
+#define SG_BLOCKS 8
+typedef struct sgroup {
+    wjob job;               /* first member: the job is the group */
+    ZSTD_CCtx *cctx;
+    ft_buf raw, out, cbuf;  /* the blocks, their compressed forms, scratch */
+    unsigned n;             /* blocks */
+    size_t entry[SG_BLOCKS];  /* where each block's index entry is in sto_index */
+    uint32_t len[SG_BLOCKS], stored[SG_BLOCKS];
+    uint8_t z[SG_BLOCKS];   /* compressed */
+} sgroup;
+
+static void sgroup_run(wjob *j);
+
 /* ------------------------------------------------------------------ writer state */
 
 typedef struct term_ent {
@@ -189,13 +371,17 @@ typedef struct doc_slot {
 } doc_slot;
 
 /* Word cache: folded surface word -> term number, direct-mapped.  A hit skips
- * both the stemmer (and its cache) and the term hash table. */
+ * both the stemmer (and its cache) and the term hash table.  A key is a word
+ * still to be stemmed or a final term (from ft_writer_add_tokens, or a
+ * bigram): the two kinds are told apart by WC_STEM in len, so documents
+ * added either way can share the cache. */
 #define WC_BITS 18
 #define WC_KEY 19
+#define WC_STEM 0x80
 typedef struct wc_slot {
     uint64_t hash;
     uint32_t term;
-    uint8_t len; /* 0: empty */
+    uint8_t len; /* the key's length | WC_STEM for a word to stem; 0: empty */
     char key[WC_KEY];
 } wc_slot;
 
@@ -344,6 +530,9 @@ struct ft_writer {
     /* current document */
     ptok *ptoks;
     size_t nptok, ptok_cap;
+    const ptok *tok_src;    /* tokens to invert instead of ptoks (ft_writer_add_tokens: the caller's) */
+    uint32_t *tids;         /* their term numbers */
+    size_t tids_cap;
     ft_buf tokbytes;
     marks_w marks;          /* the body's position marks */
     doc_slot *slots;
@@ -390,6 +579,12 @@ struct ft_writer {
     uint32_t sto_first_doc, sto_nblocks;
     ZSTD_CCtx *cctx, *cctx_store;
 
+    /* helper threads (opts.threads > 1), and the ring of store groups */
+    wpool *pool;
+    sgroup *sg;
+    unsigned sg_ring, sg_head, sg_count;
+    sgroup *sg_open;        /* the group being filled (the newest), or NULL */
+
     ft_writer_stats st;
     int committed;
     int rc;                 /* sticky failure */
@@ -423,6 +618,26 @@ static uint32_t scan_max_segment(const char *dir)
     }
     closedir(d);
     return mx;
+}
+
+/* Start the helpers and the store groups; with no helper started the
+ * writer works alone (not an error). */
+static int writer_threads(ft_writer *w, unsigned helpers, ft_error *err)
+{
+    if (!(w->pool = pool_new(helpers))) return FT_OK;
+    w->sg_ring = 2 * w->pool->n + 2;
+    if (!(w->sg = calloc(w->sg_ring, sizeof *w->sg))) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    for (unsigned i = 0; i < w->sg_ring; i++) {
+        sgroup *g = &w->sg[i];
+        g->job.run = sgroup_run;
+        ft_buf_init(&g->raw);
+        ft_buf_init(&g->out);
+        ft_buf_init(&g->cbuf);
+        g->job.state = JOB_DONE;
+        if (!(g->cctx = ZSTD_createCCtx())) return ft_error_set(err, FT_ENOMEM, "out of memory");
+        ZSTD_CCtx_setParameter(g->cctx, ZSTD_c_compressionLevel, w->opts.store_level);
+    }
+    return FT_OK;
 }
 
 /* A writer without lock or directory handling (ft_writer_open and the merger
@@ -468,6 +683,7 @@ static int writer_new(const char *dir, const ft_writer_opts *opts, ft_writer **o
     if (!w->table || !w->cctx || !w->cctx_store || !w->wcache) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); goto fail; }
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opts.zstd_level);
     ZSTD_CCtx_setParameter(w->cctx_store, ZSTD_c_compressionLevel, w->opts.store_level);
+    if (w->opts.threads > 1 && (rc = writer_threads(w, w->opts.threads - 1, err))) goto fail;
     ft_buf_init(&w->arena);
     ft_buf_init(&w->tokbytes);
     ft_buf_init(&w->marks.b);
@@ -628,7 +844,8 @@ static uint32_t resolve_token(ft_writer *w, const ptok *t, const uint8_t *bytes)
     wc_slot *slot = NULL;
     if (t->len <= WC_KEY) {
         slot = &w->wcache[t->h & ((1u << WC_BITS) - 1)];
-        if (slot->hash == t->h && slot->len == t->len && !memcmp(slot->key, word, t->len)) return slot->term;
+        if (slot->hash == t->h && slot->len == (t->len | (t->stem ? WC_STEM : 0)) && !memcmp(slot->key, word, t->len))
+            return slot->term;
     }
     uint32_t id;
     if (t->stem) {
@@ -641,7 +858,7 @@ static uint32_t resolve_token(ft_writer *w, const ptok *t, const uint8_t *bytes)
     if (slot && id != UINT32_MAX) {
         slot->hash = t->h;
         slot->term = id;
-        slot->len = (uint8_t)t->len;
+        slot->len = (uint8_t)(t->len | (t->stem ? WC_STEM : 0));
         memcpy(slot->key, word, t->len);
     }
     return id;
@@ -692,17 +909,24 @@ static int count_occurrence(ft_writer *w, uint32_t id, uint32_t pos)
 static int invert_tokens(ft_writer *w, const uint8_t *bytes)
 {
     size_t n = w->nptok;
-    ptok *t = w->ptoks;
+    const ptok *t = w->tok_src ? w->tok_src : w->ptoks;
+    if (n > w->tids_cap) {
+        uint32_t *p = realloc(w->tids, n * sizeof *p);
+        if (!p) return FT_ENOMEM;
+        w->tids = p;
+        w->tids_cap = n;
+    }
+    uint32_t *tid = w->tids;
     for (size_t i = 0; i < n; i++) {
         if (i + PREFETCH < n && t[i + PREFETCH].len <= WC_KEY)
             __builtin_prefetch(&w->wcache[t[i + PREFETCH].h & ((1u << WC_BITS) - 1)]);
         uint32_t id = resolve_token(w, &t[i], bytes);
         if (id == UINT32_MAX) return FT_ENOMEM;
-        t[i].term = id;
+        tid[i] = id;
     }
     for (size_t i = 0; i < n; i++) {
-        if (i + PREFETCH < n) __builtin_prefetch(&w->terms[t[i + PREFETCH].term]);
-        if (count_occurrence(w, t[i].term, t[i].pos)) return FT_ENOMEM;
+        if (i + PREFETCH < n) __builtin_prefetch(&w->terms[tid[i + PREFETCH]]);
+        if (count_occurrence(w, tid[i], t[i].pos)) return FT_ENOMEM;
     }
     return 0;
 }
@@ -860,6 +1084,7 @@ static void finish_streamed(ft_writer *w)
 }
 
 static int flush_store(ft_writer *w, ft_error *err);
+static int store_drain(ft_writer *w, ft_error *err);
 static int segment_flush(ft_writer *w, ft_error *err);
 
 /* Bytes held by the structures that grow with the open segment; the budget
@@ -1152,11 +1377,15 @@ static int writer_fail(ft_writer *w, int rc, const ft_error *e)
 
 /* ------------------------------------------------------------------ analysis outside the writer
  *
- * For parallel builds: threads analyze documents (tokenize, fold, stem: the
+ * For parallel builds: threads analyze documents (tokenize, fold: the
  * larger part of the work) into ft_tokens, each with its own analyzer, and
- * one thread hands them to the writer in document order.  The tokens are the
- * final terms, so the writer's lookups give the same term numbers, in the
- * same order, as ft_writer_add: the index is the same byte for byte. */
+ * one thread hands them to the writer in document order.  The tokens are
+ * the words as ft_writer_add collects them (hashed, flagged when they are
+ * to be stemmed): the writer resolves them through its word cache, which
+ * skips the stemmer for most, so the same term numbers, in the same order,
+ * as ft_writer_add: the index is the same byte for byte.  (Stemming here
+ * instead cost a stem-cache lookup and a second hash per token, about a
+ * sixth of the CPU time of a -j 2 build.) */
 
 struct ft_tokens {
     ptok *ptoks;
@@ -1191,7 +1420,6 @@ static int collect_final(void *ctx, const ft_token *tok)
     ft_tokens *t = ctx;
     const char *term = tok->term;
     size_t len = tok->len;
-    if (tok->stem) term = ft_analyzer_stem(t->an, tok->term, tok->len, &len);
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         if (cap > UINT32_MAX) return FT_ENOMEM;
@@ -1206,7 +1434,7 @@ static int collect_final(void *ctx, const ft_token *tok)
     pt->h = XXH3_64bits(term, len);
     pt->off = (uint32_t)t->bytes.len;
     pt->len = (uint16_t)len;
-    pt->stem = 0;
+    pt->stem = (uint8_t)tok->stem;
     pt->pos = tok->pos;
     pt->term = 0;
     ft_buf_append(&t->bytes, term, len);
@@ -1309,6 +1537,10 @@ static int doc_postings(ft_writer *w, const uint8_t *bytes, const char *id, size
         return FT_OK;
     }
     for (size_t i = 0; i < w->nslots; i++) {
+        if (i + PREFETCH < w->nslots) { /* the end of a stream a few terms ahead */
+            const ft_buf *ahead = &w->terms[w->slots[i + PREFETCH].term].post;
+            if (ahead->p) __builtin_prefetch(ahead->p + ahead->len, 1);
+        }
         doc_slot *s = &w->slots[i];
         term_ent *e = &w->terms[s->term];
         ft_buf *b = &e->post;
@@ -1357,18 +1589,9 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     const uint8_t *bytes;
     if (pre) { /* analyzed by the caller: take its tokens, a chunk at a time */
         bytes = pre->bytes.p;
-        for (size_t k = 0;;) {
+        for (size_t k = 0;;) { /* read in place */
             size_t m = pre->n - k < w->chunk ? pre->n - k : w->chunk;
-            if (m > w->ptok_cap) {
-                ptok *p = realloc(w->ptoks, m * sizeof *p);
-                if (!p) {
-                    rc = FT_ENOMEM;
-                    break;
-                }
-                w->ptoks = p;
-                w->ptok_cap = m;
-            }
-            if (m) memcpy(w->ptoks, pre->ptoks + k, m * sizeof *w->ptoks);
+            w->tok_src = m ? pre->ptoks + k : NULL;
             w->nptok = m;
             k += m;
             if (k == pre->n || (rc = invert_chunk(w, bytes))) break;
@@ -1386,14 +1609,19 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
         if (!rc) w->st.invalid_bytes += s1.invalid_bytes + s2.invalid_bytes;
         bytes = w->tokbytes.p;
     }
-    if (rc) return doc_failed(w, rc, id, id_len, err);
-    if ((rc = doc_postings(w, bytes, id, id_len, err))) return rc;
+    if (!rc) rc = doc_postings(w, bytes, id, id_len, err);
+    else rc = doc_failed(w, rc, id, id_len, err);
+    w->tok_src = NULL;
+    w->nptok = 0;
+    if (rc) return rc;
 
     /* store record (ids, titles and bodies stored as valid UTF-8, the
      * body's marks), length */
     const marks_w *mk = pre ? &pre->marks : &w->marks;
     const char *f[4] = {id, title, body, (const char *)mk->b.p};
     size_t fl[4] = {id_len, title_len, body_len, mk->b.len};
+    if (w->sg && id_len + title_len + body_len >= STORE_STREAM && (rc = store_drain(w, err)))
+        return writer_fail(w, rc, err); /* a large record is written to the file at once */
     if ((rc = store_record(w, f, fl, err))) {
         if (rc == FT_ENOMEM) return doc_failed(w, rc, id, id_len, err);
         return writer_fail(w, rc, err);
@@ -1466,6 +1694,7 @@ int ft_writer_begin(ft_writer *w, const char *id, size_t id_len, const char *tit
     if (rc) return rc;
     if ((uint64_t)id_len + title_len + body_len < STORE_STREAM)
         return ft_error_set(err, FT_EINVAL, "a document added in pieces must be at least %u bytes", STORE_STREAM);
+    if (w->sg && (rc = store_drain(w, err))) return writer_fail(w, rc, err); /* its record goes to the file */
     const char *fv[2] = {id, title};
     size_t flv[2] = {id_len, title_len}, slen[2];
     int bad[2];
@@ -1605,15 +1834,113 @@ static const uint8_t *pack_with(ZSTD_CCtx *cctx, ft_buf *cbuf, const uint8_t *ra
     return raw;
 }
 
-static const uint8_t *pack(ft_writer *w, ft_buf *cbuf, const uint8_t *raw, size_t n, size_t *stored,
-                           uint64_t *field)
+/* A helper's job: compress each block of the group when that pays. */
+static void sgroup_run(wjob *j)
 {
-    return pack_with(w->cctx, cbuf, raw, n, stored, field);
+    sgroup *g = (sgroup *)j;
+    ft_buf_reset(&g->out);
+    size_t off = 0;
+    for (unsigned k = 0; k < g->n; k++) {
+        size_t stored;
+        uint64_t field;
+        const uint8_t *p = pack_with(g->cctx, &g->cbuf, g->raw.p + off, g->len[k], &stored, &field);
+        ft_buf_append(&g->out, p, stored);
+        g->stored[k] = (uint32_t)stored;
+        g->z[k] = (uint8_t)(field & 1);
+        off += g->len[k];
+    }
+}
+
+/* Wait for the oldest group and write its blocks and index entries. */
+static int store_write_oldest(ft_writer *w, ft_error *err)
+{
+    sgroup *g = &w->sg[w->sg_head];
+    pool_wait(w->pool, &g->job);
+    w->sg_head = (w->sg_head + 1) % w->sg_ring;
+    w->sg_count--;
+    if (g->out.failed || g->raw.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    size_t off = 0;
+    for (unsigned k = 0; k < g->n; k++) {
+        uint8_t *e = w->sto_index.p + g->entry[k];
+        uint64_t at = w->sto.off;
+        uint32_t raw = g->z[k] ? g->len[k] : 0;
+        for (int b = 0; b < 8; b++) e[b] = (uint8_t)(at >> (8 * b));
+        for (int b = 0; b < 4; b++) e[8 + b] = (uint8_t)(g->stored[k] >> (8 * b));
+        for (int b = 0; b < 4; b++) e[12 + b] = (uint8_t)(raw >> (8 * b));
+        wfile_write(&w->sto, g->out.p + off, g->stored[k], err);
+        off += g->stored[k];
+    }
+    g->n = 0;
+    return w->sto.rc;
+}
+
+static void store_submit(ft_writer *w)
+{
+    if (!w->sg_open) return;
+    pool_submit(w->pool, &w->sg_open->job);
+    w->sg_open = NULL;
+}
+
+/* Write every group held, the open one included: before anything else is
+ * written to the store file, and at the segment's end. */
+static int store_drain(ft_writer *w, ft_error *err)
+{
+    int rc = FT_OK;
+    store_submit(w);
+    while (w->sg_count && !rc) rc = store_write_oldest(w, err);
+    return rc;
+}
+
+/* Let the helpers finish the groups they have (the writer is failing or
+ * closing: nothing more is written). */
+static void store_abandon(ft_writer *w)
+{
+    for (; w->sg_count; w->sg_count--, w->sg_head = (w->sg_head + 1) % w->sg_ring) {
+        sgroup *g = &w->sg[w->sg_head];
+        if (g != w->sg_open) pool_wait(w->pool, &g->job);
+        g->n = 0;
+    }
+    w->sg_open = NULL;
+}
+
+/* With helpers: the full block joins the open group, handed to a helper
+ * once it has SG_BLOCKS blocks; the groups done are written. */
+static int store_queue(ft_writer *w, ft_error *err)
+{
+    int rc;
+    sgroup *g = w->sg_open;
+    if (!g) {
+        if (w->sg_count == w->sg_ring && (rc = store_write_oldest(w, err))) return rc;
+        g = w->sg_open = &w->sg[(w->sg_head + w->sg_count++) % w->sg_ring];
+        g->job.state = JOB_IDLE;
+        g->n = 0;
+        ft_buf_reset(&g->raw);
+    }
+    /* the block's index entry now, its offset and sizes once written: the
+     * index grows as without helpers (the memory estimate counts it) */
+    g->entry[g->n] = w->sto_index.len;
+    ft_buf_put_u64le(&w->sto_index, 0);
+    ft_buf_put_u32le(&w->sto_index, 0);
+    ft_buf_put_u32le(&w->sto_index, 0);
+    ft_buf_put_u32le(&w->sto_index, w->sto_first_doc);
+    g->len[g->n++] = (uint32_t)w->sto_block.len;
+    ft_buf_append(&g->raw, w->sto_block.p, w->sto_block.len);
+    if (g->raw.failed || w->sto_index.failed) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    w->sto_nblocks++;
+    w->sto_first_doc = (uint32_t)w->ndocs;
+    ft_buf_reset(&w->sto_block);
+    if (g->n == SG_BLOCKS) store_submit(w);
+    while (w->sg_count && &w->sg[w->sg_head] != w->sg_open && pool_done(w->pool, &w->sg[w->sg_head].job))
+        if ((rc = store_write_oldest(w, err))) return rc;
+    return FT_OK;
 }
 
 static int flush_store(ft_writer *w, ft_error *err)
 {
     if (w->sto_block.len == 0) return FT_OK;
+    if (w->sto_block.len > UINT32_MAX)
+        return ft_error_set(err, FT_EINVAL, "a stored document block exceeds 4 GiB");
+    if (w->sg) return store_queue(w, err);
     size_t stored;
     uint64_t field;
     const uint8_t *p = pack_with(w->cctx_store, &w->scratch, w->sto_block.p, w->sto_block.len, &stored, &field);
@@ -1659,6 +1986,7 @@ typedef struct enc_state {
     uint32_t *docs, *tfs;
     const uint8_t **pstart, **pend;
     ft_impact *imp;          /* the block's impact frontier (room for a block) */
+    ZSTD_CCtx *cctx;         /* the frames' compressor */
 } enc_state;
 
 /* Compress the filled frame and append its header and bytes. */
@@ -1666,11 +1994,11 @@ static void flush_frame(ft_writer *w, enc_state *es, wfile *pos, ft_error *err)
 {
     size_t stored;
     uint64_t field;
-    const uint8_t *dp = pack(w, &es->cbuf, es->draw.p, es->draw.len, &stored, &field);
+    const uint8_t *dp = pack_with(es->cctx, &es->cbuf, es->draw.p, es->draw.len, &stored, &field);
     ft_buf_put_varint(&es->frames, field);
     if (field & 1) ft_buf_put_varint(&es->frames, es->draw.len);
     ft_buf_append(&es->data, dp, stored);
-    const uint8_t *pp = pack(w, &es->cbuf, es->praw.p, es->praw.len, &stored, &field);
+    const uint8_t *pp = pack_with(es->cctx, &es->cbuf, es->praw.p, es->praw.len, &stored, &field);
     ft_buf_put_varint(&es->frames, field);
     if (field & 1) ft_buf_put_varint(&es->frames, es->praw.len);
     wfile_write(pos, pp, stored, err);
@@ -1775,6 +2103,26 @@ static void enc_begin(enc_state *es, term_enc *te, int multi, const wfile *pst, 
     ft_buf_reset(&es->praw);
 }
 
+/* Past n varints from p, or NULL when the stream ends first: counts the
+ * bytes that end a varint (high bit clear), 8 at a time while fewer than n
+ * are among them. */
+static const uint8_t *skip_varints(const uint8_t *p, const uint8_t *end, uint64_t n)
+{
+    while (n >= 8 && end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        unsigned ends = (unsigned)__builtin_popcountll(~x & 0x8080808080808080ull);
+        if (ends >= n) break;
+        n -= ends;
+        p += 8;
+    }
+    for (; n; p++) {
+        if (p == end) return NULL;
+        if (!(*p & 0x80)) n--;
+    }
+    return p;
+}
+
 /* Encode count postings of the stream [p, end) as blocks; unless last, count
  * is a whole number of blocks (and the term goes on). */
 static int enc_blocks(ft_writer *w, enc_state *es, term_enc *te, const uint8_t *p, const uint8_t *end,
@@ -1799,10 +2147,7 @@ static int enc_blocks(ft_writer *w, enc_state *es, term_enc *te, const uint8_t *
                 if (sj->count > tf) return ft_error_set(err, FT_EINVAL, "internal error: spilled positions");
                 held = tf - sj->count;
             }
-            for (uint64_t k = 0; k < held; k++) {
-                uint64_t g;
-                if (ft_varint_get(&p, end, &g)) return ft_error_set(err, FT_EINVAL, "internal error: positions");
-            }
+            if (!(p = skip_varints(p, end, held))) return ft_error_set(err, FT_EINVAL, "internal error: positions");
             es->pend[i] = p;
             if (multi) ft_impact_add(es->imp, &nimp, (uint32_t)tf, w->lens[d]);
         }
@@ -1874,10 +2219,21 @@ static void put_varint_file(wfile *f, uint64_t v, ft_error *err)
     wfile_write(f, t, ft_varint_put(t, v), err);
 }
 
+/* With helpers, the id file (a sort of the segment's ids) is written by a
+ * job while the terms' postings are encoded (ids_run). */
+typedef struct ids_job {
+    wjob job;
+    ft_writer *w;
+    wfile *f;
+    int queued, rc;
+    ft_error err;
+} ids_job;
+
 /* The dictionary being written: terms arrive in order with their in-memory
  * posting streams (docs/FORMAT.md, .tid). */
 typedef struct dict_w {
     wfile *tid, *pst, *pos;
+    ids_job *ids;           /* with helpers: the id file's job, queued once the terms are sorted */
     enc_state es;
     ft_buf index;
     uint8_t prev[512];
@@ -1885,50 +2241,65 @@ typedef struct dict_w {
     uint64_t nterms, nblocks;
 } dict_w;
 
+static int enc_init(const ft_writer *w, enc_state *es, ZSTD_CCtx *cctx)
+{
+    memset(es, 0, sizeof *es);
+    es->cctx = cctx;
+    es->docs = malloc(w->block * sizeof *es->docs);
+    es->tfs = malloc(w->block * sizeof *es->tfs);
+    es->pstart = malloc(w->block * sizeof *es->pstart);
+    es->pend = malloc(w->block * sizeof *es->pend);
+    es->imp = malloc(w->block * sizeof *es->imp);
+    return es->docs && es->tfs && es->pstart && es->pend && es->imp ? FT_OK : FT_ENOMEM;
+}
+
+static void enc_free(enc_state *es)
+{
+    free(es->docs);
+    free(es->tfs);
+    free(es->pstart);
+    free(es->pend);
+    free(es->imp);
+    ft_buf_free(&es->draw);
+    ft_buf_free(&es->praw);
+    ft_buf_free(&es->cbuf);
+    ft_buf_free(&es->skip);
+    ft_buf_free(&es->frames);
+    ft_buf_free(&es->data);
+}
+
 static int dict_init(ft_writer *w, dict_w *d, wfile *files, ft_error *err)
 {
     memset(d, 0, sizeof *d);
     d->tid = &files[0];
     d->pst = &files[1];
     d->pos = &files[2];
-    d->es.docs = malloc(w->block * sizeof *d->es.docs);
-    d->es.tfs = malloc(w->block * sizeof *d->es.tfs);
-    d->es.pstart = malloc(w->block * sizeof *d->es.pstart);
-    d->es.pend = malloc(w->block * sizeof *d->es.pend);
-    d->es.imp = malloc(w->block * sizeof *d->es.imp);
     ft_buf_init(&d->index);
-    if (!d->es.docs || !d->es.tfs || !d->es.pstart || !d->es.pend || !d->es.imp) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    if (enc_init(w, &d->es, w->cctx)) return ft_error_set(err, FT_ENOMEM, "out of memory");
     return FT_OK;
 }
 
 static void dict_free(dict_w *d)
 {
-    free(d->es.docs);
-    free(d->es.tfs);
-    free(d->es.pstart);
-    free(d->es.pend);
-    free(d->es.imp);
-    ft_buf_free(&d->es.draw);
-    ft_buf_free(&d->es.praw);
-    ft_buf_free(&d->es.cbuf);
-    ft_buf_free(&d->es.skip);
-    ft_buf_free(&d->es.frames);
-    ft_buf_free(&d->es.data);
+    enc_free(&d->es);
     ft_buf_free(&d->index);
 }
 
 /* A term's dictionary side: a block-index entry when a dictionary block
- * starts (taken before the term's postings are written), then the entry. */
-static void dict_begin(dict_w *d)
+ * starts (taken before the term's postings are written, which start at
+ * pst_off and pos_off), then the entry. */
+static void dict_begin_at(dict_w *d, uint64_t pst_off, uint64_t pos_off)
 {
     if (d->nterms % FT_TERMS_PER_BLOCK == 0) {
         ft_buf_put_u64le(&d->index, d->tid->off);
-        ft_buf_put_u64le(&d->index, d->pst->off);
-        ft_buf_put_u64le(&d->index, d->pos->off);
+        ft_buf_put_u64le(&d->index, pst_off);
+        ft_buf_put_u64le(&d->index, pos_off);
         d->nblocks++;
         d->prev_len = 0;
     }
 }
+
+static void dict_begin(dict_w *d) { dict_begin_at(d, d->pst->off, d->pos->off); }
 
 static int dict_entry(dict_w *d, const uint8_t *t, uint32_t len, uint32_t df, uint64_t cf, uint64_t pl,
                       uint64_t ql, ft_error *err)
@@ -1936,13 +2307,17 @@ static int dict_entry(dict_w *d, const uint8_t *t, uint32_t len, uint32_t df, ui
     wfile *tid = d->tid;
     uint32_t shared = 0;
     while (shared < d->prev_len && shared < len && d->prev[shared] == t[shared]) shared++;
-    put_varint_file(tid, shared, err);
-    put_varint_file(tid, len - shared, err);
-    wfile_write(tid, t + shared, len - shared, err);
-    put_varint_file(tid, df, err);
-    put_varint_file(tid, cf - df, err);
-    put_varint_file(tid, pl, err);
-    put_varint_file(tid, ql, err);
+    if (len > sizeof d->prev) return ft_error_set(err, FT_EINVAL, "term longer than %zu bytes", sizeof d->prev);
+    uint8_t e[sizeof d->prev + 60]; /* written at once */
+    size_t n = ft_varint_put(e, shared);
+    n += ft_varint_put(e + n, len - shared);
+    memcpy(e + n, t + shared, len - shared);
+    n += len - shared;
+    n += ft_varint_put(e + n, df);
+    n += ft_varint_put(e + n, cf - df);
+    n += ft_varint_put(e + n, pl);
+    n += ft_varint_put(e + n, ql);
+    wfile_write(tid, e, n, err);
     memcpy(d->prev, t, len);
     d->prev_len = len;
     d->nterms++;
@@ -1971,6 +2346,180 @@ static int dict_finish(dict_w *d, ft_error *err)
     wfile_u32(tid, FT_TERMS_PER_BLOCK, err);
     wfile_write(tid, MAGIC_TID_END, 4, err);
     return tid->rc ? tid->rc : d->pst->rc ? d->pst->rc : d->pos->rc;
+}
+
+/* Parallel encoding.  With helpers (and no spilled document),
+ * write_postings cuts the sorted terms into chunks of consecutive terms, at
+ * most ECHUNK_TERMS of them and, unless one term is larger, ECHUNK_BYTES of
+ * posting streams.  A job encodes a chunk into memory files (its .pst and
+ * .pos bytes and each term's lengths), freeing the streams as it goes; the
+ * writer's thread takes the chunks in order and writes their dictionary
+ * entries (the offsets are the files' plus the lengths of the chunk's terms
+ * before) and then their bytes: the same files as encoding term by term.
+ * At most 2 chunks per thread are out at once, so the extra memory is that
+ * many chunks' encoded bytes (about ECHUNK_BYTES, or one term's postings,
+ * compressed), with a zstd context and an encoder's scratch each, while
+ * the streams they came from are freed. */
+#define ECHUNK_BYTES (1u << 20)
+#define ECHUNK_TERMS 4096
+
+typedef struct echunk {
+    wjob job;                /* first member: the job is the chunk */
+    ft_writer *w;
+    const uint32_t *order;   /* the sorted term numbers */
+    size_t i0, i1;           /* the chunk: order[i0..i1) */
+    atomic_int *stop;        /* the write failed: skip the rest */
+    enc_state es;
+    wfile pst, pos;          /* memory files */
+    uint64_t pl[ECHUNK_TERMS], ql[ECHUNK_TERMS];
+    int rc;
+    ft_error err;
+} echunk;
+
+static void echunk_run(wjob *j)
+{
+    echunk *c = (echunk *)j;
+    ft_writer *w = c->w;
+    ft_buf_reset(&c->pst.buf);
+    ft_buf_reset(&c->pos.buf);
+    c->pst.off = c->pos.off = 0;
+    c->rc = FT_OK;
+    for (size_t i = c->i0; i < c->i1 && !c->rc && !atomic_load(c->stop); i++) {
+        term_ent *e = &w->terms[c->order[i]];
+        c->rc = encode_term(w, &c->es, e, NULL, &c->pst, &c->pos, &c->pl[i - c->i0], &c->ql[i - c->i0], &c->err);
+        ft_buf_free(&e->post); /* no longer needed: give its memory back now */
+    }
+}
+
+/* The dictionary entries and the bytes of an encoded chunk. */
+static int echunk_write(ft_writer *w, dict_w *d, const echunk *c, ft_error *err)
+{
+    if (c->rc) {
+        if (err) *err = c->err;
+        return c->rc;
+    }
+    uint64_t po = d->pst->off, qo = d->pos->off;
+    for (size_t i = c->i0; i < c->i1; i++) {
+        const term_ent *e = &w->terms[c->order[i]];
+        if (e->len > sizeof d->prev) return ft_error_set(err, FT_EINVAL, "term longer than %zu bytes", sizeof d->prev);
+        dict_begin_at(d, po, qo);
+        int rc = dict_entry(d, w->arena.p + e->off, e->len, e->df, e->cf, c->pl[i - c->i0], c->ql[i - c->i0], err);
+        if (rc) return rc;
+        po += c->pl[i - c->i0];
+        qo += c->ql[i - c->i0];
+    }
+    wfile_write(d->pst, c->pst.buf.p, c->pst.buf.len, err);
+    wfile_write(d->pos, c->pos.buf.p, c->pos.buf.len, err);
+    return d->pst->rc ? d->pst->rc : d->pos->rc;
+}
+
+static int write_postings_par(ft_writer *w, dict_w *d, const uint32_t *order, ft_error *err)
+{
+    unsigned ring = 2 * (w->pool->n + 1), head = 0, count = 0, made = 0;
+    atomic_int stop = 0;
+    int rc = FT_OK;
+    echunk *cs = calloc(ring, sizeof *cs);
+    if (!cs) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    for (; made < ring; made++) {
+        echunk *c = &cs[made];
+        c->job.run = echunk_run;
+        c->w = w;
+        c->order = order;
+        c->stop = &stop;
+        c->pst.fd = c->pos.fd = -1;
+        c->pst.mem = c->pos.mem = 1;
+        ft_buf_init(&c->pst.buf);
+        ft_buf_init(&c->pos.buf);
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        if (!cctx || enc_init(w, &c->es, cctx)) {
+            ZSTD_freeCCtx(cctx);
+            enc_free(&c->es);
+            rc = ft_error_set(err, FT_ENOMEM, "out of memory");
+            break;
+        }
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, w->opts.zstd_level);
+    }
+    for (size_t next = 0; !rc;) {
+        while (count < ring && next < w->nterms) {
+            echunk *c = &cs[(head + count) % ring];
+            size_t i = next, bytes = 0;
+            do bytes += w->terms[order[i++]].post.len;
+            while (i < w->nterms && i - next < ECHUNK_TERMS && bytes < ECHUNK_BYTES);
+            c->i0 = next;
+            c->i1 = next = i;
+            pool_submit(w->pool, &c->job);
+            count++;
+        }
+        if (!count) break;
+        echunk *c = &cs[head];
+        pool_wait(w->pool, &c->job);
+        head = (head + 1) % ring;
+        count--;
+        rc = echunk_write(w, d, c, err);
+    }
+    atomic_store(&stop, 1);
+    for (; count; count--, head = (head + 1) % ring) pool_wait(w->pool, &cs[head].job);
+    for (unsigned i = 0; i < made; i++) {
+        ZSTD_freeCCtx(cs[i].es.cctx);
+        enc_free(&cs[i].es);
+        ft_buf_free(&cs[i].pst.buf);
+        ft_buf_free(&cs[i].pos.buf);
+    }
+    free(cs);
+    return rc;
+}
+
+/* Sorting the terms with helpers: each thread sorts a part, and the parts
+ * are merged (terms are distinct, so the order is the one qsort gives). */
+typedef struct sort_job {
+    wjob job;
+    ft_writer *w;
+    uint32_t *a;
+    size_t n;
+} sort_job;
+
+static void sort_run(wjob *j)
+{
+    sort_job *x = (sort_job *)j;
+    qsort_r(x->a, x->n, sizeof *x->a, cmp_terms, x->w);
+}
+
+#define SORT_PARTS 8
+
+static void sort_terms(ft_writer *w, uint32_t *order, size_t n)
+{
+    unsigned parts = w->pool ? w->pool->n + 1 : 1;
+    if (parts > SORT_PARTS) parts = SORT_PARTS;
+    uint32_t *tmp = parts > 1 && n >= 1024 ? malloc(n * sizeof *tmp) : NULL;
+    if (!tmp) { /* alone, small, or no memory for the merge */
+        qsort_r(order, n, sizeof *order, cmp_terms, w);
+        return;
+    }
+    sort_job js[SORT_PARTS];
+    size_t bound[SORT_PARTS + 1];
+    for (unsigned p = 0; p <= parts; p++) bound[p] = n / parts * p + (p == parts ? n % parts : 0);
+    for (unsigned p = 0; p < parts; p++) {
+        js[p] = (sort_job){.job.run = sort_run, .w = w, .a = order + bound[p], .n = bound[p + 1] - bound[p]};
+        if (p) pool_submit(w->pool, &js[p].job);
+    }
+    sort_run(&js[0].job);
+    for (unsigned p = 1; p < parts; p++) pool_wait(w->pool, &js[p].job);
+    uint32_t *src = order, *dst = tmp;
+    for (unsigned width = 1; width < parts; width *= 2) {
+        for (unsigned p = 0; p < parts; p += 2 * width) {
+            size_t lo = bound[p], mid = bound[p + width < parts ? p + width : parts];
+            size_t hi = bound[p + 2 * width < parts ? p + 2 * width : parts], i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = cmp_term_ents(w, &w->terms[src[i]], &w->terms[src[j]]) < 0 ? src[i++] : src[j++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != order) memcpy(order, src, n * sizeof *order);
+    free(tmp);
 }
 
 /* The in-memory terms, sorted, into the dictionary; the spilled positions of
@@ -2003,7 +2552,15 @@ static int write_postings(ft_writer *w, dict_w *d, ft_error *err)
         }
     }
     for (size_t i = 0; i < w->nterms; i++) order[i] = (uint32_t)i;
-    qsort_r(order, w->nterms, sizeof *order, cmp_terms, w);
+    sort_terms(w, order, w->nterms);
+    if (d->ids) { /* after the sort, which the helpers share */
+        pool_submit(w->pool, &d->ids->job);
+        d->ids->queued = 1;
+    }
+    if (w->pool && !w->nspill) {
+        rc = write_postings_par(w, d, order, err);
+        goto out;
+    }
     for (size_t i = 0; i < w->nterms && !rc; i++) {
         term_ent *e = &w->terms[order[i]];
         spill_join sj = {fd, rd, w->nspill, order[i], w->cur_doc, 0};
@@ -2144,6 +2701,23 @@ static void reset_inversion(ft_writer *w)
 
 typedef int (*terms_fn)(ft_writer *w, dict_w *d, void *ctx, ft_error *err);
 
+
+static void ids_run(wjob *j)
+{
+    ids_job *x = (ids_job *)j;
+    x->rc = write_ids(x->w, x->f, &x->err);
+}
+
+/* Wait for the id file's job; its status. */
+static int ids_wait(ft_writer *w, ids_job *x, ft_error *err)
+{
+    if (!x->queued) return FT_OK;
+    pool_wait(w->pool, &x->job);
+    x->queued = 0;
+    if (x->rc && err) *err = x->err;
+    return x->rc;
+}
+
 /* Write the open segment: the store (already streamed) gets its index, the
  * dictionary and postings come from terms() (the in-memory inversion by
  * default), then lengths and ids.  Files are fsynced and renamed to their
@@ -2155,16 +2729,22 @@ static int segment_write(ft_writer *w, terms_fn terms, void *ctx, ft_error *err)
     for (int i = 0; i < FT_SEG_NFILES; i++) files[i].fd = -1;
     dict_w d;
     memset(&d, 0, sizeof d);
+    ids_job ij = {.job.run = ids_run, .w = w, .f = &files[5]};
     int rc = FT_OK;
     if (!w->seg_open && (rc = segment_begin(w, err))) goto fail;
     if ((rc = flush_store(w, err))) goto fail;
+    if (w->sg && (rc = store_drain(w, err))) goto fail;
     uint64_t idx_off = w->sto.off;
     wfile_write(&w->sto, w->sto_index.p, w->sto_index.len, err);
     wfile_u64(&w->sto, idx_off, err);
     wfile_u32(&w->sto, w->sto_nblocks, err);
     wfile_u32(&w->sto, (uint32_t)w->ndocs, err);
     wfile_write(&w->sto, MAGIC_STO_END, 4, err);
-    if ((rc = wfile_finish(&w->sto, err))) goto fail;
+    /* fsynced with the other files at the end; the kernel starts writing it
+     * back now (sync_file_range does not wait) */
+    wfile_flush(&w->sto, err);
+    if ((rc = w->sto.rc)) goto fail;
+    sync_file_range(w->sto.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     files[4] = w->sto; /* ownership moves to files[] */
     memset(&w->sto, 0, sizeof w->sto);
     w->sto.fd = -1;
@@ -2178,12 +2758,13 @@ static int segment_write(ft_writer *w, terms_fn terms, void *ctx, ft_error *err)
         wfile_header(&files[i], magic[i], err);
     }
     if ((rc = dict_init(w, &d, files, err))) goto fail;
+    if (w->pool && !terms) d.ids = &ij;
     if ((rc = terms ? terms(w, &d, ctx, err) : write_postings(w, &d, err))) goto fail;
     if ((rc = dict_finish(&d, err))) goto fail;
     if ((rc = write_lengths(w, &files[3], err))) goto fail;
-    if ((rc = write_ids(w, &files[5], err))) goto fail;
+    if ((rc = ij.queued ? ids_wait(w, &ij, err) : write_ids(w, &files[5], err))) goto fail;
     for (int i = 0; i < FT_SEG_NFILES; i++)
-        if (i != 4 && (rc = wfile_finish(&files[i], err))) goto fail;
+        if ((rc = wfile_finish(&files[i], err))) goto fail;
     for (int i = 0; i < FT_SEG_NFILES; i++)
         if (rename(files[i].path, files[i].final) < 0) {
             rc = ft_error_errno(err, errno, "cannot rename %s", files[i].path);
@@ -2226,6 +2807,7 @@ static int segment_write(ft_writer *w, terms_fn terms, void *ctx, ft_error *err)
 fail_named:
     for (int i = 0; i < FT_SEG_NFILES; i++) unlink(files[i].final);
 fail:
+    ids_wait(w, &ij, NULL); /* its file is discarded below */
     for (int i = 0; i < FT_SEG_NFILES; i++) wfile_discard(&files[i]);
     dict_free(&d);
     return rc;
@@ -2652,6 +3234,15 @@ void ft_writer_get_stats(const ft_writer *w, ft_writer_stats *st)
 void ft_writer_close(ft_writer *w)
 {
     if (!w) return;
+    if (w->sg) store_abandon(w);
+    pool_free(w->pool); /* no job is left: every path waits for its own */
+    for (unsigned i = 0; w->sg && i < w->sg_ring; i++) {
+        ZSTD_freeCCtx(w->sg[i].cctx);
+        ft_buf_free(&w->sg[i].raw);
+        ft_buf_free(&w->sg[i].out);
+        ft_buf_free(&w->sg[i].cbuf);
+    }
+    free(w->sg);
     wfile_discard(&w->sto);
     spill_discard(w);
     piece_reset(w);
@@ -2669,6 +3260,7 @@ void ft_writer_close(ft_writer *w)
     free(w->table);
     free(w->wcache);
     free(w->ptoks);
+    free(w->tids);
     ft_buf_free(&w->tokbytes);
     ft_buf_free(&w->marks.b);
     ft_buf_free(&w->arena);

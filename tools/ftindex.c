@@ -25,13 +25,30 @@
  * only problems that make the whole result wrong (a command-line path that
  * does not exist, a failing writer, an interrupt) stop it.
  *
- * Two threads share the work, because reading input is a large part of it
- * (zstd decompression and JSON parsing cost about a third of a build): a
- * producer walks the inputs, reads, decompresses, parses and copies
- * documents into batches; the main thread takes batches from a short queue
- * (bounded, so memory stays small) and feeds ft_writer_add, which the writer
- * requires from a single thread.  One producer and a FIFO queue keep the
- * document order, and so the document numbers, deterministic.
+ * Threads (-j N, default the number of cores).  The producer part walks
+ * the inputs, reads, decompresses, parses and copies documents into batches
+ * of 256 KiB; the consumer part adds each batch's documents to the writer,
+ * which requires a single thread and the document order.  With -j 1 one
+ * thread does everything: it reads a batch, then adds it (ft_writer_add
+ * analyzes and inverts).  With -j N > 1:
+ *
+ *   reading thread ──batches──> FIFO queue (at most 4 + 2 per analyzing
+ *     │ (analyzes queued        │  thread; batches are recycled)
+ *     │  batches while the      ├──> N - 2 analysis threads: ft_tokens_analyze
+ *     │  queue is full)         │    (tokenize, fold) into each batch
+ *     └─────────────────────────┴──> main thread: ft_writer_add_tokens in
+ *                                    queue order (inversion, store records);
+ *                                    the writer's N - 1 helpers compress
+ *                                    store blocks and encode the segment
+ *
+ * The main thread never waits while there is work: it adds a batch at the
+ * head that no thread has started itself, with ft_writer_add, or else it
+ * analyzes a queued batch.  Analysis is most of the CPU time of a build and
+ * the writer's inversion the longest serial part: with -j 2 the main thread
+ * is busy almost all the time, the reading thread about two thirds of it
+ * and the writer's helper a third, so the two cores stay busy.  One reader
+ * and a FIFO queue keep the document order, and so the document numbers,
+ * deterministic; the index is the same byte for byte whatever -j.
  *
  * Memory: the writer flushes a segment whenever its estimate of the memory
  * it holds passes --memory; after the commit, build and add run the merge
@@ -109,7 +126,8 @@ static void usage(FILE *f)
             "      --fields I,T,B   JSON keys of the id, title and body (default: id,title,body)\n"
             "      --memory SIZE    flush a segment when the in-memory index passes SIZE\n"
             "                       bytes (suffix K, M or G; default 512M)\n"
-            "  -j, --jobs N         threads (default: the number of cores)\n"
+            "  -j, --jobs N         threads (default: the number of cores); 1: one thread\n"
+            "                       does everything; the index is the same whatever N\n"
             "  -q, --quiet          no progress line and no summary\n"
             "\n"
             "add     Add the documents of PATHs to the index as new segments; a document\n"
@@ -161,15 +179,17 @@ typedef struct batch {
     size_t n, docs_cap;
     char *data;
     size_t used, cap;
-    /* -j N > 1: analysis done by a worker thread */
+    /* -j N > 1: analysis done by another thread */
     ft_tokens **toks;              /* per document */
     size_t toks_cap;
-    int state;                     /* BATCH_QUEUED, _ANALYZING, _ANALYZED */
+    int state;                     /* BATCH_QUEUED, _ANALYZING, _ANALYZED, _INLINE */
     int arc;                       /* analysis status */
     char amsg[FT_ERRMSG_MAX];
 } batch;
 
-enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED };
+/* BATCH_INLINE: the writer's thread took the batch before any analysis
+ * thread did, and adds its documents with ft_writer_add. */
+enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED, BATCH_INLINE };
 
 #define BATCH_BYTES (1u << 18)       /* hand a batch over at this size ... */
 #define BATCH_DOCS 1024              /* ... or this many documents */
@@ -187,14 +207,20 @@ typedef struct build {
     dev_t out_dev;
     ino_t out_ino;
 
-    /* the queue between the threads (mu guards everything here) */
+    /* the queue between the threads (mu guards everything here); the
+     * writer's thread both fills it (the producer part) and empties it */
     pthread_mutex_t mu;
     pthread_cond_t cv;                   /* broadcast on every change */
     batch *head, *tail;
     unsigned depth;
     batch *spare;                        /* consumed batches for reuse */
-    int done;                            /* the producer has finished */
-    atomic_int stop;                     /* the consumer gave up: producer, stop */
+    int done;                            /* every batch is consumed: analysis threads, stop */
+    int reader;                          /* -j N > 1: the producer part runs on its own thread */
+    int reading_done;                    /* ... and has finished */
+    atomic_int stop;                     /* the consumer gave up: stop reading */
+    int consumed;                        /* the consumer's exit status */
+    ft_analyzer *an;                     /* -j N > 1: the writer's thread analyzes too */
+    ft_analyzer *an_reader;              /* ... and so does the reading thread */
 
     /* producer only */
     batch *cur;                          /* being filled */
@@ -206,7 +232,8 @@ typedef struct build {
 
     size_t long_line;                    /* longer lines and text files are streamed */
     unsigned max_depth;                  /* batches queued at most */
-    unsigned nworkers;                   /* analysis threads (-j N: N - 1) */
+    unsigned nworkers;                   /* analysis threads besides the reading one (-j N: N - 2) */
+    unsigned analysts;                   /* threads that analyze batches (0 with -j 1) */
     int workers_failed;
 
     /* consumer only */
@@ -280,8 +307,12 @@ static void batch_free(batch *bt)
     free(bt);
 }
 
-/* Pass the current batch to the consumer, waiting while the queue is full.
- * Returns 0, or -1 when the consumer has stopped (the batch is dropped). */
+static int pump(build *b, int all);
+static int analyze_while_full(build *b);
+
+/* Queue the current batch, then let the writer's side work (pump) until
+ * the queue has room again.  Returns 0, or -1 when the consumer has
+ * stopped (the batch is dropped). */
 static int flush_batch(build *b)
 {
     batch *bt = b->cur;
@@ -292,8 +323,6 @@ static int flush_batch(build *b)
         return 0;
     }
     pthread_mutex_lock(&b->mu);
-    while (b->depth >= b->max_depth && !atomic_load(&b->stop) && !cli_interrupted)
-        pthread_cond_wait(&b->cv, &b->mu);
     if (atomic_load(&b->stop) || cli_interrupted) {
         pthread_mutex_unlock(&b->mu);
         batch_free(bt);
@@ -307,7 +336,8 @@ static int flush_batch(build *b)
     b->depth++;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
-    return 0;
+    if (b->reader) return analyze_while_full(b);
+    return pump(b, 0) ? -1 : 0;
 }
 
 static int reserve(void **p, size_t *cap, size_t need, size_t elem, size_t min)
@@ -506,106 +536,118 @@ done:
     return rc;
 }
 
-/* Feed queued documents to the writer until the producer is done.  Returns
- * CLI_EXIT_OK, or the exit status of a fatal writer error (message printed)
- * or of an interrupt. */
-static int consume(build *b)
+/* Add one batch's documents to the writer, in order, and recycle the batch.
+ * Returns CLI_EXIT_OK, or the exit status of a fatal writer error (message
+ * printed) or of an interrupt. */
+static int consume_batch(build *b, batch *bt)
 {
     int ret = CLI_EXIT_OK;
-    for (;;) {
-        pthread_mutex_lock(&b->mu);
-        while ((!b->head && !b->done) ||
-               (b->head && b->nworkers && b->head->state != BATCH_ANALYZED && !b->workers_failed))
-            pthread_cond_wait(&b->cv, &b->mu);
-        if (b->workers_failed) {
-            pthread_mutex_unlock(&b->mu);
-            cli_msg("out of memory starting the analysis threads");
-            return CLI_EXIT_OTHER;
-        }
-        batch *bt = b->head;
-        if (bt) {
-            if (!(b->head = bt->next)) b->tail = NULL;
-            b->depth--;
-            pthread_cond_broadcast(&b->cv);
-        }
-        pthread_mutex_unlock(&b->mu);
-        if (!bt) break;
-
-        for (size_t i = 0; i < bt->n && ret == CLI_EXIT_OK; i++) {
-            const qdoc *d = &bt->docs[i];
-            const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
-            ft_error err = {0};
-            int rc;
-            if (b->nworkers && bt->arc) {
-                rc = bt->arc;
-                ft_error_set(&err, rc, "%s", bt->amsg);
-            } else if (d->streamed) {
-                rc = ft_writer_begin(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len,
-                                     d->body_len, d->stored_len, &err);
-                if (!rc) {
-                    rc = stream_body(b, d, &err);
-                    if (!rc) rc = ft_writer_end(b->w, &err);
-                    if (rc == FT_EINVAL) rc = FT_EIO; /* the file changed: the writer has failed */
-                }
-            } else if (b->nworkers && d->body_len < ANALYZE_MAX) {
-                rc = ft_writer_add_tokens(b->w, bt->toks[i], bt->data + d->id, d->id_len, bt->data + d->title,
-                                          d->title_len, body, d->body_len, &err);
-            } else {
-                rc = ft_writer_add(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len, body,
-                                   d->body_len, &err);
+    int tokens = bt->state == BATCH_ANALYZED; /* else ft_writer_add */
+    for (size_t i = 0; i < bt->n && ret == CLI_EXIT_OK; i++) {
+        const qdoc *d = &bt->docs[i];
+        const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
+        ft_error err = {0};
+        int rc;
+        if (tokens && bt->arc) {
+            rc = bt->arc;
+            ft_error_set(&err, rc, "%s", bt->amsg);
+        } else if (d->streamed) {
+            rc = ft_writer_begin(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len,
+                                 d->body_len, d->stored_len, &err);
+            if (!rc) {
+                rc = stream_body(b, d, &err);
+                if (!rc) rc = ft_writer_end(b->w, &err);
+                if (rc == FT_EINVAL) rc = FT_EIO; /* the file changed: the writer has failed */
             }
-            if (rc == FT_EINVAL) { /* this document only */
-                cli_msg("%s: skipped: %s", bt->data + d->where,
-                        err.msg[0] ? err.msg : ft_strerror(rc));
-                if (d->from_line) b->rejected_lines++;
-                else b->rejected_files++;
-            } else if (rc != FT_OK) {
-                cli_msg("%s: %s", bt->data + d->where, err.msg[0] ? err.msg : ft_strerror(rc));
-                ret = cli_exit_for(rc);
-            } else {
-                b->docs++;
-                b->bytes += d->id_len + d->title_len + d->body_len;
-                progress_tick(b);
-            }
-            if (cli_interrupted && ret == CLI_EXIT_OK) ret = CLI_EXIT_OTHER;
+        } else if (tokens && d->body_len < ANALYZE_MAX) {
+            rc = ft_writer_add_tokens(b->w, bt->toks[i], bt->data + d->id, d->id_len, bt->data + d->title,
+                                      d->title_len, body, d->body_len, &err);
+        } else {
+            rc = ft_writer_add(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len, body,
+                               d->body_len, &err);
         }
-
-        /* Recycle the batch (its tokens are freed: each would keep the
-         * capacity of the largest document it ever held). */
-        for (size_t i = 0; i < bt->n; i++) {
-            free(bt->docs[i].own_body);
-            if (bt->docs[i].streamed) close(bt->docs[i].sfd);
+        if (rc == FT_EINVAL) { /* this document only */
+            cli_msg("%s: skipped: %s", bt->data + d->where,
+                    err.msg[0] ? err.msg : ft_strerror(rc));
+            if (d->from_line) b->rejected_lines++;
+            else b->rejected_files++;
+        } else if (rc != FT_OK) {
+            cli_msg("%s: %s", bt->data + d->where, err.msg[0] ? err.msg : ft_strerror(rc));
+            ret = cli_exit_for(rc);
+        } else {
+            b->docs++;
+            b->bytes += d->id_len + d->title_len + d->body_len;
+            progress_tick(b);
         }
-        for (size_t i = 0; i < bt->toks_cap; i++) {
-            ft_tokens_free(bt->toks[i]);
-            bt->toks[i] = NULL;
-        }
-        bt->n = bt->used = 0;
-        if (bt->cap > KEEP_BYTES) {
-            batch_free(bt);
-            bt = NULL;
-        }
-        pthread_mutex_lock(&b->mu);
-        if (bt) {
-            bt->next = b->spare;
-            b->spare = bt;
-        }
-        if (ret) {
-            atomic_store(&b->stop, 1);
-            pthread_cond_broadcast(&b->cv);
-        }
-        pthread_mutex_unlock(&b->mu);
-        if (ret) break;
+        if (cli_interrupted && ret == CLI_EXIT_OK) ret = CLI_EXIT_OTHER;
     }
+
+    /* Recycle the batch (its tokens are freed: each would keep the
+     * capacity of the largest document it ever held; kept, bounded, they
+     * cost 25 MB more at the peak and no time). */
+    for (size_t i = 0; i < bt->n; i++) {
+        free(bt->docs[i].own_body);
+        if (bt->docs[i].streamed) close(bt->docs[i].sfd);
+    }
+    for (size_t i = 0; i < bt->toks_cap; i++) {
+        ft_tokens_free(bt->toks[i]);
+        bt->toks[i] = NULL;
+    }
+    bt->n = bt->used = 0;
+    if (bt->cap > KEEP_BYTES) {
+        batch_free(bt);
+        bt = NULL;
+    }
+    pthread_mutex_lock(&b->mu);
+    if (bt) {
+        bt->next = b->spare;
+        b->spare = bt;
+    }
+    if (ret) {
+        b->consumed = ret;
+        atomic_store(&b->stop, 1);
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->mu);
     return ret;
 }
 
-/* ---------------------------------------------------------------- analysis workers
+/* ---------------------------------------------------------------- analysis
  *
  * With -j N (N > 1), N - 1 threads analyze queued batches (tokenize, fold,
  * stem: most of the CPU time of a build) into ft_tokens, each thread with its
- * own analyzer, and the consumer adds the batches in queue order with
+ * own analyzer, and the writer's thread adds the batches in queue order with
  * ft_writer_add_tokens.  Order, and so the index, is the same as with -j 1. */
+
+/* Analyze bt's documents with an (any thread; bt is this thread's). */
+static void analyze_batch(batch *bt, ft_analyzer *an)
+{
+    bt->arc = 0;
+    if (bt->n > bt->toks_cap) {
+        ft_tokens **t = realloc(bt->toks, bt->n * sizeof *t);
+        if (t) {
+            for (size_t i = bt->toks_cap; i < bt->n; i++) t[i] = NULL;
+            bt->toks = t;
+            bt->toks_cap = bt->n;
+        }
+    }
+    for (size_t i = 0; i < bt->n && !bt->arc; i++) {
+        const qdoc *d = &bt->docs[i];
+        ft_error err = {0};
+        if (bt->toks_cap < bt->n || (!bt->toks[i] && !(bt->toks[i] = ft_tokens_new()))) {
+            bt->arc = FT_ENOMEM;
+            snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
+            break;
+        }
+        if (d->streamed || d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
+        const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
+        int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
+        if (rc) {
+            bt->arc = rc;
+            snprintf(bt->amsg, sizeof bt->amsg, "%s", err.msg);
+        }
+    }
+}
 
 static void *analyze_batches(void *arg)
 {
@@ -620,38 +662,14 @@ static void *analyze_batches(void *arg)
     while (ok) {
         batch *bt = b->head;
         while (bt && bt->state != BATCH_QUEUED) bt = bt->next;
+        if (b->done || atomic_load(&b->stop) || b->workers_failed) break;
         if (!bt) {
-            if ((b->done && !b->head) || atomic_load(&b->stop) || b->workers_failed) break;
             pthread_cond_wait(&b->cv, &b->mu);
             continue;
         }
         bt->state = BATCH_ANALYZING;
         pthread_mutex_unlock(&b->mu);
-        bt->arc = 0;
-        if (bt->n > bt->toks_cap) {
-            ft_tokens **t = realloc(bt->toks, bt->n * sizeof *t);
-            if (t) {
-                for (size_t i = bt->toks_cap; i < bt->n; i++) t[i] = NULL;
-                bt->toks = t;
-                bt->toks_cap = bt->n;
-            }
-        }
-        for (size_t i = 0; i < bt->n && !bt->arc; i++) {
-            const qdoc *d = &bt->docs[i];
-            ft_error err = {0};
-            if (bt->toks_cap < bt->n || (!bt->toks[i] && !(bt->toks[i] = ft_tokens_new()))) {
-                bt->arc = FT_ENOMEM;
-                snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
-                break;
-            }
-            if (d->streamed || d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
-            const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
-            int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
-            if (rc) {
-                bt->arc = rc;
-                snprintf(bt->amsg, sizeof bt->amsg, "%s", err.msg);
-            }
-        }
+        analyze_batch(bt, an);
         pthread_mutex_lock(&b->mu);
         bt->state = BATCH_ANALYZED;
         pthread_cond_broadcast(&b->cv);
@@ -659,6 +677,99 @@ static void *analyze_batches(void *arg)
     pthread_mutex_unlock(&b->mu);
     ft_analyzer_free(an);
     return NULL;
+}
+
+/* The writer's thread between batches: add the batches at the head that are
+ * ready, in order, until the queue has room (all: until it is empty).  It
+ * never waits while there is work: a head no thread has started is taken
+ * and added with ft_writer_add; else a queued batch is analyzed here.
+ * Returns CLI_EXIT_OK or the consumer's exit status. */
+static int pump(build *b, int all)
+{
+    int ret = CLI_EXIT_OK;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        if (cli_interrupted && b->reader) {
+            pthread_mutex_unlock(&b->mu);
+            return CLI_EXIT_OTHER;
+        }
+        if (b->workers_failed) {
+            b->consumed = CLI_EXIT_OTHER;
+            atomic_store(&b->stop, 1);
+            pthread_cond_broadcast(&b->cv);
+            pthread_mutex_unlock(&b->mu);
+            cli_msg("out of memory starting the analysis threads");
+            return CLI_EXIT_OTHER;
+        }
+        batch *bt = b->head;
+        if (!bt) {
+            if (!all || !b->reader || b->reading_done || atomic_load(&b->stop)) break;
+            pthread_cond_wait(&b->cv, &b->mu); /* the reading thread has more */
+            continue;
+        }
+        int ready = !b->analysts || bt->state == BATCH_ANALYZED;
+        if (!ready && !(all || b->depth >= b->max_depth)) break; /* read more meanwhile */
+        if (!ready && bt->state == BATCH_QUEUED) {
+            bt->state = BATCH_INLINE;
+            ready = 1;
+        }
+        if (ready) {
+            if (!(b->head = bt->next)) b->tail = NULL;
+            b->depth--;
+            pthread_cond_broadcast(&b->cv); /* room in the queue */
+            pthread_mutex_unlock(&b->mu);
+            if ((ret = consume_batch(b, bt))) return ret;
+            pthread_mutex_lock(&b->mu);
+            continue;
+        }
+        batch *q = bt->next;
+        while (q && q->state != BATCH_QUEUED) q = q->next;
+        if (q && !b->an && ft_analyzer_new(ft_writer_analyzer_opts(b->w), &b->an, NULL) != FT_OK) {
+            b->an = NULL;
+            q = NULL;
+        }
+        if (!q) {
+            pthread_cond_wait(&b->cv, &b->mu);
+            continue;
+        }
+        q->state = BATCH_ANALYZING;
+        pthread_mutex_unlock(&b->mu);
+        analyze_batch(q, b->an);
+        pthread_mutex_lock(&b->mu);
+        q->state = BATCH_ANALYZED;
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return ret;
+}
+
+/* The reading thread (-j N > 1) after queueing a batch: while the queue is
+ * full, it analyzes queued batches.  Returns 0, or -1 when the consumer has
+ * stopped. */
+static int analyze_while_full(build *b)
+{
+    pthread_mutex_lock(&b->mu);
+    while (b->depth >= b->max_depth && !atomic_load(&b->stop) && !cli_interrupted) {
+        batch *q = b->head;
+        while (q && q->state != BATCH_QUEUED) q = q->next;
+        if (q && !b->an_reader && ft_analyzer_new(ft_writer_analyzer_opts(b->w), &b->an_reader, NULL) != FT_OK) {
+            b->an_reader = NULL;
+            q = NULL;
+        }
+        if (!q) {
+            pthread_cond_wait(&b->cv, &b->mu);
+            continue;
+        }
+        q->state = BATCH_ANALYZING;
+        pthread_mutex_unlock(&b->mu);
+        analyze_batch(q, b->an_reader);
+        pthread_mutex_lock(&b->mu);
+        q->state = BATCH_ANALYZED;
+        pthread_cond_broadcast(&b->cv);
+    }
+    int stop = atomic_load(&b->stop) || cli_interrupted;
+    pthread_mutex_unlock(&b->mu);
+    return stop ? -1 : 0;
 }
 
 /* --------------------------------------------------------------- JSON Lines */
@@ -1435,8 +1546,25 @@ static int index_arg(build *b, const char *arg)
     return index_file(b, arg); /* regular files, and pipes such as <(cmd) */
 }
 
-/* The producer thread: every input in order, then the last partial batch. */
-static void *produce(void *arg)
+/* The producer part, on the writer's thread: every input in order, then the
+ * last partial batch; each batch goes to the writer as it fills
+ * (flush_batch).  Returns 0 or -1 (b->failed says why unless the consumer
+ * stopped or a signal came). */
+static int produce(build *b)
+{
+    int rc = 0;
+    for (int i = 0; i < b->npaths && rc == 0; i++) rc = index_arg(b, b->paths[i]);
+    if (rc == 0) rc = flush_batch(b);
+    batch_free(b->cur);
+    b->cur = NULL;
+    /* the fatal errors of the producer are out of memory unless said otherwise */
+    if (rc < 0 && !atomic_load(&b->stop) && !cli_interrupted) b->failed = b->fatal ? b->fatal : CLI_EXIT_OTHER;
+    return rc;
+}
+
+/* -j N > 1: the producer part on a thread of its own, which takes the
+ * signals (they interrupt its blocking reads). */
+static void *produce_thread(void *arg)
 {
     build *b = arg;
     sigset_t sigs;
@@ -1444,24 +1572,18 @@ static void *produce(void *arg)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
-    int rc = 0;
-    for (int i = 0; i < b->npaths && rc == 0; i++) rc = index_arg(b, b->paths[i]);
-    if (rc == 0) rc = flush_batch(b);
-    batch_free(b->cur);
-    b->cur = NULL;
+    produce(b);
     pthread_mutex_lock(&b->mu);
-    /* the fatal errors of the producer are out of memory unless said otherwise */
-    if (rc < 0 && !atomic_load(&b->stop) && !cli_interrupted)
-        b->failed = b->fatal ? b->fatal : CLI_EXIT_OTHER;
-    b->done = 1;
+    b->reading_done = 1;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
     return NULL;
 }
 
-/* Make the producer finish soon: it checks `stop` between lines and files,
- * and a blocked read (a quiet pipe) is broken with a signal until it has. */
-static void stop_producer(build *b, pthread_t t)
+/* Make the reading thread finish soon: it checks `stop` between lines and
+ * files, and a blocked read (a quiet pipe) is broken with a signal until it
+ * has. */
+static void stop_reader(build *b, pthread_t t)
 {
     pthread_mutex_lock(&b->mu);
     atomic_store(&b->stop, 1);
@@ -1470,7 +1592,7 @@ static void stop_producer(build *b, pthread_t t)
     cli_cancel_reads = 1;
     for (;;) {
         pthread_mutex_lock(&b->mu);
-        int done = b->done;
+        int done = b->reading_done;
         pthread_mutex_unlock(&b->mu);
         if (done) break;
         pthread_kill(t, CLI_WAKEUP_SIGNAL);
@@ -1589,6 +1711,11 @@ static int cmd_build_mode(int argc, char **argv, int add)
     wo.memory = memory;
     wo.segment_docs = (uint32_t)segment_docs;
     if (add) wo.mode = FT_WRITE_APPEND;
+    if (jobs == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = nc > 0 ? (unsigned long)(nc < 256 ? nc : 256) : 1;
+    }
+    wo.threads = (unsigned)jobs;
 
     build b;
     memset(&b, 0, sizeof b);
@@ -1654,7 +1781,6 @@ static int cmd_build_mode(int argc, char **argv, int add)
     pthread_cond_init(&b.cv, NULL);
 
     int status = CLI_EXIT_OTHER; /* until the commit; each failure below says which */
-    pthread_t producer;
     sigset_t sigs, oldmask;
     ft_error err = {0};
     int rc = ft_writer_open(dir, &wo, &b.w, &err);
@@ -1669,43 +1795,46 @@ static int cmd_build_mode(int argc, char **argv, int add)
         b.out_ino = st.st_ino;
     }
 
-    /* Signals go to the producer, whose blocking reads they interrupt; this
-     * thread sees the flag between documents. */
+    /* -j 1: this thread reads, analyzes and writes, and takes the signals,
+     * which interrupt its blocking reads.  -j N > 1: a reading thread takes
+     * them, and analyzes when the queue is full; N - 2 more threads
+     * analyze; this one adds the batches to the writer (whose N - 1 helper
+     * threads compress). */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, &oldmask);
-    b.max_depth = QUEUE_DEPTH;
-    pthread_t workers[256];
+    pthread_t workers[256], reader;
     unsigned started = 0;
-    if (jobs == 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = nc > 0 ? (unsigned long)(nc < 256 ? nc : 256) : 1;
-    }
-    for (unsigned long k = 1; k < jobs; k++) {
+    for (unsigned long k = 2; k < jobs; k++) {
         if (pthread_create(&workers[started], NULL, analyze_batches, &b) != 0) break;
         started++;
     }
     pthread_mutex_lock(&b.mu);
     b.nworkers = started;
-    b.max_depth = QUEUE_DEPTH + 2 * started;
+    b.reader = jobs > 1;
+    b.analysts = jobs > 1 ? started + 1 : 0;
+    b.max_depth = QUEUE_DEPTH + 2 * b.analysts;
     pthread_mutex_unlock(&b.mu);
-    rc = pthread_create(&producer, NULL, produce, &b);
-    if (rc != 0) {
-        pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+    int consumed;
+    if (b.reader && (rc = pthread_create(&reader, NULL, produce_thread, &b)) != 0) {
         cli_msg("cannot start a thread: %s", strerror(rc));
+        consumed = CLI_EXIT_OTHER;
+    } else if (b.reader) {
+        consumed = pump(&b, 1);
+        if (consumed != CLI_EXIT_OK) stop_reader(&b, reader);
+        pthread_join(reader, NULL);
+    } else {
+        pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+        produce(&b);
         pthread_mutex_lock(&b.mu);
-        atomic_store(&b.stop, 1);
-        pthread_cond_broadcast(&b.cv);
+        consumed = b.consumed;
         pthread_mutex_unlock(&b.mu);
-        for (unsigned k = 0; k < started; k++) pthread_join(workers[k], NULL);
-        goto out;
+        if (consumed == CLI_EXIT_OK && !b.failed && !cli_interrupted) consumed = pump(&b, 1);
     }
-    int consumed = consume(&b);
-    if (consumed != CLI_EXIT_OK) stop_producer(&b, producer);
-    pthread_join(producer, NULL);
     pthread_mutex_lock(&b.mu);
-    if (consumed != CLI_EXIT_OK) atomic_store(&b.stop, 1);
+    b.done = 1;
+    if (consumed != CLI_EXIT_OK || b.failed || cli_interrupted) atomic_store(&b.stop, 1);
     pthread_cond_broadcast(&b.cv);
     pthread_mutex_unlock(&b.mu);
     for (unsigned k = 0; k < started; k++) pthread_join(workers[k], NULL);
@@ -1816,6 +1945,8 @@ out:
         batch_free(bt);
     }
     batch_free(b.cur);
+    ft_analyzer_free(b.an);
+    ft_analyzer_free(b.an_reader);
     free(b.text);
     pthread_cond_destroy(&b.cv);
     pthread_mutex_destroy(&b.mu);
