@@ -1183,14 +1183,14 @@ static int store_large_entry(ft_writer *w, uint64_t off, uint64_t stored, uint64
 }
 
 /* Write the open block with a large record as one store block. */
-static int store_large(ft_writer *w, const char *const *fv, const size_t *flv, ft_error *err)
+static int store_large(ft_writer *w, const char *const *fv, const size_t *flv, int text_valid, ft_error *err)
 {
     int bad[4];
     size_t slen[4];
     uint64_t raw = w->sto_block.len;
     for (int k = 0; k < 4; k++) {
         uint8_t v[10];
-        bad[k] = k < 3 && ft_utf8_valid_prefix(fv[k], flv[k]) != flv[k];
+        bad[k] = k < 3 && !(k && text_valid) && ft_utf8_valid_prefix(fv[k], flv[k]) != flv[k];
         slen[k] = bad[k] ? ft_utf8_sanitized_len(fv[k], flv[k]) : flv[k];
         raw += ft_varint_put(v, slen[k]) + slen[k];
     }
@@ -1299,17 +1299,19 @@ static size_t marks_body0_len(const char *f, size_t fl)
 }
 
 /* Append one record (id, title, body, marks) to the store block (text
- * fields made valid UTF-8), or write it with its block when large.  A large
+ * fields made valid UTF-8; text_valid: the analysis of title and body found
+ * them valid, which is what the sanitizer would find, so they are not
+ * scanned again), or write it with its block when large.  A large
  * record's body, and a body that was not valid UTF-8, keep body0 of their
  * marks only: a large one is stored the same whether it came whole or in
  * pieces (whose marks are not collected), and a repaired one has moved
  * offsets. */
-static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, ft_error *err)
+static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, int text_valid, ft_error *err)
 {
     if (flv[0] + flv[1] + flv[2] >= STORE_STREAM) {
         const char *f[4] = {fv[0], fv[1], fv[2], fv[3]};
         size_t fl[4] = {flv[0], flv[1], flv[2], marks_body0_len(fv[3], flv[3])};
-        int rc = store_large(w, f, fl, err);
+        int rc = store_large(w, f, fl, text_valid, err);
         if (rc) return rc;
     } else {
         int repaired = 0;
@@ -1317,7 +1319,7 @@ static int store_record(ft_writer *w, const char *const *fv, const size_t *flv, 
             const char *f = fv[k];
             size_t fl = flv[k];
             ft_buf_reset(&w->scratch);
-            if (k < 3 && ft_utf8_sanitize(f, fl, &w->scratch)) {
+            if (k < 3 && !(k && text_valid) && ft_utf8_sanitize(f, fl, &w->scratch)) {
                 f = (const char *)w->scratch.p;
                 fl = w->scratch.len;
                 repaired = k == 2;
@@ -1394,6 +1396,8 @@ struct ft_tokens {
     uint64_t invalid_bytes;
     ft_analyzer *an;
     marks_w marks;
+    const char *title, *body; /* the text analyzed */
+    size_t title_len, body_len;
 };
 
 ft_tokens *ft_tokens_new(void)
@@ -1448,6 +1452,10 @@ int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t t
     t->invalid_bytes = 0;
     ft_buf_reset(&t->bytes);
     t->an = an;
+    t->title = title;
+    t->title_len = title_len;
+    t->body = body;
+    t->body_len = body_len;
     ft_analyze_stats s1, s2;
     t->marks.body = NULL;
     int rc = ft_analyze_words(an, title, title_len, 0, collect_final, t, &s1);
@@ -1587,6 +1595,7 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     int rc = doc_begin(w, id_len, err);
     if (rc) return rc;
     const uint8_t *bytes;
+    int text_valid = 0; /* the analysis found title and body valid UTF-8 */
     if (pre) { /* analyzed by the caller: take its tokens, a chunk at a time */
         bytes = pre->bytes.p;
         for (size_t k = 0;;) { /* read in place */
@@ -1597,6 +1606,9 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
             if (k == pre->n || (rc = invert_chunk(w, bytes))) break;
         }
         w->st.invalid_bytes += pre->invalid_bytes;
+        /* the same text analyzed: its validity is known */
+        text_valid = pre->invalid_bytes == 0 && pre->title == title && pre->title_len == title_len &&
+                     pre->body == body && pre->body_len == body_len;
     } else {
         ft_analyze_stats s1, s2;
         rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
@@ -1607,6 +1619,7 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
             if (w->marks.b.failed) rc = FT_ENOMEM;
         }
         if (!rc) w->st.invalid_bytes += s1.invalid_bytes + s2.invalid_bytes;
+        if (!rc) text_valid = s1.invalid_bytes + s2.invalid_bytes == 0;
         bytes = w->tokbytes.p;
     }
     if (!rc) rc = doc_postings(w, bytes, id, id_len, err);
@@ -1622,7 +1635,7 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
     size_t fl[4] = {id_len, title_len, body_len, mk->b.len};
     if (w->sg && id_len + title_len + body_len >= STORE_STREAM && (rc = store_drain(w, err)))
         return writer_fail(w, rc, err); /* a large record is written to the file at once */
-    if ((rc = store_record(w, f, fl, err))) {
+    if ((rc = store_record(w, f, fl, text_valid, err))) {
         if (rc == FT_ENOMEM) return doc_failed(w, rc, id, id_len, err);
         return writer_fail(w, rc, err);
     }
@@ -3436,7 +3449,7 @@ static int merge_run(const char *dir, const ft_index *ix, unsigned a, unsigned b
             if ((rc = ft_index_doc(ix, g, db, &doc, err))) break;
             const char *f[4] = {doc.id, doc.title, doc.body, (const char *)doc.marks};
             size_t fl[4] = {doc.id_len, doc.title_len, doc.body_len, doc.marks_len};
-            if ((rc = store_record(w, f, fl, err))) break;
+            if ((rc = store_record(w, f, fl, 1, err))) break; /* stored text is valid UTF-8 */
             if (add_length(w, ft_index_doc_length(ix, g))) { rc = ft_error_set(err, FT_ENOMEM, "out of memory"); break; }
             if (w->sto_block.len >= FT_STORE_BLOCK && (rc = flush_store(w, err))) break;
             if ((w->ndocs & 8191) == 0) ft_index_drop_pages_(ix, a, b);

@@ -394,3 +394,54 @@ Test(marks, white_space_collapsed_at_every_alignment)
     ft_query_free(q);
     ft_analyzer_free(an);
 }
+
+/* Text the analysis found invalid is stored repaired, whichever way it was
+ * added: whole, or as tokens analyzed from the same buffers, or as tokens of
+ * other (valid) buffers (the writer skips its own UTF-8 scan only when the
+ * analysis it was given covered these very bytes and found them valid). */
+Test(marks, invalid_text_stored_repaired_every_way)
+{
+    const char title[] = "T\xff" "t", body[] = "good \xc3 bad \xe2\x82 words";
+    const char *want_title = "T\xef\xbf\xbdt", *want_body = "good \xef\xbf\xbd bad \xef\xbf\xbd words";
+    for (int way = 0; way < 3; way++) {
+        char *dir = tu_mkdtemp();
+        ft_writer_opts wo;
+        ft_writer_opts_default(&wo);
+        ft_writer *w;
+        ft_error err = {0};
+        cr_assert_eq(ft_writer_open(dir, &wo, &w, &err), FT_OK, "%s", err.msg);
+        if (way == 0) {
+            cr_assert_eq(ft_writer_add(w, "d", 1, title, strlen(title), body, strlen(body), &err), FT_OK);
+        } else {
+            ft_analyzer *an;
+            cr_assert_eq(ft_analyzer_new(ft_writer_analyzer_opts(w), &an, &err), FT_OK);
+            ft_tokens *t = ft_tokens_new();
+            char *tc = strdup(title), *bc = strdup(body); /* valid copies: a caller's mistake */
+            for (char *q = tc; *q; q++) if ((unsigned char)*q >= 0x80) *q = 'x';
+            for (char *q = bc; *q; q++) if ((unsigned char)*q >= 0x80) *q = 'x';
+            if (way == 1) cr_assert_eq(ft_tokens_analyze(t, an, title, strlen(title), body, strlen(body), &err), FT_OK);
+            else cr_assert_eq(ft_tokens_analyze(t, an, tc, strlen(tc), bc, strlen(bc), &err), FT_OK);
+            cr_assert_eq(ft_writer_add_tokens(w, t, "d", 1, title, strlen(title), body, strlen(body), &err), FT_OK);
+            free(tc);
+            free(bc);
+            ft_tokens_free(t);
+            ft_analyzer_free(an);
+        }
+        cr_assert_eq(ft_writer_commit(w, &err), FT_OK, "%s", err.msg);
+        ft_writer_close(w);
+        ft_index *ix;
+        cr_assert_eq(ft_index_open(dir, &ix, &err), FT_OK);
+        ft_docbuf *db = ft_docbuf_new();
+        ft_doc d;
+        cr_assert_eq(ft_index_doc(ix, 0, db, &d, &err), FT_OK);
+        cr_assert_eq(d.title_len, strlen(want_title), "way %d", way);
+        cr_assert_eq(memcmp(d.title, want_title, d.title_len), 0, "way %d", way);
+        cr_assert_eq(d.body_len, strlen(want_body), "way %d", way);
+        cr_assert_eq(memcmp(d.body, want_body, d.body_len), 0, "way %d", way);
+        cr_assert_eq(d.marks_len, 1, "way %d: body0 only", way);
+        ft_docbuf_free(db);
+        ft_index_close(ix);
+        tu_rmrf(dir);
+        free(dir);
+    }
+}
