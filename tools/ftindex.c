@@ -614,9 +614,11 @@ static int consume_batch(build *b, batch *bt)
 
 /* ---------------------------------------------------------------- analysis
  *
- * With -j N (N > 1), N - 1 threads analyze queued batches (tokenize, fold,
- * stem: most of the CPU time of a build) into ft_tokens, each thread with its
- * own analyzer, and the writer's thread adds the batches in queue order with
+ * With -j N (N > 1), queued batches are analyzed (tokenized and folded: most
+ * of the CPU time of a build) into ft_tokens by N - 2 analysis threads, by
+ * the reading thread while the queue is full and by the writer's thread
+ * rather than wait (analyze_queued), each with its own analyzer; the
+ * writer's thread adds the batches in queue order with
  * ft_writer_add_tokens.  Order, and so the index, is the same as with -j 1. */
 
 /* Analyze bt's documents with an (any thread; bt is this thread's). */
@@ -649,6 +651,26 @@ static void analyze_batch(batch *bt, ft_analyzer *an)
     }
 }
 
+/* With b->mu held: analyze the first queued batch from q on with *an
+ * (made on first use), the lock released meanwhile.  0 when there is none
+ * (or no analyzer can be made): the caller waits for a change. */
+static int analyze_queued(build *b, batch *q, ft_analyzer **an)
+{
+    while (q && q->state != BATCH_QUEUED) q = q->next;
+    if (q && !*an && ft_analyzer_new(ft_writer_analyzer_opts(b->w), an, NULL) != FT_OK) {
+        *an = NULL;
+        q = NULL;
+    }
+    if (!q) return 0;
+    q->state = BATCH_ANALYZING;
+    pthread_mutex_unlock(&b->mu);
+    analyze_batch(q, *an);
+    pthread_mutex_lock(&b->mu);
+    q->state = BATCH_ANALYZED;
+    pthread_cond_broadcast(&b->cv);
+    return 1;
+}
+
 static void *analyze_batches(void *arg)
 {
     build *b = arg;
@@ -659,21 +681,8 @@ static void *analyze_batches(void *arg)
         b->workers_failed = 1;
         pthread_cond_broadcast(&b->cv);
     }
-    while (ok) {
-        batch *bt = b->head;
-        while (bt && bt->state != BATCH_QUEUED) bt = bt->next;
-        if (b->done || atomic_load(&b->stop) || b->workers_failed) break;
-        if (!bt) {
-            pthread_cond_wait(&b->cv, &b->mu);
-            continue;
-        }
-        bt->state = BATCH_ANALYZING;
-        pthread_mutex_unlock(&b->mu);
-        analyze_batch(bt, an);
-        pthread_mutex_lock(&b->mu);
-        bt->state = BATCH_ANALYZED;
-        pthread_cond_broadcast(&b->cv);
-    }
+    while (ok && !b->done && !atomic_load(&b->stop) && !b->workers_failed)
+        if (!analyze_queued(b, b->head, &an)) pthread_cond_wait(&b->cv, &b->mu);
     pthread_mutex_unlock(&b->mu);
     ft_analyzer_free(an);
     return NULL;
@@ -722,22 +731,7 @@ static int pump(build *b, int all)
             pthread_mutex_lock(&b->mu);
             continue;
         }
-        batch *q = bt->next;
-        while (q && q->state != BATCH_QUEUED) q = q->next;
-        if (q && !b->an && ft_analyzer_new(ft_writer_analyzer_opts(b->w), &b->an, NULL) != FT_OK) {
-            b->an = NULL;
-            q = NULL;
-        }
-        if (!q) {
-            pthread_cond_wait(&b->cv, &b->mu);
-            continue;
-        }
-        q->state = BATCH_ANALYZING;
-        pthread_mutex_unlock(&b->mu);
-        analyze_batch(q, b->an);
-        pthread_mutex_lock(&b->mu);
-        q->state = BATCH_ANALYZED;
-        pthread_cond_broadcast(&b->cv);
+        if (!analyze_queued(b, bt->next, &b->an)) pthread_cond_wait(&b->cv, &b->mu);
     }
     pthread_mutex_unlock(&b->mu);
     return ret;
@@ -749,24 +743,8 @@ static int pump(build *b, int all)
 static int analyze_while_full(build *b)
 {
     pthread_mutex_lock(&b->mu);
-    while (b->depth >= b->max_depth && !atomic_load(&b->stop) && !cli_interrupted) {
-        batch *q = b->head;
-        while (q && q->state != BATCH_QUEUED) q = q->next;
-        if (q && !b->an_reader && ft_analyzer_new(ft_writer_analyzer_opts(b->w), &b->an_reader, NULL) != FT_OK) {
-            b->an_reader = NULL;
-            q = NULL;
-        }
-        if (!q) {
-            pthread_cond_wait(&b->cv, &b->mu);
-            continue;
-        }
-        q->state = BATCH_ANALYZING;
-        pthread_mutex_unlock(&b->mu);
-        analyze_batch(q, b->an_reader);
-        pthread_mutex_lock(&b->mu);
-        q->state = BATCH_ANALYZED;
-        pthread_cond_broadcast(&b->cv);
-    }
+    while (b->depth >= b->max_depth && !atomic_load(&b->stop) && !cli_interrupted)
+        if (!analyze_queued(b, b->head, &b->an_reader)) pthread_cond_wait(&b->cv, &b->mu);
     int stop = atomic_load(&b->stop) || cli_interrupted;
     pthread_mutex_unlock(&b->mu);
     return stop ? -1 : 0;
