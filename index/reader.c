@@ -147,14 +147,21 @@ static int map_file(mfile *m, ft_error *err)
     return FT_OK;
 }
 
+/* What a user can do about an index of another format version. */
+static const char *version_hint(long v)
+{
+    return v < FT_FORMAT_VERSION ? " (an older index: rebuild it from its documents with ftindex build)"
+                                 : " (a newer index: use the ft that wrote it)";
+}
+
 static int check_header(const mfile *m, const char *magic, ft_error *err)
 {
     if (m->size < FT_HDR_SIZE || memcmp(m->p, magic, 4))
         return ft_corrupt(err, m->path, 0, "bad magic number (not an ft index file)");
     uint32_t v = ft_get_u32le(m->p + 4);
     if (v != FT_FORMAT_VERSION)
-        return ft_error_set(err, FT_EVERSION, "%s: format version %u, this ft reads version %d",
-                            m->path, v, FT_FORMAT_VERSION);
+        return ft_error_set(err, FT_EVERSION, "%s: format version %u, this ft reads version %d%s", m->path, v,
+                            FT_FORMAT_VERSION, version_hint((long)v));
     return FT_OK;
 }
 
@@ -325,8 +332,8 @@ static int parse_manifest(ft_index *ix, char *text, size_t len, const char *path
             if (sscanf(line, "ft-index %d", &version) != 1)
                 return ft_error_set(err, FT_ECORRUPT, "%s: not an ft index manifest", path);
             if (version != FT_FORMAT_VERSION)
-                return ft_error_set(err, FT_EVERSION, "%s: format version %d, this ft reads version %d", path,
-                                    version, FT_FORMAT_VERSION);
+                return ft_error_set(err, FT_EVERSION, "%s: format version %d, this ft reads version %d%s", path,
+                                    version, FT_FORMAT_VERSION, version_hint(version));
         } else if (!strncmp(line, "analyzer ", 9)) {
             int rc = ft_analyzer_opts_parse(line + 9, &ix->an, err);
             if (rc) return ft_error_set(err, FT_ECORRUPT, "%s:%u: %s", path, lineno, err ? err->msg : "bad analyzer");

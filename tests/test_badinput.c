@@ -631,6 +631,14 @@ Test(badinput, index_of_a_newer_format_version, .timeout = 60)
     cr_assert_eq(r.status, 4, "check of a newer format: exit %d", r.status);
     snprintf(cur, sizeof cur, "format version %d", FT_FORMAT_VERSION + 1);
     assert_has(r.err, cur, "ftindex check");
+    assert_has(r.err, "a newer index: use the ft that wrote it", "ftindex check");
+    tu_run_free(&r);
+    /* an older version: the message says to rebuild */
+    snprintf(cur, sizeof cur, "ft-index %d", FT_FORMAT_VERSION - 1);
+    set_manifest_version(w.idx, cur);
+    tu_run_tool(&r, "ftsearch", "-i", w.idx, "keepword", NULL);
+    cr_assert_eq(r.status, 4, "older format: exit %d", r.status);
+    assert_has(r.err, "an older index: rebuild it from its documents with ftindex build", "ftsearch");
     tu_run_free(&r);
     /* the edit itself is sound: the current version with a recomputed checksum opens */
     snprintf(cur, sizeof cur, "ft-index %d", FT_FORMAT_VERSION);
