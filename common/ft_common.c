@@ -105,7 +105,8 @@ void ft_buf_put_u8(ft_buf *b, uint8_t v)
 
 void ft_buf_put_u32le(ft_buf *b, uint32_t v)
 {
-    uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    uint8_t t[4];
+    ft_set_u32le(t, v);
     ft_buf_append(b, t, 4);
 }
 

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum ft_status {
     FT_OK = 0,
@@ -122,6 +123,43 @@ static inline int ft_varint_get32(const uint8_t **pp, const uint8_t *end, uint32
     if (ft_varint_get(pp, end, &v) || v > UINT32_MAX) return -1;
     *out = (uint32_t)v;
     return 0;
+}
+
+/* Past n varints from p (their ends counted, not their values decoded:
+ * eight bytes at a time while fewer than n end among them), or NULL when
+ * the bytes end first. */
+static inline const uint8_t *ft_varints_skip(const uint8_t *p, const uint8_t *end, uint64_t n)
+{
+    while (end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t ends = ((~x & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull >> 56;
+        if (ends >= n) break;
+        n -= ends;
+        p += 8;
+    }
+    for (; n; p++) {
+        if (p == end) return NULL;
+        if (!(*p & 0x80)) n--;
+    }
+    return p;
+}
+
+/* ASCII white space (space, tab, LF, VT, FF, CR): where a stored body's
+ * position marks may stand (docs/FORMAT.md). */
+static inline int ft_ascii_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static inline void ft_set_u32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline void ft_set_u64le(uint8_t *p, uint64_t v)
+{
+    ft_set_u32le(p, (uint32_t)v);
+    ft_set_u32le(p + 4, (uint32_t)(v >> 32));
 }
 
 static inline uint32_t ft_get_u32le(const uint8_t *p)

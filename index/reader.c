@@ -929,6 +929,18 @@ static int grow_block_arrays(ft_postings *p, uint32_t n)
 
 /* Read a segment's skip table and frame table (or take them from the
  * index's skip cache). */
+/* The cursor's state once a segment's tables are in place: before its first block. */
+static void segment_loaded(ft_postings *p, uint32_t nb, uint32_t nf)
+{
+    p->nblocks = nb;
+    p->nframes = nf;
+    p->dfr = p->pfr = 0;
+    p->seg_loaded = 1;
+    p->blk = 0;
+    p->hint = 0;
+    p->blk_decoded = 0;
+}
+
 static int load_segment(ft_postings *p)
 {
     const seg_term *st = &p->st[p->cur];
@@ -946,13 +958,7 @@ static int load_segment(ft_postings *p)
         p->blocks = p->shared->blocks;
         p->frames = p->shared->frames;
         if (s->block > p->cap && grow_block_arrays(p, s->block)) return p->rc;
-        p->nblocks = nb;
-        p->nframes = nf;
-        p->dfr = p->pfr = 0;
-        p->seg_loaded = 1;
-        p->blk = 0;
-        p->hint = 0;
-        p->blk_decoded = 0;
+        segment_loaded(p, nb, nf);
         return FT_OK;
     }
     int fresh = nb > 1 && sc; /* parse into new arrays the cache can take over */
@@ -1058,13 +1064,7 @@ static int load_segment(ft_postings *p)
         }
     }
     if (q != end || pd != pe) goto bad;
-    p->nblocks = nb;
-    p->nframes = nf;
-    p->dfr = p->pfr = 0;
-    p->seg_loaded = 1;
-    p->blk = 0;
-    p->hint = 0;
-    p->blk_decoded = 0;
+    segment_loaded(p, nb, nf);
     if (fresh) {
         p->shared = skip_cache_put(sc, (uintptr_t)ti->pst, p->blocks, nb, p->frames, nf);
         if (p->shared) {
@@ -1246,17 +1246,34 @@ int ft_postings_open_range_(const ft_index *ix, unsigned first, unsigned end, co
     return postings_open(ix, first, end, term, len, out, err);
 }
 
-static int postings_open(const ft_index *ix, unsigned first, unsigned last, const char *term, size_t len,
-                         ft_postings **out, ft_error *err)
+/* A cursor of ix holding no segment yet; NULL when out of memory. */
+static ft_postings *postings_new(const ft_index *ix)
 {
-    *out = NULL;
     ft_postings *p = calloc(1, sizeof *p);
-    if (!p) return ft_error_set(err, FT_ENOMEM, "out of memory");
+    if (!p) return NULL;
     p->ix = ix;
     p->doc = FT_DOC_END;
     p->list_min_len = UINT32_MAX;
     ft_buf_init(&p->dbuf);
     ft_buf_init(&p->pbuf);
+    return p;
+}
+
+/* Loading segment p->cur failed: its error to err, the cursor closed. */
+static int postings_fail_open(ft_postings *p, ft_error *err)
+{
+    int rc = p->rc;
+    if (err) *err = p->err;
+    ft_postings_close(p);
+    return rc;
+}
+
+static int postings_open(const ft_index *ix, unsigned first, unsigned last, const char *term, size_t len,
+                         ft_postings **out, ft_error *err)
+{
+    *out = NULL;
+    ft_postings *p = postings_new(ix);
+    if (!p) return ft_error_set(err, FT_ENOMEM, "out of memory");
     if (ix->nsegs) {
         p->st = calloc(ix->nsegs, sizeof *p->st);
         if (!p->st) { ft_postings_close(p); return ft_error_set(err, FT_ENOMEM, "out of memory"); }
@@ -1278,12 +1295,7 @@ static int postings_open(const ft_index *ix, unsigned first, unsigned last, cons
     /* list-wide bounds: from every segment's skip data */
     for (unsigned k = p->nst; k-- > 0;) {
         p->cur = k;
-        if (load_segment(p)) {
-            int rc = p->rc;
-            if (err) *err = p->err;
-            ft_postings_close(p);
-            return rc;
-        }
+        if (load_segment(p)) return postings_fail_open(p, err);
         for (uint32_t b = 0; b < p->nblocks; b++) {
             const block_meta *m = &p->blocks[b];
             if (m->imp[m->nimp - 1].tf > p->list_max_tf) p->list_max_tf = m->imp[m->nimp - 1].tf;
@@ -1323,12 +1335,8 @@ void ft_term_ref_free_(ft_term_ref *r) { free(r); }
 int ft_postings_open_ref_(const ft_term_ref *r, ft_postings **out, ft_error *err)
 {
     *out = NULL;
-    ft_postings *p = calloc(1, sizeof *p);
+    ft_postings *p = postings_new(r->ix);
     if (!p) return ft_error_set(err, FT_ENOMEM, "out of memory");
-    p->ix = r->ix;
-    p->doc = FT_DOC_END;
-    ft_buf_init(&p->dbuf);
-    ft_buf_init(&p->pbuf);
     p->df = r->df;
     p->cf = r->cf;
     p->list_max_tf = r->list_max_tf;
@@ -1341,12 +1349,7 @@ int ft_postings_open_ref_(const ft_term_ref *r, ft_postings **out, ft_error *err
         }
         memcpy(p->st, r->st, r->nst * sizeof *p->st);
         p->nst = r->nst;
-        if (load_segment(p)) {
-            int rc = p->rc;
-            if (err) *err = p->err;
-            ft_postings_close(p);
-            return rc;
-        }
+        if (load_segment(p)) return postings_fail_open(p, err);
     }
     *out = p;
     return FT_OK;
@@ -1571,15 +1574,8 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
         p->pos_i = pi;
     }
     if (skip) {
-        const uint8_t *q = p->pp, *e = p->pend;
-        while (e - q >= 8) { /* eight bytes at a time while they end fewer varints than wanted */
-            uint64_t ends = ((~ft_get_u64le(q) & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull >> 56;
-            if (ends >= skip) break;
-            skip -= ends;
-            q += 8;
-        }
-        while (skip && q < e) skip -= !(*q++ & 0x80);
-        if (skip) goto bad;
+        const uint8_t *q = ft_varints_skip(p->pp, p->pend, skip);
+        if (!q) goto bad;
         p->pp = q;
     }
     uint32_t tf = p->tfs[p->i];
@@ -1903,8 +1899,7 @@ static int marks_walk(const ft_doc *d, uint32_t target, size_t limit, uint32_t *
         p += dp;
         o += dof;
         if (o >= d->body_len || p > UINT32_MAX) return -1;
-        unsigned char c = (unsigned char)d->body[o - 1];
-        if (!(c == ' ' || (c >= '\t' && c <= '\r'))) return -1;
+        if (!ft_ascii_space((unsigned char)d->body[o - 1])) return -1;
         if (p > target || o >= limit) return 1;
         *pos = (uint32_t)p;
         *off = (size_t)o;

@@ -221,21 +221,29 @@ typedef struct wpool {
     int quit;
 } wpool;
 
+/* With p->mu held: run the oldest queued job (the lock released while it
+ * runs); 0 when none is queued. */
+static int pool_run_oldest(wpool *p)
+{
+    wjob *j = p->head;
+    if (!j) return 0;
+    if (!(p->head = j->next)) p->tail = NULL;
+    j->state = JOB_RUNNING;
+    pthread_mutex_unlock(&p->mu);
+    j->run(j);
+    pthread_mutex_lock(&p->mu);
+    j->state = JOB_DONE;
+    pthread_cond_broadcast(&p->done);
+    return 1;
+}
+
 static void *pool_main(void *arg)
 {
     wpool *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->head && !p->quit) pthread_cond_wait(&p->work, &p->mu);
-        wjob *j = p->head;
-        if (!j) break;
-        if (!(p->head = j->next)) p->tail = NULL;
-        j->state = JOB_RUNNING;
-        pthread_mutex_unlock(&p->mu);
-        j->run(j);
-        pthread_mutex_lock(&p->mu);
-        j->state = JOB_DONE;
-        pthread_cond_broadcast(&p->done);
+        if (!pool_run_oldest(p)) break;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -316,20 +324,8 @@ static void pool_wait(wpool *p, wjob *j)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    while (j->state != JOB_DONE) {
-        wjob *x = p->head;
-        if (!x) {
-            pthread_cond_wait(&p->done, &p->mu);
-            continue;
-        }
-        if (!(p->head = x->next)) p->tail = NULL;
-        x->state = JOB_RUNNING;
-        pthread_mutex_unlock(&p->mu);
-        x->run(x);
-        pthread_mutex_lock(&p->mu);
-        x->state = JOB_DONE;
-        pthread_cond_broadcast(&p->done);
-    }
+    while (j->state != JOB_DONE)
+        if (!pool_run_oldest(p)) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -471,8 +467,7 @@ static inline void marks_token(marks_w *m, const ft_token *tok)
     }
     uint32_t p = tok->pos - m->body0;
     if (p - m->last_pos < MARK_EVERY || tok->start == 0) return;
-    unsigned char c = (unsigned char)m->body[tok->start - 1];
-    if (!(c == ' ' || (c >= '\t' && c <= '\r'))) return;
+    if (!ft_ascii_space((unsigned char)m->body[tok->start - 1])) return;
     ft_buf_put_varint(&m->b, p - m->last_pos);
     ft_buf_put_varint(&m->b, tok->start - m->last_off);
     m->last_pos = p;
@@ -1877,9 +1872,9 @@ static int store_write_oldest(ft_writer *w, ft_error *err)
         uint8_t *e = w->sto_index.p + g->entry[k];
         uint64_t at = w->sto.off;
         uint32_t raw = g->z[k] ? g->len[k] : 0;
-        for (int b = 0; b < 8; b++) e[b] = (uint8_t)(at >> (8 * b));
-        for (int b = 0; b < 4; b++) e[8 + b] = (uint8_t)(g->stored[k] >> (8 * b));
-        for (int b = 0; b < 4; b++) e[12 + b] = (uint8_t)(raw >> (8 * b));
+        ft_set_u64le(e, at);
+        ft_set_u32le(e + 8, g->stored[k]);
+        ft_set_u32le(e + 12, raw);
         wfile_write(&w->sto, g->out.p + off, g->stored[k], err);
         off += g->stored[k];
     }
@@ -2116,26 +2111,6 @@ static void enc_begin(enc_state *es, term_enc *te, int multi, const wfile *pst, 
     ft_buf_reset(&es->praw);
 }
 
-/* Past n varints from p, or NULL when the stream ends first: counts the
- * bytes that end a varint (high bit clear), 8 at a time while fewer than n
- * are among them. */
-static const uint8_t *skip_varints(const uint8_t *p, const uint8_t *end, uint64_t n)
-{
-    while (n >= 8 && end - p >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        unsigned ends = (unsigned)__builtin_popcountll(~x & 0x8080808080808080ull);
-        if (ends >= n) break;
-        n -= ends;
-        p += 8;
-    }
-    for (; n; p++) {
-        if (p == end) return NULL;
-        if (!(*p & 0x80)) n--;
-    }
-    return p;
-}
-
 /* Encode count postings of the stream [p, end) as blocks; unless last, count
  * is a whole number of blocks (and the term goes on). */
 static int enc_blocks(ft_writer *w, enc_state *es, term_enc *te, const uint8_t *p, const uint8_t *end,
@@ -2160,7 +2135,7 @@ static int enc_blocks(ft_writer *w, enc_state *es, term_enc *te, const uint8_t *
                 if (sj->count > tf) return ft_error_set(err, FT_EINVAL, "internal error: spilled positions");
                 held = tf - sj->count;
             }
-            if (!(p = skip_varints(p, end, held))) return ft_error_set(err, FT_EINVAL, "internal error: positions");
+            if (!(p = ft_varints_skip(p, end, held))) return ft_error_set(err, FT_EINVAL, "internal error: positions");
             es->pend[i] = p;
             if (multi) ft_impact_add(es->imp, &nimp, (uint32_t)tf, w->lens[d]);
         }
@@ -2414,7 +2389,6 @@ static int echunk_write(ft_writer *w, dict_w *d, const echunk *c, ft_error *err)
     uint64_t po = d->pst->off, qo = d->pos->off;
     for (size_t i = c->i0; i < c->i1; i++) {
         const term_ent *e = &w->terms[c->order[i]];
-        if (e->len > sizeof d->prev) return ft_error_set(err, FT_EINVAL, "term longer than %zu bytes", sizeof d->prev);
         dict_begin_at(d, po, qo);
         int rc = dict_entry(d, w->arena.p + e->off, e->len, e->df, e->cf, c->pl[i - c->i0], c->ql[i - c->i0], err);
         if (rc) return rc;

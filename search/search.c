@@ -1460,7 +1460,6 @@ struct ft_snipper {
     smatch *scratch;    /* the body's part of one hit's matches */
 };
 
-
 typedef struct hit_ref {
     uint32_t doc;
     size_t i;
@@ -1561,7 +1560,6 @@ fail:
     return rc;
 }
 
-
 int ft_snipper_get(ft_snipper *s, size_t i, const ft_doc *d, const ft_snippet_opts *o, char **out,
                    ft_error *err)
 {
@@ -1599,10 +1597,8 @@ int ft_snippet_text(ft_analyzer *an, const ft_query *q, const char *body, size_t
 static size_t scan_len(const char *body, size_t body_len)
 {
     if (body_len <= SNIPPET_SCAN_MAX) return body_len;
-    for (size_t i = SNIPPET_SCAN_MAX; i > SNIPPET_SCAN_MAX - 1024; i--) {
-        unsigned char c = (unsigned char)body[i];
-        if (c == ' ' || (c >= '\t' && c <= '\r')) return i;
-    }
+    for (size_t i = SNIPPET_SCAN_MAX; i > SNIPPET_SCAN_MAX - 1024; i--)
+        if (ft_ascii_space((unsigned char)body[i])) return i;
     return SNIPPET_SCAN_MAX;
 }
 
@@ -1657,7 +1653,7 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         if (s.horizon != UINT32_MAX && we > s.horizon + 1) we = s.horizon + 1;
         mpos = 0;
         moff = 0;
-        if (d && ws > 0) ft_doc_mark(d, ws, blen, &body0, &mpos, &moff);
+        if (ws > 0) ft_doc_mark(d, ws, blen, &body0, &mpos, &moff);
         /* the window's words, marked from the matches */
         size_t cap = we - ws, ns = 0;
         ft_span local[64], *sp = cap <= 64 ? local : malloc(cap * sizeof *sp);
@@ -1666,7 +1662,7 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
             if (sp != local) free(sp);
             goto nomem;
         }
-        arc = ft_analyze_spans(an, body + moff, blen - moff, mpos, ws, we, sp, cap, &ns);
+        arc = ft_analyze_spans(an, body + moff, blen - moff, mpos, ws, we, sp, cap, &ns); /* 1: more words */
         s.more = arc == 1;
         for (size_t i = 0, mi = 0; i < ns; i++) {
             int m = -1;
@@ -1676,7 +1672,6 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         }
         s.n = ns;
         if (sp != local) free(sp);
-        if (arc == 1) arc = 0;
     } else {
         for (size_t i = 0; i < q->npos; i++)
             if (q->pos_lens[i]) s.first[(unsigned char)q->pos_terms[i][0]] = 1;
