@@ -236,6 +236,28 @@ ft_term_ref *ft_postings_ref_(const ft_postings *p);
 int ft_postings_open_ref_(const ft_term_ref *r, ft_postings **out, ft_error *err);
 void ft_term_ref_free_(ft_term_ref *r);
 
+/* Where a cursor's current posting's positions are: its positions frame,
+ * the block's part of it, the occurrences in the block before the posting
+ * and its own.  Noted by the search for the hits it keeps, so that their
+ * positions are read later without finding or decoding the postings again
+ * (snippets).  Valid while the index is open. */
+typedef struct ft_posting_loc {
+    const void *seg_;                  /* the segment */
+    const uint8_t *frame_;             /* the positions frame, as stored */
+    uint32_t flen_, fraw_, off_, len_; /* its stored and raw sizes; the block's bytes in it */
+    uint32_t before, tf;
+} ft_posting_loc;
+/* The current posting's locator (the cursor on a document); 0, or nonzero
+ * when the frequencies cannot be decoded (see ft_postings_status): then *l
+ * reads as no positions. */
+int ft_postings_locate_(ft_postings *p, ft_posting_loc *l);
+/* A reader of positions at locators: a cursor on no term, closed with
+ * ft_postings_close. */
+int ft_positions_reader_(const ft_index *ix, ft_postings **out, ft_error *err);
+/* The positions of the posting at l (tf of them, increasing): FT_OK or an
+ * error code (see ft_postings_status). */
+int ft_postings_positions_at_(ft_postings *p, const ft_posting_loc *l, const uint32_t **pos, uint32_t *n);
+
 uint32_t ft_postings_df(const ft_postings *p);  /* documents containing the term */
 uint64_t ft_postings_cf(const ft_postings *p);  /* total occurrences */
 
@@ -250,6 +272,11 @@ uint32_t ft_postings_tf(const ft_postings *p);
 /* Positions of the current document (tf of them, increasing).  Decoded lazily;
  * valid until the cursor moves.  Returns FT_OK or an error code. */
 int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n);
+/* The positions of document doc, if it holds the term (1; 0 when not, or a
+ * negative error code): a lookup that decodes only what leads to doc's
+ * postings, not the whole block (snippets read a few documents of long
+ * lists).  The cursor then serves only lookups of larger documents. */
+int ft_postings_positions_of(ft_postings *p, uint32_t doc, const uint32_t **pos, uint32_t *n);
 int ft_postings_status(const ft_postings *p, ft_error *err);
 
 /* Impacts: the (tf, document length) pairs of a block that no other pair of

@@ -836,6 +836,7 @@ struct ft_postings {
     int pos_blk_ready;
     uint32_t pos_have;     /* p->pos holds the positions of posting pos_have - 1 */
     const uint8_t *pos_base, *pp, *pend;
+    const uint8_t *at_frame;  /* ft_postings_positions_at_: the frame unpacked in pfr_raw */
     uint32_t pos_i;
     uint32_t *pos;
     uint32_t pos_cap;
@@ -1536,6 +1537,20 @@ static uint32_t postings_advance_raw(ft_postings *p, uint32_t target)
     return p->doc = p->st[p->cur].s->base + p->docs[i];
 }
 
+/* Decode tf positions (gaps: increasing) from q into p->pos (room for tf
+ * made by the caller); nonzero when the bytes are not tf of them. */
+static int read_positions(ft_postings *p, const uint8_t *q, const uint8_t *end, uint32_t tf)
+{
+    uint64_t v = 0;
+    for (uint32_t k = 0; k < tf; k++) {
+        uint32_t g;
+        if (ft_varint_get32(&q, end, &g) || (k > 0 && g == 0) || v + g > UINT32_MAX) return -1;
+        v += g;
+        p->pos[k] = (uint32_t)v;
+    }
+    return 0;
+}
+
 int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
 {
     *pos = NULL;
@@ -1552,6 +1567,7 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
             p->pfr_raw = unpack(p, &p->pbuf, &p->ppin, fm->p, fm->plen, fm->praw, path, off);
             if (!p->pfr_raw) return p->rc;
             p->pfr = m->frame + 1;
+            p->at_frame = NULL;
         }
         p->pos_base = p->pfr_raw + m->poff;
         p->pend = p->pos_base + m->plen;
@@ -1590,20 +1606,188 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
         p->pos = q;
         p->pos_cap = tf;
     }
-    const uint8_t *save = p->pp;
-    uint64_t v = 0;
-    for (uint32_t k = 0; k < tf; k++) {
-        uint32_t g;
-        if (ft_varint_get32(&save, p->pend, &g) || (k > 0 && g == 0) || v + g > UINT32_MAX) goto bad;
-        v += g;
-        p->pos[k] = (uint32_t)v;
-    }
+    if (read_positions(p, p->pp, p->pend, tf)) goto bad;
     p->pos_have = p->i + 1;
     *pos = p->pos;
     *n = tf;
     return FT_OK;
 bad:
     return p->rc = ft_corrupt(&p->err, path, off, "bad positions block");
+}
+
+/* The sum of the eight bytes of w (each below 0x80). */
+static inline uint64_t bytes_sum(uint64_t w)
+{
+    const uint64_t lanes = 0x00ff00ff00ff00ffull;
+    uint64_t t = (w & lanes) + (w >> 8 & lanes); /* four 16-bit sums */
+    return t * 0x0001000100010001ull >> 48;
+}
+
+/* The sum of the n frequencies (varints, none zero) at *pq, eight at a time
+ * while they are one byte each; *pq moves past them.  Nonzero when the
+ * bytes are not n frequencies. */
+static int tfs_sum(const uint8_t **pq, const uint8_t *end, uint32_t n, uint64_t *sum)
+{
+    const uint8_t *q = *pq;
+    uint64_t s = 0, w8;
+    for (uint32_t k = 0; k < n;) {
+        if (n - k >= 8 && end - q >= 8 && !((w8 = ft_get_u64le(q)) & 0x8080808080808080ull)) {
+            if ((w8 - 0x0101010101010101ull) & ~w8 & 0x8080808080808080ull) return -1; /* a zero */
+            s += bytes_sum(w8);
+            q += 8;
+            k += 8;
+            continue;
+        }
+        uint32_t v;
+        if (ft_varint_get32(&q, end, &v) || v == 0) return -1;
+        s += v;
+        k++;
+    }
+    *pq = q;
+    *sum = s;
+    return 0;
+}
+
+int ft_postings_locate_(ft_postings *p, ft_posting_loc *l)
+{
+    memset(l, 0, sizeof *l); /* no segment: no positions */
+    if (p->rc || !p->started || p->doc == FT_DOC_END) return -1;
+    if (!p->tfs_ready && decode_tfs(p)) return -1;
+    /* the frequencies before the posting: four running sums */
+    uint32_t i = p->i, k = 0, a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const uint32_t *tfs = p->tfs;
+    for (; k + 4 <= i; k += 4) {
+        a0 += tfs[k];
+        a1 += tfs[k + 1];
+        a2 += tfs[k + 2];
+        a3 += tfs[k + 3];
+    }
+    for (; k < i; k++) a0 += tfs[k];
+    const block_meta *m = &p->blocks[p->blk];
+    const frame_meta *fm = &p->frames[m->frame];
+    *l = (ft_posting_loc){p->st[p->cur].s, fm->p, fm->plen, fm->praw, m->poff, m->plen, a0 + a1 + a2 + a3, tfs[i]};
+    return 0;
+}
+
+int ft_positions_reader_(const ft_index *ix, ft_postings **out, ft_error *err)
+{
+    *out = postings_new(ix);
+    return *out ? FT_OK : ft_error_set(err, FT_ENOMEM, "out of memory");
+}
+
+int ft_postings_positions_at_(ft_postings *p, const ft_posting_loc *l, const uint32_t **pos, uint32_t *n)
+{
+    *pos = NULL;
+    *n = 0;
+    if (p->rc) return p->rc;
+    const segment *s = l->seg_;
+    if (!s) return FT_OK; /* the search could not note it (its error is the search's) */
+    const char *path = s->f[F_POS].path;
+    uint64_t off = (uint64_t)(l->frame_ - s->f[F_POS].p);
+    if (p->at_frame != l->frame_) {
+        p->at_frame = NULL;
+        p->pfr = 0; /* the frame held is no block's of a segment any more */
+        p->pfr_raw = unpack(p, &p->pbuf, &p->ppin, l->frame_, l->flen_, l->fraw_, path, off);
+        if (!p->pfr_raw) return p->rc;
+        p->at_frame = l->frame_;
+    }
+    if ((uint64_t)l->off_ + l->len_ > (l->fraw_ ? l->fraw_ : l->flen_))
+        return p->rc = ft_corrupt(&p->err, path, off, "positions block out of its frame");
+    if (l->tf > p->pos_cap) {
+        uint32_t *v = realloc(p->pos, l->tf * sizeof *v);
+        if (!v) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        p->pos = v;
+        p->pos_cap = l->tf;
+    }
+    const uint8_t *pb = p->pfr_raw + l->off_, *pe = pb + l->len_;
+    if (!(pb = ft_varints_skip(pb, pe, l->before)) || read_positions(p, pb, pe, l->tf))
+        return p->rc = ft_corrupt(&p->err, path, off, "bad positions block");
+    *pos = p->pos;
+    *n = l->tf;
+    return FT_OK;
+}
+
+int ft_postings_positions_of(ft_postings *p, uint32_t doc, const uint32_t **pos, uint32_t *n)
+{
+    *pos = NULL;
+    *n = 0;
+    if (p->rc) return p->rc;
+    uint32_t local;
+    int r = seek_segment(p, doc, &local);
+    if (r < 0) return p->rc;
+    if (r == 0 || doc < p->st[p->cur].s->base) return 0;
+    const segment *s = p->st[p->cur].s;
+    uint32_t b = find_block(p, local);
+    if (p->blk_decoded && p->blk == b) { /* a list of one block, decoded at load */
+        uint32_t i = 0;
+        while (p->docs[i] < local) i++;
+        if (p->docs[i] != local || seg_deleted(s, local)) return 0;
+        p->i = i;
+        p->started = 1;
+        p->doc = doc;
+        int rc = ft_postings_positions(p, pos, n);
+        p->doc = FT_DOC_END; /* the cursor serves only further lookups */
+        return rc ? rc : 1;
+    }
+    if (seg_deleted(s, local)) return 0;
+    const block_meta *m = &p->blocks[b];
+    const frame_meta *fm = &p->frames[m->frame];
+    const char *path = s->f[F_PST].path;
+    uint64_t off = (uint64_t)(fm->d - s->f[F_PST].p);
+    p->blk_decoded = 0; /* p->docs and p->tfs are not this block's */
+    p->pos_blk_ready = 0;
+    p->pos_have = 0;
+    if (p->dfr != m->frame + 1) {
+        p->dfr_raw = unpack(p, &p->dbuf, &p->dpin, fm->d, fm->dlen, fm->draw, path, off);
+        if (!p->dfr_raw) return p->rc;
+        p->dfr = m->frame + 1;
+    }
+    /* the gaps up to doc, the rest skipped, then the frequencies up to its
+     * own; eight one-byte values at a time while doc is not among them */
+    const uint8_t *q = p->dfr_raw + m->doff, *end = q + m->dlen;
+    uint64_t d = b > 0 ? (uint64_t)p->blocks[b - 1].last + 1 : 0; /* next possible document */
+    uint32_t i = 0, g;
+    for (;; i++) {
+        uint64_t w8;
+        while (m->count - i >= 8 && end - q >= 8 && !((w8 = ft_get_u64le(q)) & 0x8080808080808080ull)) {
+            uint64_t last = d + bytes_sum(w8) + 7; /* the eighth document */
+            if (last >= local) break;
+            d = last + 1;
+            q += 8;
+            i += 8;
+        }
+        if (i == m->count || ft_varint_get32(&q, end, &g)) goto bad;
+        d += g;
+        if (d >= local) break;
+        d++;
+    }
+    if (d != local) return 0;
+    if (!(q = ft_varints_skip(q, end, m->count - 1 - i))) goto bad;
+    uint64_t before;
+    uint32_t tf;
+    if (tfs_sum(&q, end, i, &before) || ft_varint_get32(&q, end, &tf) || tf == 0) goto bad;
+    if (tf > p->pos_cap) {
+        uint32_t *v = realloc(p->pos, tf * sizeof *v);
+        if (!v) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+        p->pos = v;
+        p->pos_cap = tf;
+    }
+    path = s->f[F_POS].path;
+    off = (uint64_t)(fm->p - s->f[F_POS].p);
+    if (p->pfr != m->frame + 1) {
+        p->pfr_raw = unpack(p, &p->pbuf, &p->ppin, fm->p, fm->plen, fm->praw, path, off);
+        if (!p->pfr_raw) return p->rc;
+        p->pfr = m->frame + 1;
+        p->at_frame = NULL;
+    }
+    const uint8_t *pb = p->pfr_raw + m->poff, *pe = pb + m->plen;
+    if (!(pb = ft_varints_skip(pb, pe, before)) || read_positions(p, pb, pe, tf))
+        return p->rc = ft_corrupt(&p->err, path, off, "bad positions block");
+    *pos = p->pos;
+    *n = tf;
+    return 1;
+bad:
+    return p->rc = ft_corrupt(&p->err, path, off, "bad posting block");
 }
 
 void ft_postings_block_info(ft_postings *p, uint32_t *last_doc, uint32_t *max_tf, uint32_t *min_len)
@@ -1894,8 +2078,8 @@ static int marks_walk(const ft_doc *d, uint32_t target, size_t limit, uint32_t *
     *body0 = b0;
     uint64_t p = 0, o = 0;
     while (q < end) {
-        uint64_t dp, dof;
-        if (ft_varint_get(&q, end, &dp) || ft_varint_get(&q, end, &dof) || dp == 0 || dof == 0) return -1;
+        uint32_t dp, dof; /* marks exist only in records under 1 MiB */
+        if (ft_varint_get32(&q, end, &dp) || ft_varint_get32(&q, end, &dof) || dp == 0 || dof == 0) return -1;
         p += dp;
         o += dof;
         if (o >= d->body_len || p > UINT32_MAX) return -1;

@@ -22,6 +22,9 @@ typedef struct ft_search_opts {
     int all;         /* 1: the implicit operator between words is AND; 0: OR */
     int exhaustive;  /* 1: score every match (no pruning) */
     int count;       /* 1: count every match exactly (implies exhaustive) */
+    int snippets;    /* 1: the hits' snippets will be made (ft_snipper_new): the
+                      * search notes where the hits' postings are, so that
+                      * their positions are read without being looked for */
 } ft_search_opts;
 
 void ft_search_opts_default(ft_search_opts *o);

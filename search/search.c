@@ -36,7 +36,14 @@
  * all the hits at once, so it knows the window before reading the body, and
  * analyzes only the window's words, from the stored mark before it (a byte
  * offset of a known position, docs/FORMAT.md); ft_snippet_text finds the
- * matches by analyzing the text (the two agree, tested).
+ * matches by analyzing the text (the two agree, tested).  When the caller
+ * says snippets will follow (ft_search_opts.snippets), a conjunction, phrase
+ * or single term notes for every hit it keeps where each term's posting is
+ * (ft_posting_loc: positions frame, block, occurrences before it), while the
+ * cursors stand on it; the snipper then reads those positions directly
+ * instead of opening cursors and decoding blocks to find the hits again
+ * (a third of an all-words snippet's cost).  Other queries' hits are looked
+ * up (ft_postings_positions_of decodes only up to the hit).
  *
  * BM25 per term: w * tf / (tf + K) with w = idf * (k1 + 1) and
  * K = k1 * (1 - b + b * dl / avgdl).  A phrase scores as the sum of its
@@ -775,6 +782,11 @@ static it *build_node(sctx *c, const qnode *n)
 typedef struct topk {
     ft_hit *h;
     size_t n, k;
+    /* with locators (ft_search_opts.snippets, a conjunction of terms): the
+     * row of loc, nloc wide, holding where h[i]'s postings are */
+    uint32_t *slot;
+    ft_posting_loc *loc;
+    size_t nloc;
 } topk;
 
 /* a is worse than b */
@@ -783,21 +795,28 @@ static int worse(const ft_hit *a, const ft_hit *b)
     return a->score < b->score || (a->score == b->score && a->doc > b->doc);
 }
 
-static void heap_push(topk *t, uint32_t doc, double score)
+/* Push a hit; with locators, the row of loc it takes (a new one, or the one
+ * of the hit it evicts), else 0; -1 when it does not enter. */
+static long heap_push(topk *t, uint32_t doc, double score)
 {
     ft_hit x = {doc, score};
+    uint32_t *sl = t->slot, xs;
     if (t->n < t->k) {
         size_t i = t->n++;
+        xs = (uint32_t)i;
         while (i > 0) {
             size_t parent = (i - 1) / 2;
             if (!worse(&x, &t->h[parent])) break;
             t->h[i] = t->h[parent];
+            if (sl) sl[i] = sl[parent];
             i = parent;
         }
         t->h[i] = x;
-        return;
+        if (sl) sl[i] = xs;
+        return sl ? (long)xs : 0;
     }
-    if (!worse(&t->h[0], &x)) return;
+    if (!worse(&t->h[0], &x)) return -1;
+    xs = sl ? sl[0] : 0;
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -806,9 +825,12 @@ static void heap_push(topk *t, uint32_t doc, double score)
         if (r < t->n && worse(&t->h[r], cur)) m = r;
         if (m == i) break;
         t->h[i] = t->h[m];
+        if (sl) sl[i] = sl[m];
         i = m;
     }
     t->h[i] = x;
+    if (sl) sl[i] = xs;
+    return (long)xs;
 }
 
 /* The score a document must beat, or -1 while the heap is not full. */
@@ -1013,7 +1035,9 @@ static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t 
             root->doc = d;
             if (!phrase || phrase_match_from(root, pair_done)) {
                 matches++;
-                heap_push(t, d, s);
+                long row = heap_push(t, d, s);
+                if (row >= 0 && t->loc) /* where its postings are, for its snippet */
+                    for (i = 0; i < n; i++) ft_postings_locate_(kids[i]->p, &t->loc[(size_t)row * n + i]);
                 theta = threshold(t);
                 if (window && d <= upto && cannot_enter(bound, theta)) {
                     c->inexact = 1; /* the rest of the window cannot enter now */
@@ -1081,6 +1105,9 @@ static void ctx_free(sctx *c)
  * that ft_snipper_new opens their cursors without looking them up again. */
 struct ft_res_terms {
     const ft_index *ix;
+    ft_posting_loc *loc; /* NULL, or per hit nloc locators (ft_search_opts.snippets) */
+    size_t nloc;
+    int *col;            /* per positive term: its column of loc, or -1 */
     size_t n;
     ft_term_ref *ref[]; /* per positive term (NULL: not found in the tree) */
 };
@@ -1091,8 +1118,11 @@ void ft_results_free(ft_results *r)
     free(r->hits);
     r->hits = NULL;
     r->n = 0;
-    if (r->terms_)
+    if (r->terms_) {
         for (size_t i = 0; i < r->terms_->n; i++) ft_term_ref_free_(r->terms_->ref[i]);
+        free(r->terms_->loc);
+        free(r->terms_->col);
+    }
     free(r->terms_);
     r->terms_ = NULL;
 }
@@ -1109,19 +1139,67 @@ static const it *find_term(const it *t, const char *term, size_t len)
 }
 
 /* Keep the positive terms' entries (out of memory: keep fewer; the snipper
- * looks the others up). */
-static void keep_terms(ft_results *out, const ft_index *ix, const ft_query *q, const it *root)
+ * looks the others up), and the hits' locators: loc (per hit, in out's
+ * order, the nloc terms kids[]), taken over; the column of each positive
+ * term is that of the kid reading its cursor. */
+static void keep_terms(ft_results *out, const ft_index *ix, const ft_query *q, const it *root, it **kids,
+                       ft_posting_loc *loc, size_t nloc)
 {
-    if (!root || q->npos == 0) return;
-    struct ft_res_terms *k = calloc(1, sizeof *k + q->npos * sizeof *k->ref);
-    if (!k) return;
+    struct ft_res_terms *k = NULL;
+    if (root && q->npos) k = calloc(1, sizeof *k + q->npos * sizeof *k->ref);
+    if (k && loc && !(k->col = malloc(q->npos * sizeof *k->col))) {
+        free(loc);
+        loc = NULL;
+    }
+    if (!k) {
+        free(loc);
+        return;
+    }
     k->ix = ix;
     k->n = q->npos;
+    k->loc = loc;
+    k->nloc = nloc;
     for (size_t i = 0; i < q->npos; i++) {
         const it *t = find_term(root, q->pos_terms[i], q->pos_lens[i]);
         if (t) k->ref[i] = ft_postings_ref_(t->p);
+        if (!loc) continue;
+        k->col[i] = -1;
+        for (size_t j = 0; t && j < nloc; j++)
+            if (kids[j]->p == t->p) {
+                k->col[i] = (int)j;
+                break;
+            }
     }
     out->terms_ = k;
+}
+
+typedef struct hit_row {
+    ft_hit h;
+    uint32_t row;
+} hit_row;
+
+static int cmp_hit_rows(const void *a, const void *b) { return cmp_hits(&((const hit_row *)a)->h, &((const hit_row *)b)->h); }
+
+/* Sort the hits best first, and their locators (when kept) with them into
+ * a new array, in the hits' order: NULL when not kept or out of memory. */
+static ft_posting_loc *sort_hits(topk *t)
+{
+    ft_posting_loc *loc = NULL;
+    hit_row *v = t->loc ? malloc(t->n * sizeof *v) : NULL;
+    if (v) loc = malloc(t->n * t->nloc * sizeof *loc);
+    if (!loc) {
+        free(v);
+        qsort(t->h, t->n, sizeof *t->h, cmp_hits);
+        return NULL;
+    }
+    for (size_t i = 0; i < t->n; i++) v[i] = (hit_row){t->h[i], t->slot[i]};
+    qsort(v, t->n, sizeof *v, cmp_hit_rows);
+    for (size_t i = 0; i < t->n; i++) {
+        t->h[i] = v[i].h;
+        memcpy(&loc[i * t->nloc], &t->loc[(size_t)v[i].row * t->nloc], t->nloc * sizeof *loc);
+    }
+    free(v);
+    return loc;
 }
 
 int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft_results *out, ft_error *err)
@@ -1139,7 +1217,7 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
     if (rc) return rc;
     /* no more hits than documents: the heap never needs more room */
     uint32_t N = ft_index_doc_count(ix);
-    topk t = {NULL, 0, o->k <= N ? o->k : (N ? N : 1)};
+    topk t = {NULL, 0, o->k <= N ? o->k : (N ? N : 1), NULL, NULL, 0};
     t.h = malloc(t.k * sizeof *t.h);
     it *root = NULL;
     if (!t.h) {
@@ -1152,14 +1230,26 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
         goto done;
     }
     uint64_t matches = 0;
+    it **kids = NULL;
     if (root) {
         int exhaustive = o->exhaustive || o->count;
+        size_t nk = 0;
+        if (!exhaustive && (root->kind == IT_AND || root->kind == IT_PHRASE) && all_terms(root)) {
+            kids = root->kids;
+            nk = root->nkids;
+        } else if (!exhaustive && root->kind == IT_TERM) {
+            kids = &root;
+            nk = 1;
+        }
+        if (kids && o->snippets) { /* locators: none when out of memory */
+            t.slot = malloc(t.k * sizeof *t.slot);
+            t.loc = t.slot ? malloc(t.k * nk * sizeof *t.loc) : NULL;
+            t.nloc = nk;
+        }
         if (!exhaustive && root->kind == IT_OR && all_terms(root)) {
             matches = run_maxscore(&c, root, &t);
-        } else if (!exhaustive && (root->kind == IT_AND || root->kind == IT_PHRASE) && all_terms(root)) {
-            matches = run_blockmax_and(&c, root, root->kids, root->nkids, root->lead, &t);
-        } else if (!exhaustive && root->kind == IT_TERM) {
-            matches = run_blockmax_and(&c, root, &root, 1, 0, &t);
+        } else if (kids) {
+            matches = run_blockmax_and(&c, root, kids, nk, kids == &root ? 0 : root->lead, &t);
         } else {
             matches = run_exhaustive(&c, root, &t);
         }
@@ -1170,16 +1260,18 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
         if ((rc = tree_status(root, err))) goto done;
     }
     out->matches_exact = !c.inexact;
-    qsort(t.h, t.n, sizeof *t.h, cmp_hits);
+    ft_posting_loc *loc = sort_hits(&t);
     out->hits = t.h;
     out->n = t.n;
     out->matches = matches;
     t.h = NULL;
     memcpy(out->notice, c.notice, sizeof out->notice);
-    keep_terms(out, ix, q, root);
+    keep_terms(out, ix, q, root, kids, loc, t.nloc);
 done:
     it_free(root);
     free(t.h);
+    free(t.slot);
+    free(t.loc);
     ctx_free(&c);
     return rc;
 }
@@ -1413,20 +1505,39 @@ static uint32_t choose_window(const smatch *m, size_t n, uint32_t W, size_t targ
 }
 
 /* Append text with whitespace runs collapsed to one space (controls count
- * as white space): one reservation, then a byte loop. */
+ * as white space): one reservation, then eight bytes at a time while they
+ * need no change (no control byte, no space after a space), and a byte loop
+ * for the rest. */
 static void put_clean(ft_buf *b, const char *s, size_t n, int *space)
 {
     if (n == 0 || ft_buf_reserve(b, n)) return;
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull, lows = ~highs;
     uint8_t *d = b->p + b->len;
     int sp = *space;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)s[i];
-        if (c > 0x20) {
-            *d++ = c;
-            sp = 0;
-        } else if (!sp) {
-            *d++ = ' ';
-            sp = 1;
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t x = ft_get_u64le((const uint8_t *)s + i);
+            uint64_t y = x ^ (0x20 * ones);
+            uint64_t spc = ~(((y & lows) + lows) | y | lows); /* exactly the spaces' high bits */
+            /* no byte below 0x20 (exact for ASCII bytes), no space after a space */
+            if (!((x - 0x20 * ones) & ~x & highs) && !(spc & (spc << 8 | (uint64_t)sp << 7))) {
+                ft_set_u64le(d, x);
+                d += 8;
+                i += 8;
+                sp = (int)(spc >> 63);
+                continue;
+            }
+        }
+        for (size_t e = i + 8 < n ? i + 8 : n; i < e; i++) {
+            uint8_t c = (uint8_t)s[i];
+            if (c > 0x20) {
+                *d++ = c;
+                sp = 0;
+            } else if (!sp) {
+                *d++ = ' ';
+                sp = 1;
+            }
         }
     }
     b->len = (size_t)(d - b->p);
@@ -1529,32 +1640,38 @@ int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const
     if (!s->m || !s->nm || !s->cap || !ord) goto nomem;
     for (size_t i = 0; i < n; i++) ord[i] = (hit_ref){res->hits[i].doc, i};
     qsort(ord, n, sizeof *ord, cmp_hit_doc); /* document order: each cursor only moves forward */
+    const struct ft_res_terms *kt = res->terms_;
+    ft_postings *rd = NULL; /* reads positions where the search noted the hits' postings are */
     for (size_t t = 0; t < q->npos; t++) {
         ft_postings *p;
-        const struct ft_res_terms *kt = res->terms_;
-        if (kt && kt->ix == ix && t < kt->n && kt->ref[t]) rc = ft_postings_open_ref_(kt->ref[t], &p, err);
+        int col = kt && kt->ix == ix && kt->loc && t < kt->n ? kt->col[t] : -1;
+        if (col >= 0) rc = rd ? FT_OK : ft_positions_reader_(ix, &rd, err);
+        else if (kt && kt->ix == ix && t < kt->n && kt->ref[t]) rc = ft_postings_open_ref_(kt->ref[t], &p, err);
         else rc = ft_postings_open(ix, q->pos_terms[t], q->pos_lens[t], &p, err);
         if (rc != FT_OK) goto fail;
+        if (col >= 0) p = rd;
         for (size_t k = 0; k < n && rc == FT_OK; k++) {
-            uint32_t doc = ord[k].doc;
-            if (ft_postings_advance(p, doc) != doc) continue;
             const uint32_t *pos;
             uint32_t np;
-            if ((rc = ft_postings_positions(p, &pos, &np)) != FT_OK) break;
-            if (snipper_merge(s, ord[k].i, pos, np, (int)t)) rc = FT_ENOMEM;
+            int r = col >= 0 ? ft_postings_positions_at_(p, &kt->loc[ord[k].i * kt->nloc + (size_t)col], &pos, &np)
+                             : ft_postings_positions_of(p, ord[k].doc, &pos, &np);
+            if (r < 0) rc = r;
+            else if (np && snipper_merge(s, ord[k].i, pos, np, (int)t)) rc = FT_ENOMEM;
         }
         if (rc == FT_OK) rc = ft_postings_status(p, err);
         else if (rc != FT_ENOMEM) ft_postings_status(p, err);
-        ft_postings_close(p);
+        if (p != rd) ft_postings_close(p);
         if (rc == FT_ENOMEM) goto nomem;
         if (rc) goto fail;
     }
+    ft_postings_close(rd);
     free(ord);
     *out = s;
     return FT_OK;
 nomem:
     rc = ft_error_set(err, FT_ENOMEM, "out of memory");
 fail:
+    ft_postings_close(rd);
     free(ord);
     ft_snipper_free(s);
     return rc;
@@ -1626,7 +1743,9 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
     /* the most distinct terms a window can hold (the query's positive terms
      * are distinct: query.c merges repeats) */
     s.target = q->npos + q->nprefixes;
-    unsigned *cnt = calloc(2 * nslots, sizeof *cnt);
+    unsigned cnt_local[64] = {0}, *cnt = cnt_local; /* match counts; on the heap for long queries */
+    if (2 * nslots > 64) cnt = calloc(2 * nslots, sizeof *cnt);
+    stok t_local[64]; /* the window's words (the index path) */
     smatch *mm = NULL;
     ft_buf b;
     ft_buf_init(&b);
@@ -1657,7 +1776,7 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         /* the window's words, marked from the matches */
         size_t cap = we - ws, ns = 0;
         ft_span local[64], *sp = cap <= 64 ? local : malloc(cap * sizeof *sp);
-        s.t = malloc(cap * sizeof *s.t);
+        s.t = cap <= 64 ? t_local : malloc(cap * sizeof *s.t);
         if (!sp || !s.t) {
             if (sp != local) free(sp);
             goto nomem;
@@ -1681,7 +1800,7 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         if (arc == 0 || arc == SNIP_STOP) {
             size_t nm = 0;
             for (size_t i = 0; i < s.n; i++) nm += s.t[i].term >= 0;
-            mm = malloc((nm ? nm : 1) * sizeof *mm);
+            mm = calloc(nm ? nm : 1, sizeof *mm);
             if (!mm) goto nomem;
             nm = 0;
             for (size_t i = 0; i < s.n; i++)
@@ -1693,19 +1812,25 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         }
     }
     if (arc != 0 && arc != SNIP_STOP) goto nomem;
-    /* the window's words: [i0, i1) of s.t */
-    size_t i0 = 0, i1;
-    while (i0 < s.n && s.t[i0].pos < ws) i0++;
-    for (i1 = i0; i1 < s.n && s.t[i1].pos < we; i1++) continue;
-    if (i1 < s.n) s.more = 1;
+    /* the window's words: [i0, i1) of s.t (from the index, only they are there) */
+    size_t i0 = 0, i1 = s.n;
+    if (!mt) {
+        while (i0 < s.n && s.t[i0].pos < ws) i0++;
+        for (i1 = i0; i1 < s.n && s.t[i1].pos < we; i1++) continue;
+        if (i1 < s.n) s.more = 1;
+    }
     if (i1 > i0) {
         int space = 1;
-        if (ws > 0) ft_buf_append(&b, "...", 3);
         /* tokens can overlap (CJK bigrams): highlight the union of the
          * matched tokens' byte ranges, emit every byte once */
-        size_t from = s.t[i0].start, to = s.t[i0].end;
-        for (size_t i = i0; i < i1; i++)
+        size_t from = s.t[i0].start, to = s.t[i0].end, nhl = 0;
+        for (size_t i = i0; i < i1; i++) {
             if (s.t[i].end > to) to = s.t[i].end;
+            nhl += s.t[i].term >= 0;
+        }
+        /* the whole snippet's room at once: text, marks, two "..." and NUL */
+        ft_buf_reserve(&b, to - from + nhl * (strlen(ho) + strlen(hc)) + 7);
+        if (ws > 0) ft_buf_append(&b, "...", 3);
         size_t at = from;
         for (size_t i = i0; i < i1;) {
             if (s.t[i].term < 0) {
@@ -1740,8 +1865,8 @@ nomem:
     rc = ft_error_set(err, FT_ENOMEM, "out of memory");
 out:
     ft_buf_free(&b);
-    free(s.t);
-    free(cnt);
+    if (s.t != t_local) free(s.t);
+    if (cnt != cnt_local) free(cnt);
     free(mm);
     return rc;
 }

@@ -44,12 +44,14 @@ typedef struct fixture {
     ft_analyzer *an;
 } fixture;
 
-static void fixture_open(fixture *f, const char *lang)
+/* The fixture's index, of segments of seg_docs documents (0: one segment). */
+static void fixture_open_segs(fixture *f, const char *lang, uint32_t seg_docs)
 {
     ft_writer_opts wo;
     ft_writer_opts_default(&wo);
     ft_analyzer_opts_default(&wo.analyzer);
     strcpy(wo.analyzer.lang, lang);
+    wo.segment_docs = seg_docs;
     tu_inv_build(&f->inv, &f->c, &wo.analyzer);
     f->dir = tu_mkdtemp();
     tu_build_index(f->dir, &f->c, &wo);
@@ -58,6 +60,8 @@ static void fixture_open(fixture *f, const char *lang)
     cr_assert_eq(ft_analyzer_new(ft_index_analyzer_opts(f->ix), &f->an, &err), FT_OK, "%s",
                  err.msg);
 }
+
+static void fixture_open(fixture *f, const char *lang) { fixture_open_segs(f, lang, 0); }
 
 static void fixture_close(fixture *f)
 {
@@ -631,8 +635,10 @@ Test(snippet, long_documents_exact)
 
 /* ft_snipper (positions from the index, reading stops after the best
  * window) gives exactly ft_snippet_text's snippets: every hit of 120 queries
- * over the bundled Wikipedia sample and the news article, English stemming,
- * any-word and phrase queries, two window sizes. */
+ * over the bundled Wikipedia sample and the news article in several segments,
+ * English stemming, any-word, all-words and phrase queries, two window sizes,
+ * the positions read from where the search noted the hits' postings
+ * (ft_search_opts.snippets) or looked up again. */
 Test(snippet, snipper_equals_text_snippets, .timeout = 120)
 {
     const char *src = getenv("FT_SRC");
@@ -646,7 +652,8 @@ Test(snippet, snipper_equals_text_snippets, .timeout = 120)
     cr_assert_not_null(article);
     tu_corpus_add(&f.c, "news", "China and Russia", article);
     free(article);
-    fixture_open(&f, "english");
+    fixture_open_segs(&f, "english", 700);
+    cr_assert_gt(ft_index_segment_count(f.ix), 1);
     static const char *const base[] = {"Russia soybeans", "Xi Putin Huawei", "football club",
                                        "river valley town", "the of and", "album released band",
                                        "university professor research", "war army battle",
@@ -668,10 +675,20 @@ Test(snippet, snipper_equals_text_snippets, .timeout = 120)
         ft_search_opts so;
         ft_search_opts_default(&so);
         so.k = 10;
+        so.all = qi % 3 == 1;
+        ft_results plain;
+        cr_assert_eq(ft_search(f.ix, q, &so, &plain, &err), FT_OK);
+        so.snippets = 1; /* the same hits, their postings noted */
         ft_results res;
         cr_assert_eq(ft_search(f.ix, q, &so, &res, &err), FT_OK);
-        ft_snipper *sn = NULL;
+        cr_assert_eq(res.n, plain.n, "query %s", buf);
+        for (size_t i = 0; i < res.n; i++) {
+            cr_assert_eq(res.hits[i].doc, plain.hits[i].doc, "query %s", buf);
+            cr_assert_eq(res.hits[i].score, plain.hits[i].score, "query %s", buf);
+        }
+        ft_snipper *sn = NULL, *sp = NULL;
         cr_assert_eq(ft_snipper_new(f.ix, f.an, q, &res, &sn, &err), FT_OK, "%s", err.msg);
+        cr_assert_eq(ft_snipper_new(f.ix, f.an, q, &plain, &sp, &err), FT_OK, "%s", err.msg);
         for (size_t i = 0; i < res.n; i++) {
             ft_doc d;
             cr_assert_eq(ft_index_doc(f.ix, res.hits[i].doc, db, &d, &err), FT_OK);
@@ -682,10 +699,15 @@ Test(snippet, snipper_equals_text_snippets, .timeout = 120)
             cr_assert_str_eq(a, b, "query %s, hit %zu (%.*s)", buf, i, (int)d.id_len, d.id);
             if (strchr(a, '[')) compared++;
             free(a);
+            cr_assert_eq(ft_snipper_get(sp, i, &d, &o, &a, &err), FT_OK);
+            cr_assert_str_eq(a, b, "query %s, hit %zu (%.*s), looked up", buf, i, (int)d.id_len, d.id);
+            free(a);
             free(b);
         }
         ft_snipper_free(sn);
+        ft_snipper_free(sp);
         ft_results_free(&res);
+        ft_results_free(&plain);
         ft_query_free(q);
     }
     cr_assert_gt(compared, 500, "only %zu highlighted snippets compared", compared);

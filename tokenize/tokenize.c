@@ -558,6 +558,82 @@ static int span_fixup(ft_analyzer *a, const uint8_t *s, size_t wstart, size_t i,
     return 0;
 }
 
+/* The end of the ASCII word starting at s[i] (a letter or digit), as the
+ * state machine of analyze_ would end it: runs of letters and digits, joined
+ * by an apostrophe between letters or by '.' or ',' between digits.  0 when
+ * the word may go on past an ASCII byte (so the generic machine must read
+ * it). */
+static size_t ascii_word_end(const uint8_t *s, size_t len, size_t i)
+{
+    for (;;) {
+        while (i < len && ascii_word[s[i]]) i++;
+        if (i == len) return i;
+        uint8_t c = s[i];
+        if (c >= 0x80) return 0;
+        int cl = ascii_class[c];
+        if (cl != C_APOS && cl != C_MIDNUM) return i;
+        if (i + 1 >= len) return i;
+        uint8_t nx = s[i + 1];
+        if (nx >= 0x80) return 0;
+        int want = cl == C_APOS ? C_LETTER : C_DIGIT;
+        if (ascii_class[s[i - 1]] != want || ascii_class[nx] != want) return i;
+        i++;
+    }
+}
+
+/* analyze_ between words, while words are counted (below e->from) or
+ * delivered as spans: each whole ASCII word is numbered, and put in the span
+ * array as deliver() would (same order of checks: counted, too long, past
+ * e->to or the array full).  Stops at a non-ASCII byte, at a word the
+ * generic machine must read (at its first byte), or at the first word to be
+ * delivered to a callback.  Returns deliver()'s nonzero to stop. */
+static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *at)
+{
+    /* locals, so that the span stores do not force reloads of the counters */
+    size_t i = *at, n = e->sp_n, cap = e->sp_cap;
+    uint32_t pos = e->pos, from = e->from, to = e->to, maxlen = e->a->maxlen;
+    uint64_t tokens = 0, dropped = 0;
+    ft_span *sp = e->sp;
+    int spans = e->spans, rc = 0;
+    while (i < len) {
+        uint8_t c = s[i];
+        if (!ascii_word[c]) {
+            if (c >= 0x80) break;
+            i++;
+            continue;
+        }
+        if (!spans && pos >= from) break;
+        size_t j = i + 1;
+        while (j < len && ascii_word[s[j]]) j++;
+        size_t end = j;
+        if (j < len && (s[j] >= 0x80 || ascii_class[s[j]] == C_APOS || ascii_class[s[j]] == C_MIDNUM))
+            end = ascii_word_end(s, len, j); /* the word may go on */
+        if (!end) break;
+        if (pos >= from) {
+            size_t wl = end - i;
+            if (wl > 2 && s[end - 2] == '\'' && ascii_word[s[end - 1]] == 's') wl -= 2;
+            if (wl > maxlen) {
+                dropped++;
+            } else if (pos >= to || n == cap) {
+                pos++; /* numbered, as deliver() does, then refused */
+                rc = 1;
+                break;
+            } else {
+                sp[n++] = (ft_span){pos, i, end};
+                tokens++;
+            }
+        }
+        pos++;
+        i = end;
+    }
+    *at = i;
+    e->pos = pos;
+    e->sp_n = n;
+    e->st.tokens += tokens;
+    e->st.dropped += dropped;
+    return rc;
+}
+
 static int analyze_(ft_analyzer *a, int raw, const char *text, size_t len, uint32_t first_pos,
                     uint32_t from, ft_token_fn fn, void *ctx, ft_analyze_stats *stats, span_out *so)
 {
@@ -591,6 +667,16 @@ static int analyze_(ft_analyzer *a, int raw, const char *text, size_t len, uint3
 
     size_t prev_src_len = 0;
     while (i < len) {
+        if (!in_word && !run && (e.spans || e.pos < e.from)) {
+            /* Between words, when words are only counted or only located:
+             * whole ASCII words at a time, each counted or put in the span
+             * array here.  A word the generic machine must see (one that
+             * meets a non-ASCII byte, or whose bytes are needed) is left at
+             * its first byte, and any non-ASCII separator goes below. */
+            rc = scan_ascii_words(&e, s, len, &i);
+            if (rc) goto out;
+            if (i >= len) break;
+        }
         if ((e.pos < e.from || (e.spans && (!in_word || ascii))) && !run) {
             /* Words only counted (ft_analyze_words_from), or spans: the
              * same state machine as below for ASCII bytes, without the

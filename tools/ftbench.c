@@ -1458,6 +1458,7 @@ static int cmd_query(int argc, char **argv)
     ft_search_opts_default(&b.so);
     b.so.k = (unsigned)k;
     b.so.all = mode == MODE_ALL || mode == MODE_PHRASE;
+    b.so.snippets = fetch > 1;
     b.mode = mode;
     b.fetch = fetch;
     for (unsigned i = 0; i < threads; i++) {

@@ -553,6 +553,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    c.so.snippets = snippets && !queries;
     if (queries) {
         status = run_batch(&c, queries);
     } else {
