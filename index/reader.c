@@ -837,6 +837,7 @@ struct ft_postings {
     uint32_t pos_have;     /* p->pos holds the positions of posting pos_have - 1 */
     const uint8_t *pos_base, *pp, *pend;
     const uint8_t *at_frame;  /* ft_postings_positions_at_: the frame unpacked in pfr_raw */
+    uint32_t loc_k, loc_sum;  /* ft_postings_locate_: the occurrences before posting loc_k of the block */
     uint32_t pos_i;
     uint32_t *pos;
     uint32_t pos_cap;
@@ -1183,6 +1184,8 @@ static int decode_block(ft_postings *p, uint32_t b)
     p->tf_q = q;
     p->tf_end = end;
     p->tfs_ready = 0;
+    p->loc_k = 0;
+    p->loc_sum = 0;
     if (p->nblocks > 1 && p->docs[m->count - 1] != m->last) goto bad;
     p->n = m->count;
     p->blk = b;
@@ -1653,8 +1656,13 @@ int ft_postings_locate_(ft_postings *p, ft_posting_loc *l)
     memset(l, 0, sizeof *l); /* no segment: no positions */
     if (p->rc || !p->started || p->doc == FT_DOC_END) return -1;
     if (!p->tfs_ready && decode_tfs(p)) return -1;
-    /* the frequencies before the posting: four running sums */
+    /* the frequencies before the posting: four running sums, from the
+     * block's last locator (hits come in document order) */
     uint32_t i = p->i, k = 0, a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    if (p->loc_k <= i) {
+        k = p->loc_k;
+        a0 = p->loc_sum;
+    }
     const uint32_t *tfs = p->tfs;
     for (; k + 4 <= i; k += 4) {
         a0 += tfs[k];
@@ -1663,9 +1671,12 @@ int ft_postings_locate_(ft_postings *p, ft_posting_loc *l)
         a3 += tfs[k + 3];
     }
     for (; k < i; k++) a0 += tfs[k];
+    uint32_t before = a0 + a1 + a2 + a3;
+    p->loc_k = i;
+    p->loc_sum = before;
     const block_meta *m = &p->blocks[p->blk];
     const frame_meta *fm = &p->frames[m->frame];
-    *l = (ft_posting_loc){p->st[p->cur].s, fm->p, fm->plen, fm->praw, m->poff, m->plen, a0 + a1 + a2 + a3, tfs[i]};
+    *l = (ft_posting_loc){p->st[p->cur].s, fm->p, fm->plen, fm->praw, m->poff, m->plen, before, tfs[i]};
     return 0;
 }
 

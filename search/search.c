@@ -37,13 +37,14 @@
  * analyzes only the window's words, from the stored mark before it (a byte
  * offset of a known position, docs/FORMAT.md); ft_snippet_text finds the
  * matches by analyzing the text (the two agree, tested).  When the caller
- * says snippets will follow (ft_search_opts.snippets), a conjunction, phrase
- * or single term notes for every hit it keeps where each term's posting is
+ * says snippets will follow (ft_search_opts.snippets), the pruned
+ * strategies note for every hit they keep where each term's posting is
  * (ft_posting_loc: positions frame, block, occurrences before it), while the
  * cursors stand on it; the snipper then reads those positions directly
  * instead of opening cursors and decoding blocks to find the hits again
- * (a third of an all-words snippet's cost).  Other queries' hits are looked
- * up (ft_postings_positions_of decodes only up to the hit).
+ * (a third of an all-words snippet's cost).  Other hits (--exhaustive, mixed
+ * operators) are looked up (ft_postings_positions_of decodes only up to the
+ * hit).
  *
  * BM25 per term: w * tf / (tf + K) with w = idf * (k1 + 1) and
  * K = k1 * (1 - b + b * dl / avgdl).  A phrase scores as the sum of its
@@ -833,6 +834,17 @@ static long heap_push(topk *t, uint32_t doc, double score)
     return (long)xs;
 }
 
+/* With locators, note in row (heap_push's) where the postings of hit d are:
+ * the kids standing on d hold it, the others do not (no positions). */
+static void note_postings(topk *t, long row, it **kids, size_t n, uint32_t d)
+{
+    if (row < 0 || !t->loc) return;
+    ft_posting_loc *l = &t->loc[(size_t)row * n];
+    for (size_t i = 0; i < n; i++)
+        if (kids[i]->doc == d) ft_postings_locate_(kids[i]->p, &l[i]);
+        else memset(&l[i], 0, sizeof l[i]);
+}
+
 /* The score a document must beat, or -1 while the heap is not full. */
 static inline double threshold(const topk *t) { return t->n < t->k ? -1.0 : t->h[0].score; }
 
@@ -921,7 +933,7 @@ static uint64_t run_maxscore(sctx *c, it *root, topk *t)
             double total = 0; /* canonical order: the same sum as the exhaustive OR */
             if (!cannot_enter(s, theta)) {
                 for (size_t i = 0; i < n; i++) total += contrib[i];
-                heap_push(t, d, total);
+                note_postings(t, heap_push(t, d, total), kids, n, d); /* every kid is at d or past it */
             }
             double nt = threshold(t);
             if (nt != theta) {
@@ -1035,9 +1047,7 @@ static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t 
             root->doc = d;
             if (!phrase || phrase_match_from(root, pair_done)) {
                 matches++;
-                long row = heap_push(t, d, s);
-                if (row >= 0 && t->loc) /* where its postings are, for its snippet */
-                    for (i = 0; i < n; i++) ft_postings_locate_(kids[i]->p, &t->loc[(size_t)row * n + i]);
+                note_postings(t, heap_push(t, d, s), kids, n, d);
                 theta = threshold(t);
                 if (window && d <= upto && cannot_enter(bound, theta)) {
                     c->inexact = 1; /* the rest of the window cannot enter now */
@@ -1233,11 +1243,15 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
     it **kids = NULL;
     if (root) {
         int exhaustive = o->exhaustive || o->count;
+        enum { EXHAUSTIVE, MAXSCORE, BLOCKMAX } how = EXHAUSTIVE;
         size_t nk = 0;
-        if (!exhaustive && (root->kind == IT_AND || root->kind == IT_PHRASE) && all_terms(root)) {
+        if (!exhaustive && root->kind == IT_OR && all_terms(root)) how = MAXSCORE;
+        else if (!exhaustive && (root->kind == IT_AND || root->kind == IT_PHRASE) && all_terms(root)) how = BLOCKMAX;
+        if (how != EXHAUSTIVE) {
             kids = root->kids;
             nk = root->nkids;
         } else if (!exhaustive && root->kind == IT_TERM) {
+            how = BLOCKMAX;
             kids = &root;
             nk = 1;
         }
@@ -1246,9 +1260,9 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
             t.loc = t.slot ? malloc(t.k * nk * sizeof *t.loc) : NULL;
             t.nloc = nk;
         }
-        if (!exhaustive && root->kind == IT_OR && all_terms(root)) {
+        if (how == MAXSCORE) {
             matches = run_maxscore(&c, root, &t);
-        } else if (kids) {
+        } else if (how == BLOCKMAX) {
             matches = run_blockmax_and(&c, root, kids, nk, kids == &root ? 0 : root->lead, &t);
         } else {
             matches = run_exhaustive(&c, root, &t);

@@ -105,13 +105,13 @@ Test(fcache, pinned_frames_stay_put)
     ft_fcache_free(c);
 }
 
-/* The set a key falls in: mirrors set_of() in fcache.c (2^15 sets of two).
+/* The set a key falls in: mirrors set_of() in fcache.c (2^17 sets of two).
  * The test below checks the assumption by its effect (a third key of the
  * set evicts the unpinned one), so a change of hash fails it loudly. */
 static size_t set_index(uintptr_t key)
 {
     uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;
-    return ((size_t)(h >> 49) << 1) & ((1u << 16) - 1);
+    return (size_t)(h >> 47) << 1;
 }
 
 Test(fcache, a_full_set_replaces_the_unpinned_entry_only)

@@ -111,6 +111,29 @@ Test(ftbench, query_json)
         tu_run_free(&r);
     }
 
+    /* --snippet-cost: --snippets passes, each after a --fetch pass: both
+     * summarized, and what the snippets added */
+    ftbench(&r, "query", "-q", "--json", "-i", ix, queries, "-k", "5", "--no-cold", "--repeat", "3",
+            "--snippet-cost", NULL);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    json_t *so = json_loads(r.out, 0, &je);
+    cr_assert_not_null(so, "not JSON: %s", r.out);
+    cr_assert_eq(json_integer_value(json_object_get(so, "timed_queries")), 9);
+    json_t *fo = json_object_get(so, "fetch_only");
+    cr_assert(json_is_object(fo), "%s", r.out);
+    cr_assert_eq(json_integer_value(json_object_get(so, "hits")), 10);
+    static const char *const cost_keys[] = {"qps", "mean_ms", "snippet_cost_median_pct", "snippet_cost_total_pct"};
+    for (size_t i = 0; i < sizeof cost_keys / sizeof *cost_keys; i++)
+        cr_assert(json_is_real(json_object_get(fo, cost_keys[i])), "key %s in %s", cost_keys[i], r.out);
+    cr_assert_gt(json_real_value(json_object_get(fo, "snippet_cost_median_pct")), -100.0);
+    json_decref(so);
+    tu_run_free(&r);
+    ftbench(&r, "query", "-q", "-i", ix, queries, "--no-cold", "--repeat", "1", "--snippet-cost", NULL);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert_not_null(strstr(r.out, "\nfetch "), "%s", r.out);
+    cr_assert_not_null(strstr(r.out, "snippets add "), "%s", r.out);
+    tu_run_free(&r);
+
     /* --latencies: one line per query, in order: id, median ms, text */
     char *lat = tu_join(dir, "lat.tsv");
     ftbench(&r, "query", "-q", "-i", ix, queries, "--no-cold", "--repeat", "3", "--latencies", lat, NULL);

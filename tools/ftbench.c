@@ -83,7 +83,7 @@ static void usage(FILE *f)
             "Usage: ftbench index [-o DIR] [--memory SIZE] [-j N] [--lang L] [-q] CORPUS...\n"
             "       ftbench query -i DIR QUERIES [--mode M] [-k N] [-j N] [--repeat R]\n"
             "                     [--warmup W] [--no-cold] [--run OUT] [--latencies OUT]\n"
-            "                     [--fetch | --snippets] [--json] [-q]\n"
+            "                     [--fetch | --snippets | --snippet-cost] [--json] [-q]\n"
             "       ftbench eval -i DIR --queries Q --qrels R [-k N] [--mode M] [--k1 X]\n"
             "                    [--b Y] [--per-query] [--run OUT]\n"
             "       ftbench eval --run RUNFILE --qrels R [--per-query]\n"
@@ -98,7 +98,8 @@ static void usage(FILE *f)
             "       passes (default 3), N threads over one open index (default 1).\n"
             "       --mode any (default), all, phrase (the text in quotes) or as-written\n"
             "       (query syntax).  -k hits per query (default 10).  --run writes a TREC\n"
-            "       run.  --json prints one JSON object.\n"
+            "       run.  --json prints one JSON object.  --snippet-cost: --snippets\n"
+            "       passes, each after a --fetch pass, and what snippets add to it.\n"
             "eval   nDCG@10 (trec_eval's ndcg_cut.10), MAP, P@10, Recall@100/1000 and MRR of\n"
             "       ft's rankings (-k default 1000) or of any TREC run.\n"
             "codec  Bits per posting and decode time of the posting layouts.\n"
@@ -1172,6 +1173,19 @@ static void *qworker_run(void *arg)
     return NULL;
 }
 
+static int run_pass(qbench *b, qworker *w, unsigned nthreads, double *secs);
+
+/* A run_pass with --fetch (no snippets) in a --snippets benchmark. */
+static int fetch_pass(qbench *b, qworker *w, unsigned nthreads, double *secs)
+{
+    b->fetch = 1;
+    b->so.snippets = 0;
+    int st = run_pass(b, w, nthreads, secs);
+    b->fetch = 2;
+    b->so.snippets = 1;
+    return st;
+}
+
 /* One pass over all queries with the workers: *secs gets the wall time.
  * Returns CLI_EXIT_OK or an exit status after a message. */
 static int run_pass(qbench *b, qworker *w, unsigned nthreads, double *secs)
@@ -1371,18 +1385,18 @@ static int write_per_query(const char *path, const qline *qs, size_t nq, const d
 
 static int cmd_query(int argc, char **argv)
 {
-    enum { O_MODE = 256, O_REPEAT, O_WARMUP, O_JSON, O_NOCOLD, O_RUN, O_PERQ, O_FETCH, O_SNIP };
+    enum { O_MODE = 256, O_REPEAT, O_WARMUP, O_JSON, O_NOCOLD, O_RUN, O_PERQ, O_FETCH, O_SNIP, O_SNIPCOST };
     static const struct option opts[] = {
         {"index", required_argument, NULL, 'i'},   {"mode", required_argument, NULL, O_MODE},
         {"repeat", required_argument, NULL, O_REPEAT}, {"warmup", required_argument, NULL, O_WARMUP},
         {"json", no_argument, NULL, O_JSON},       {"no-cold", no_argument, NULL, O_NOCOLD},
         {"run", required_argument, NULL, O_RUN},   {"quiet", no_argument, NULL, 'q'},
         {"latencies", required_argument, NULL, O_PERQ}, {"fetch", no_argument, NULL, O_FETCH},
-        {"snippets", no_argument, NULL, O_SNIP},
+        {"snippets", no_argument, NULL, O_SNIP}, {"snippet-cost", no_argument, NULL, O_SNIPCOST},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *dir = NULL, *runfile = NULL, *perq = NULL;
-    int mode = MODE_ANY, json = 0, cold = 1, quiet = 0, fetch = 0, ch;
+    int mode = MODE_ANY, json = 0, cold = 1, quiet = 0, fetch = 0, snipcost = 0, ch;
     unsigned long k = 10, threads = 1, repeat = 3, warmup = 1;
     while ((ch = getopt_long(argc, argv, "i:k:j:qh", opts, NULL)) != -1) {
         switch (ch) {
@@ -1410,6 +1424,7 @@ static int cmd_query(int argc, char **argv)
         case O_PERQ: perq = optarg; break;
         case O_FETCH: fetch = fetch > 1 ? fetch : 1; break;
         case O_SNIP: fetch = 2; break;
+        case O_SNIPCOST: fetch = 2; snipcost = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         default: return try_help();
@@ -1439,8 +1454,12 @@ static int cmd_query(int argc, char **argv)
     pthread_mutex_init(&b.mu, NULL);
     qworker *w = calloc(threads, sizeof *w);
     double *all = malloc(nq * repeat * sizeof(double));
+    /* --snippet-cost: the interleaved --fetch passes' latencies, and each
+     * round's wall-time ratio */
+    double *allf = snipcost ? malloc(nq * repeat * sizeof(double)) : NULL;
+    double *ratio = snipcost ? malloc(repeat * sizeof(double)) : NULL;
     b.lat = malloc(nq * sizeof(double));
-    if (!w || !all || !b.lat) {
+    if (!w || !all || !b.lat || (snipcost && (!allf || !ratio))) {
         cli_msg("out of memory");
         goto out;
     }
@@ -1482,14 +1501,22 @@ static int cmd_query(int argc, char **argv)
     }
     for (unsigned long i = 0; i < warmup; i++) {
         progress(1, "warm-up pass %lu of %lu ...", i + 1, warmup);
+        if (snipcost && (status = fetch_pass(&b, w, (unsigned)threads, &s)) != CLI_EXIT_OK) goto out;
         if ((status = run_pass(&b, w, (unsigned)threads, &s)) != CLI_EXIT_OK) goto out;
     }
-    double wall = 0;
+    double wall = 0, wallf = 0;
     uint64_t hits = 0, matches = 0;
     unsigned unparsed = 0;
     for (unsigned long r = 0; r < repeat; r++) {
         progress(1, "timed pass %lu of %lu ...", r + 1, repeat);
+        double sf = 0;
+        if (snipcost) {
+            if ((status = fetch_pass(&b, w, (unsigned)threads, &sf)) != CLI_EXIT_OK) goto out;
+            wallf += sf;
+            memcpy(allf + r * nq, b.lat, nq * sizeof(double));
+        }
         if ((status = run_pass(&b, w, (unsigned)threads, &s)) != CLI_EXIT_OK) goto out;
+        if (snipcost) ratio[r] = sf > 0 ? s / sf : 0;
         wall += s;
         memcpy(all + r * nq, b.lat, nq * sizeof(double));
         hits = atomic_load(&b.hits);
@@ -1499,6 +1526,14 @@ static int cmd_query(int argc, char **argv)
     progress_clear();
     if (perq && write_per_query(perq, qs, nq, all, repeat)) goto out; /* before: the summary sorts */
     lat_summary(all, nq * repeat, wall, &ws);
+    latstats fs = {0};
+    double cost_median = 0, cost_total = 0; /* what snippets add, in % of the --fetch passes */
+    if (snipcost) {
+        lat_summary(allf, nq * repeat, wallf, &fs);
+        qsort(ratio, repeat, sizeof *ratio, cmp_double);
+        cost_median = (repeat % 2 ? ratio[repeat / 2] : (ratio[repeat / 2 - 1] + ratio[repeat / 2]) / 2 ) * 100 - 100;
+        cost_total = wallf > 0 ? (wall / wallf) * 100 - 100 : 0;
+    }
     if (runfile && (status = write_run(ix, qs, nq, mode, &b.so, runfile, "ft")) != CLI_EXIT_OK)
         goto out;
 
@@ -1536,6 +1571,12 @@ static int cmd_query(int argc, char **argv)
         json_object_set_new(o, "hits", json_integer((json_int_t)hits));
         json_object_set_new(o, "matches", json_integer((json_int_t)matches));
         json_object_set_new(o, "unparsed", json_integer(unparsed));
+        if (snipcost) {
+            json_t *f = lat_json(&fs);
+            json_object_set_new(f, "snippet_cost_median_pct", json_real(cost_median));
+            json_object_set_new(f, "snippet_cost_total_pct", json_real(cost_total));
+            json_object_set_new(o, "fetch_only", f);
+        }
         if (cold) {
             json_t *c = lat_json(&cs);
             json_object_set_new(c, "pages_dropped", json_boolean(dropped));
@@ -1560,8 +1601,13 @@ static int cmd_query(int argc, char **argv)
                "p95 ms", "p99 ms", "max ms", "queries");
         if (cold) lat_print("cold", &cs);
         lat_print("warm", &ws);
+        if (snipcost) lat_print("fetch", &fs);
         printf("\ncold: %s\nwarm: %lu timed pass(es) after %lu warm-up pass(es)\n", coldnote,
                repeat, warmup);
+        if (snipcost)
+            printf("fetch: the same passes with --fetch, each run just before one above; snippets add "
+                   "%.1f%% (median of the %lu pairs' wall-time ratios), %.1f%% in all\n",
+                   cost_median, repeat, cost_total);
         footer_text(settings);
     }
     status = CLI_EXIT_OK;
@@ -1573,6 +1619,8 @@ out:
     }
     free(w);
     free(all);
+    free(allf);
+    free(ratio);
     free(b.lat);
     pthread_mutex_destroy(&b.mu);
     ft_index_close(ix);
