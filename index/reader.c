@@ -1664,12 +1664,22 @@ int ft_postings_locate_(ft_postings *p, ft_posting_loc *l)
         a0 = p->loc_sum;
     }
     const uint32_t *tfs = p->tfs;
+#if FT_SSE2
+    __m128i acc = _mm_setzero_si128();
+    for (; k + 4 <= i; k += 4) acc = _mm_add_epi32(acc, _mm_loadu_si128((const __m128i *)(const void *)(tfs + k)));
+    uint32_t lane[4];
+    _mm_storeu_si128((__m128i *)(void *)lane, acc);
+    a1 = lane[0] + lane[1];
+    a2 = lane[2];
+    a3 = lane[3];
+#else
     for (; k + 4 <= i; k += 4) {
         a0 += tfs[k];
         a1 += tfs[k + 1];
         a2 += tfs[k + 2];
         a3 += tfs[k + 3];
     }
+#endif
     for (; k < i; k++) a0 += tfs[k];
     uint32_t before = a0 + a1 + a2 + a3;
     p->loc_k = i;

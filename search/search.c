@@ -1519,18 +1519,33 @@ static uint32_t choose_window(const smatch *m, size_t n, uint32_t W, size_t targ
 }
 
 /* Append text with whitespace runs collapsed to one space (controls count
- * as white space): one reservation, then eight bytes at a time while they
- * need no change (no control byte, no space after a space), and a byte loop
- * for the rest. */
+ * as white space): one reservation, then a run of bytes at a time while
+ * they need no change (no control byte, no space after a space): sixteen
+ * where SSE2 is, else eight; a byte loop for the rest. */
 static void put_clean(ft_buf *b, const char *s, size_t n, int *space)
 {
     if (n == 0 || ft_buf_reserve(b, n)) return;
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull, lows = ~highs;
     uint8_t *d = b->p + b->len;
-    int sp = *space;
+    unsigned sp = (unsigned)*space;
     size_t i = 0;
     while (i < n) {
-        if (i + 8 <= n) {
+#if FT_SSE2
+        if (n - i >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            /* bytes <= 0x20 (unsigned), and the spaces among them */
+            unsigned low = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v));
+            unsigned spc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x20)));
+            if (low == spc && !(spc & (spc << 1 | sp))) {
+                _mm_storeu_si128((__m128i *)(void *)d, v);
+                d += 16;
+                i += 16;
+                sp = spc >> 15;
+                continue;
+            }
+        }
+#else
+        if (n - i >= 8) {
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull, lows = ~highs;
             uint64_t x = ft_get_u64le((const uint8_t *)s + i);
             uint64_t y = x ^ (0x20 * ones);
             uint64_t spc = ~(((y & lows) + lows) | y | lows); /* exactly the spaces' high bits */
@@ -1539,10 +1554,11 @@ static void put_clean(ft_buf *b, const char *s, size_t n, int *space)
                 ft_set_u64le(d, x);
                 d += 8;
                 i += 8;
-                sp = (int)(spc >> 63);
+                sp = (unsigned)(spc >> 63);
                 continue;
             }
         }
+#endif
         for (size_t e = i + 8 < n ? i + 8 : n; i < e; i++) {
             uint8_t c = (uint8_t)s[i];
             if (c > 0x20) {
@@ -1555,7 +1571,7 @@ static void put_clean(ft_buf *b, const char *s, size_t n, int *space)
         }
     }
     b->len = (size_t)(d - b->p);
-    *space = sp;
+    *space = (int)sp;
 }
 
 int ft_snippet(const ft_index *ix, ft_analyzer *an, const ft_query *q, uint32_t doc,
@@ -1580,8 +1596,8 @@ struct ft_snipper {
     const ft_query *q;
     const ft_results *res;
     int text_only;      /* prefix* terms: their matches are found in the text */
-    smatch **m;         /* per hit: the query terms' positions in it, sorted */
-    size_t *nm, *cap;
+    smatch *m;          /* every hit's matches (sorted by position), hit after hit */
+    size_t *off, *nm;   /* hit i's: m[off[i] .. off[i] + nm[i]) */
     smatch *scratch;    /* the body's part of one hit's matches */
 };
 
@@ -1599,35 +1615,21 @@ static int cmp_hit_doc(const void *a, const void *b)
 void ft_snipper_free(ft_snipper *s)
 {
     if (!s) return;
-    for (size_t i = 0; s->m && i < s->res->n; i++) free(s->m[i]);
     free(s->m);
-    free(s->nm);
-    free(s->cap);
+    free(s->off);
     free(s->scratch);
     free(s);
 }
 
-/* Merge one term's positions in a hit (sorted) into the hit's matches
- * (sorted; no two terms share a position), from the back. */
-static int snipper_merge(ft_snipper *s, size_t hit, const uint32_t *pos, uint32_t np, int term)
+/* Merge one term's positions (sorted) into a hit's n matches at m (sorted;
+ * no two terms share a position; room for n + np), from the back. */
+static void merge_matches(smatch *m, size_t n, const uint32_t *pos, uint32_t np, int term)
 {
-    size_t old = s->nm[hit], need = old + np;
-    if (need > s->cap[hit]) {
-        size_t cap = s->cap[hit] ? s->cap[hit] : 16;
-        while (cap < need) cap *= 2;
-        smatch *v = realloc(s->m[hit], cap * sizeof *v);
-        if (!v) return -1;
-        s->m[hit] = v;
-        s->cap[hit] = cap;
-    }
-    smatch *m = s->m[hit];
-    size_t i = old, w = need;
+    size_t i = n, w = n + np;
     for (uint32_t j = np; j > 0;) {
         if (i > 0 && m[i - 1].pos > pos[j - 1]) m[--w] = m[--i];
         else m[--w] = (smatch){pos[--j], term};
     }
-    s->nm[hit] = need;
-    return 0;
 }
 
 int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const ft_results *res,
@@ -1635,8 +1637,7 @@ int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const
 {
     *out = NULL;
     ft_snipper *s = calloc(1, sizeof *s);
-    size_t n = res->n;
-    hit_ref *ord = NULL;
+    size_t n = res->n, npos = q->npos;
     if (!s) return ft_error_set(err, FT_ENOMEM, "out of memory");
     s->an = an;
     s->q = q;
@@ -1646,48 +1647,68 @@ int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const
         *out = s;
         return FT_OK;
     }
-    s->m = calloc(n, sizeof *s->m);
-    s->nm = calloc(n, sizeof *s->nm);
-    s->cap = calloc(n, sizeof *s->cap);
-    ord = malloc(n * sizeof *ord);
+    /* per term: a reader of the positions where the search noted the hits'
+     * postings (column col of kt->loc), or a cursor looking them up */
+    const struct ft_res_terms *kt = res->terms_;
+    int noted = kt && kt->ix == ix && kt->loc && kt->n == npos;
+    hit_ref ord_local[64], *ord = n <= 64 ? ord_local : malloc(n * sizeof *ord);
+    ft_postings *cur_local[16], **cur = npos <= 16 ? cur_local : calloc(npos, sizeof *cur);
     int rc = FT_OK;
-    if (!s->m || !s->nm || !s->cap || !ord) goto nomem;
+    size_t used = 0, cap = 0;
+    s->off = calloc(2 * n, sizeof *s->off);
+    if (!ord || !cur || !s->off) goto nomem;
+    s->nm = s->off + n;
+    for (size_t t = 0; t < npos; t++) {
+        cur[t] = NULL;
+        if (noted && kt->col[t] >= 0) {
+            if ((rc = ft_positions_reader_(ix, &cur[t], err))) goto fail;
+        } else if (kt && kt->ix == ix && t < kt->n && kt->ref[t]) {
+            if ((rc = ft_postings_open_ref_(kt->ref[t], &cur[t], err))) goto fail;
+        } else if ((rc = ft_postings_open(ix, q->pos_terms[t], q->pos_lens[t], &cur[t], err))) {
+            goto fail;
+        }
+    }
     for (size_t i = 0; i < n; i++) ord[i] = (hit_ref){res->hits[i].doc, i};
     qsort(ord, n, sizeof *ord, cmp_hit_doc); /* document order: each cursor only moves forward */
-    const struct ft_res_terms *kt = res->terms_;
-    ft_postings *rd = NULL; /* reads positions where the search noted the hits' postings are */
-    for (size_t t = 0; t < q->npos; t++) {
-        ft_postings *p;
-        int col = kt && kt->ix == ix && kt->loc && t < kt->n ? kt->col[t] : -1;
-        if (col >= 0) rc = rd ? FT_OK : ft_positions_reader_(ix, &rd, err);
-        else if (kt && kt->ix == ix && t < kt->n && kt->ref[t]) rc = ft_postings_open_ref_(kt->ref[t], &p, err);
-        else rc = ft_postings_open(ix, q->pos_terms[t], q->pos_lens[t], &p, err);
-        if (rc != FT_OK) goto fail;
-        if (col >= 0) p = rd;
-        for (size_t k = 0; k < n && rc == FT_OK; k++) {
+    for (size_t k = 0; k < n; k++) {
+        size_t h = ord[k].i, nm = 0;
+        s->off[h] = used;
+        for (size_t t = 0; t < npos; t++) {
             const uint32_t *pos;
             uint32_t np;
-            int r = col >= 0 ? ft_postings_positions_at_(p, &kt->loc[ord[k].i * kt->nloc + (size_t)col], &pos, &np)
-                             : ft_postings_positions_of(p, ord[k].doc, &pos, &np);
-            if (r < 0) rc = r;
-            else if (np && snipper_merge(s, ord[k].i, pos, np, (int)t)) rc = FT_ENOMEM;
+            int r = noted && kt->col[t] >= 0
+                        ? ft_postings_positions_at_(cur[t], &kt->loc[h * kt->nloc + (size_t)kt->col[t]], &pos, &np)
+                        : ft_postings_positions_of(cur[t], ord[k].doc, &pos, &np);
+            if (r < 0) {
+                rc = ft_postings_status(cur[t], err);
+                goto fail;
+            }
+            if (!np) continue;
+            if (used + nm + np > cap) {
+                size_t c = cap ? cap : 256;
+                while (c < used + nm + np) c *= 2;
+                smatch *v = realloc(s->m, c * sizeof *v);
+                if (!v) goto nomem;
+                s->m = v;
+                cap = c;
+            }
+            merge_matches(s->m + used, nm, pos, np, (int)t);
+            nm += np;
         }
-        if (rc == FT_OK) rc = ft_postings_status(p, err);
-        else if (rc != FT_ENOMEM) ft_postings_status(p, err);
-        if (p != rd) ft_postings_close(p);
-        if (rc == FT_ENOMEM) goto nomem;
-        if (rc) goto fail;
+        s->nm[h] = nm;
+        used += nm;
     }
-    ft_postings_close(rd);
-    free(ord);
-    *out = s;
-    return FT_OK;
+    goto done;
 nomem:
     rc = ft_error_set(err, FT_ENOMEM, "out of memory");
 fail:
-    ft_postings_close(rd);
-    free(ord);
     ft_snipper_free(s);
+    s = NULL;
+done:
+    for (size_t t = 0; cur && t < npos; t++) ft_postings_close(cur[t]);
+    if (ord != ord_local) free(ord);
+    if (cur != cur_local) free(cur);
+    *out = s;
     return rc;
 }
 
@@ -1706,13 +1727,14 @@ int ft_snipper_get(ft_snipper *s, size_t i, const ft_doc *d, const ft_snippet_op
             return ft_error_set(err, FT_ENOMEM, "out of memory");
         body0 = st.next_pos + 1;
     }
+    const smatch *hm = s->m + s->off[i];
     size_t k = 0;
-    while (k < s->nm[i] && s->m[i][k].pos < body0) k++;
+    while (k < s->nm[i] && hm[k].pos < body0) k++;
     size_t nb = s->nm[i] - k;
     smatch *mt = realloc(s->scratch, (nb ? nb : 1) * sizeof *mt);
     if (!mt) return ft_error_set(err, FT_ENOMEM, "out of memory");
     s->scratch = mt;
-    for (size_t j = 0; j < nb; j++) mt[j] = (smatch){s->m[i][k + j].pos - body0, s->m[i][k + j].term};
+    for (size_t j = 0; j < nb; j++) mt[j] = (smatch){hm[k + j].pos - body0, hm[k + j].term};
     return snippet_make(s->an, s->q, d->body, d->body_len, o, mt, nb, d, out, err);
 }
 
@@ -1745,6 +1767,7 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
     unsigned W = o && o->max_words ? o->max_words : 30;
     const char *ho = o && o->hl_open ? o->hl_open : "[";
     const char *hc = o && o->hl_close ? o->hl_close : "]";
+    size_t lho = strlen(ho), lhc = strlen(hc);
     int rc = FT_OK;
     size_t blen = scan_len(body, body_len);
     size_t nslots = q->npos + q->nprefixes + 1;
@@ -1767,6 +1790,7 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
     s.wcnt = cnt + nslots;
     uint32_t ws, we;
     int arc;
+    size_t nhl = 0, wend = 0; /* the window's matched words, its end */
     if (mt) {
         /* matches past the scanned text do not count: the text's words
          * there are counted from the last mark before its end */
@@ -1800,8 +1824,12 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         for (size_t i = 0, mi = 0; i < ns; i++) {
             int m = -1;
             while (mi < nmt && mt[mi].pos < sp[i].pos) mi++;
-            if (mi < nmt && mt[mi].pos == sp[i].pos) m = mt[mi].term;
+            if (mi < nmt && mt[mi].pos == sp[i].pos) {
+                m = mt[mi].term;
+                nhl++;
+            }
             s.t[i] = (stok){moff + sp[i].start, moff + sp[i].end, sp[i].pos, m};
+            if (s.t[i].end > wend) wend = s.t[i].end;
         }
         s.n = ns;
         if (sp != local) free(sp);
@@ -1837,13 +1865,16 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         int space = 1;
         /* tokens can overlap (CJK bigrams): highlight the union of the
          * matched tokens' byte ranges, emit every byte once */
-        size_t from = s.t[i0].start, to = s.t[i0].end, nhl = 0;
-        for (size_t i = i0; i < i1; i++) {
-            if (s.t[i].end > to) to = s.t[i].end;
-            nhl += s.t[i].term >= 0;
+        size_t from = s.t[i0].start, to = wend;
+        if (!mt) { /* the index path counted them */
+            to = s.t[i0].end;
+            for (size_t i = i0; i < i1; i++) {
+                if (s.t[i].end > to) to = s.t[i].end;
+                nhl += s.t[i].term >= 0;
+            }
         }
         /* the whole snippet's room at once: text, marks, two "..." and NUL */
-        ft_buf_reserve(&b, to - from + nhl * (strlen(ho) + strlen(hc)) + 7);
+        ft_buf_reserve(&b, to - from + nhl * (lho + lhc) + 7);
         if (ws > 0) ft_buf_append(&b, "...", 3);
         size_t at = from;
         for (size_t i = i0; i < i1;) {
@@ -1860,9 +1891,9 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
             if (hs < at) hs = at;
             if (he > hs) {
                 put_clean(&b, body + at, hs - at, &space);
-                ft_buf_append(&b, ho, strlen(ho));
+                ft_buf_append(&b, ho, lho);
                 put_clean(&b, body + hs, he - hs, &space);
-                ft_buf_append(&b, hc, strlen(hc));
+                ft_buf_append(&b, hc, lhc);
                 at = he;
             }
             i = j;

@@ -201,12 +201,15 @@ static void read_all(const pristine *p, const ft_index *ix, const char *what, ta
 
     ft_analyzer *an = NULL;
     cr_assert_eq(ft_analyzer_new(ft_index_analyzer_opts(ix), &an, &err), FT_OK, "%s: %s", what, err.msg);
-    for (size_t i = 0; i < sizeof QUERIES / sizeof QUERIES[0]; i++) {
+    /* every query any-word and all-words, the snippets' positions where the
+     * search noted them and looked up */
+    for (size_t i = 0; i < 4 * sizeof QUERIES / sizeof QUERIES[0]; i++) {
         ft_query *q = NULL;
-        cr_assert_eq(ft_query_parse(an, QUERIES[i], strlen(QUERIES[i]), &q, &err), FT_OK);
+        cr_assert_eq(ft_query_parse(an, QUERIES[i / 4], strlen(QUERIES[i / 4]), &q, &err), FT_OK);
         ft_search_opts o;
         ft_search_opts_default(&o);
         o.all = (int)(i & 1);
+        o.snippets = (int)(i >> 1 & 1);
         ft_results r;
         memset(&r, 0, sizeof r);
         rc = ft_search(ix, q, &o, &r, &err);

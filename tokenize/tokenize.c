@@ -558,6 +558,30 @@ static int span_fixup(ft_analyzer *a, const uint8_t *s, size_t wstart, size_t i,
     return 0;
 }
 
+/* The end of the run of ASCII letters and digits from s[j]: sixteen bytes
+ * at a time where SSE2 is (x86-64 always has it; a word's end is then one
+ * mask instead of a loop exit that mispredicts on every word), else the
+ * table loop.  Letters are the bytes that OR 0x20 puts in 'a'..'z' (only
+ * 'A'..'Z' and 'a'..'z' do; bytes >= 0x80 compare negative). */
+static inline size_t alnum_end(const uint8_t *s, size_t j, size_t len)
+{
+#if FT_SSE2
+    const __m128i lo_a = _mm_set1_epi8('a' - 1), hi_z = _mm_set1_epi8('z' + 1);
+    const __m128i lo_0 = _mm_set1_epi8('0' - 1), hi_9 = _mm_set1_epi8('9' + 1), bit5 = _mm_set1_epi8(0x20);
+    while (len - j >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+        __m128i l = _mm_or_si128(v, bit5);
+        __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(l, lo_a), _mm_cmplt_epi8(l, hi_z));
+        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, lo_0), _mm_cmplt_epi8(v, hi_9));
+        unsigned other = ~(unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)) & 0xFFFFu;
+        if (other) return j + (size_t)__builtin_ctz(other);
+        j += 16;
+    }
+#endif
+    while (j < len && ascii_word[s[j]]) j++;
+    return j;
+}
+
 /* The end of the ASCII word starting at s[i] (a letter or digit), as the
  * state machine of analyze_ would end it: runs of letters and digits, joined
  * by an apostrophe between letters or by '.' or ',' between digits.  0 when
@@ -566,7 +590,7 @@ static int span_fixup(ft_analyzer *a, const uint8_t *s, size_t wstart, size_t i,
 static size_t ascii_word_end(const uint8_t *s, size_t len, size_t i)
 {
     for (;;) {
-        while (i < len && ascii_word[s[i]]) i++;
+        i = alnum_end(s, i, len);
         if (i == len) return i;
         uint8_t c = s[i];
         if (c >= 0x80) return 0;
@@ -603,8 +627,7 @@ static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *a
             continue;
         }
         if (!spans && pos >= from) break;
-        size_t j = i + 1;
-        while (j < len && ascii_word[s[j]]) j++;
+        size_t j = alnum_end(s, i + 1, len);
         size_t end = j;
         if (j < len && (s[j] >= 0x80 || ascii_class[s[j]] == C_APOS || ascii_class[s[j]] == C_MIDNUM))
             end = ascii_word_end(s, len, j); /* the word may go on */
