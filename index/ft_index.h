@@ -254,6 +254,10 @@ int ft_postings_locate_(ft_postings *p, ft_posting_loc *l);
 /* A reader of positions at locators: a cursor on no term, closed with
  * ft_postings_close. */
 int ft_positions_reader_(const ft_index *ix, ft_postings **out, ft_error *err);
+/* Start bringing the positions at l into the cache (its frame found, the
+ * bytes prefetched), so that several such reads overlap: FT_OK or an error
+ * code. */
+int ft_postings_prefetch_at_(ft_postings *p, const ft_posting_loc *l);
 /* The positions of the posting at l (tf of them, increasing): FT_OK or an
  * error code (see ft_postings_status). */
 int ft_postings_positions_at_(ft_postings *p, const ft_posting_loc *l, const uint32_t **pos, uint32_t *n);

@@ -1696,13 +1696,11 @@ int ft_positions_reader_(const ft_index *ix, ft_postings **out, ft_error *err)
     return *out ? FT_OK : ft_error_set(err, FT_ENOMEM, "out of memory");
 }
 
-int ft_postings_positions_at_(ft_postings *p, const ft_posting_loc *l, const uint32_t **pos, uint32_t *n)
+/* The frame of l unpacked in p (kept for the next locator of the same
+ * frame), and its block checked to lie within. */
+static int frame_at(ft_postings *p, const ft_posting_loc *l)
 {
-    *pos = NULL;
-    *n = 0;
-    if (p->rc) return p->rc;
     const segment *s = l->seg_;
-    if (!s) return FT_OK; /* the search could not note it (its error is the search's) */
     const char *path = s->f[F_POS].path;
     uint64_t off = (uint64_t)(l->frame_ - s->f[F_POS].p);
     if (p->at_frame != l->frame_) {
@@ -1714,6 +1712,27 @@ int ft_postings_positions_at_(ft_postings *p, const ft_posting_loc *l, const uin
     }
     if ((uint64_t)l->off_ + l->len_ > (l->fraw_ ? l->fraw_ : l->flen_))
         return p->rc = ft_corrupt(&p->err, path, off, "positions block out of its frame");
+    return FT_OK;
+}
+
+int ft_postings_prefetch_at_(ft_postings *p, const ft_posting_loc *l)
+{
+    if (p->rc || !l->seg_) return p->rc;
+    if (frame_at(p, l)) return p->rc;
+    __builtin_prefetch(p->pfr_raw + l->off_);
+    return FT_OK;
+}
+
+int ft_postings_positions_at_(ft_postings *p, const ft_posting_loc *l, const uint32_t **pos, uint32_t *n)
+{
+    *pos = NULL;
+    *n = 0;
+    if (p->rc) return p->rc;
+    const segment *s = l->seg_;
+    if (!s) return FT_OK; /* the search could not note it (its error is the search's) */
+    const char *path = s->f[F_POS].path;
+    uint64_t off = (uint64_t)(l->frame_ - s->f[F_POS].p);
+    if (frame_at(p, l)) return p->rc;
     if (l->tf > p->pos_cap) {
         uint32_t *v = realloc(p->pos, l->tf * sizeof *v);
         if (!v) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");

@@ -1559,15 +1559,12 @@ static void put_clean(ft_buf *b, const char *s, size_t n, int *space)
             }
         }
 #endif
-        for (size_t e = i + 8 < n ? i + 8 : n; i < e; i++) {
-            uint8_t c = (uint8_t)s[i];
-            if (c > 0x20) {
-                *d++ = c;
-                sp = 0;
-            } else if (!sp) {
-                *d++ = ' ';
-                sp = 1;
-            }
+        for (size_t e = i + 8 < n ? i + 8 : n; i < e; i++) { /* without branches: words and */
+            uint8_t c = (uint8_t)s[i];                         /* spaces alternate unpredictably */
+            unsigned ws = c <= 0x20;
+            *d = ws ? ' ' : c;
+            d += !(ws & sp);
+            sp = ws;
         }
     }
     b->len = (size_t)(d - b->p);
@@ -1673,6 +1670,11 @@ int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const
     for (size_t k = 0; k < n; k++) {
         size_t h = ord[k].i, nm = 0;
         s->off[h] = used;
+        for (size_t t = 0; noted && t < npos; t++) /* the terms' frames sought at once: misses overlap */
+            if (kt->col[t] >= 0 && ft_postings_prefetch_at_(cur[t], &kt->loc[h * kt->nloc + (size_t)kt->col[t]])) {
+                rc = ft_postings_status(cur[t], err);
+                goto fail;
+            }
         for (size_t t = 0; t < npos; t++) {
             const uint32_t *pos;
             uint32_t np;
