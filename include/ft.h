@@ -43,6 +43,7 @@
  *     ft_query_parse(an, text, strlen(text), &q, &err);
  *     ft_search_opts so;
  *     ft_search_opts_default(&so);          // k = 10, k1 = 1.2, b = 0.75, any word
+ *     so.snippets = 1;                      // note where the hits' positions are
  *     ft_results res;
  *     ft_search(ix, q, &so, &res, &err);
  *     ft_docbuf *db = ft_docbuf_new();

@@ -56,17 +56,19 @@ ft_fcache *ft_fcache_new(size_t budget)
     if (budget == 0) return NULL;
     ft_fcache *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    /* 8 MiB of slots, read at random: mapped apart and offered huge pages
-     * (a lookup then misses no TLB entry); zero-filled as touched */
-    void *m = mmap(NULL, FC_SLOTS * sizeof *c->slots, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
+    /* 8 MiB of slots, read at random (calloc maps so large a block apart,
+     * zero-filled as touched): its whole 2 MiB pages are offered as huge
+     * pages, so that a lookup misses no TLB entry */
+    c->slots = calloc(FC_SLOTS, sizeof *c->slots);
+    if (!c->slots) {
         free(c);
         return NULL;
     }
 #ifdef MADV_HUGEPAGE
-    madvise(m, FC_SLOTS * sizeof *c->slots, MADV_HUGEPAGE); /* advice only */
+    uintptr_t huge = (uintptr_t)1 << 21, from = ((uintptr_t)c->slots + huge - 1) & ~(huge - 1),
+              to = ((uintptr_t)c->slots + FC_SLOTS * sizeof *c->slots) & ~(huge - 1);
+    if (to > from) madvise((void *)from, to - from, MADV_HUGEPAGE); /* advice only */
 #endif
-    c->slots = m;
     pthread_mutex_init(&c->lock, NULL);
     c->budget = budget;
     return c;
@@ -76,7 +78,7 @@ void ft_fcache_free(ft_fcache *c)
 {
     if (!c) return;
     for (size_t i = 0; i < FC_SLOTS; i++) free(c->slots[i].data);
-    munmap(c->slots, FC_SLOTS * sizeof *c->slots);
+    free(c->slots);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }

@@ -79,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ft_search_opts_default(&o);
     o.all = data[0] & 1;
     o.k = (data[0] >> 1) & 15;
+    o.snippets = (data[1] >> 6) & 1; /* the snipper reads where the search noted the positions */
     unsigned swords = data[1] % 40;
     const char *text = (const char *)data + 2;
     size_t len = size - 2;
