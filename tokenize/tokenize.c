@@ -605,6 +605,16 @@ static size_t ascii_word_end(const uint8_t *s, size_t len, size_t i)
     }
 }
 
+/* Bytes after a run of ASCII letters and digits that may continue the word:
+ * an apostrophe, '.' or ',' (between letters or digits), any byte >= 0x80. */
+static const uint8_t word_goes_on[256] = {
+    ['\''] = 1, ['.'] = 1, [','] = 1,
+    [0x80] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* analyze_ between words, while words are counted (below e->from) or
  * delivered as spans: each whole ASCII word is numbered, and put in the span
  * array as deliver() would (same order of checks: counted, too long, past
@@ -629,8 +639,7 @@ static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *a
         if (!spans && pos >= from) break;
         size_t j = alnum_end(s, i + 1, len);
         size_t end = j;
-        if (j < len && (s[j] >= 0x80 || ascii_class[s[j]] == C_APOS || ascii_class[s[j]] == C_MIDNUM))
-            end = ascii_word_end(s, len, j); /* the word may go on */
+        if (j < len && word_goes_on[s[j]]) end = ascii_word_end(s, len, j); /* the word may go on */
         if (!end) break;
         if (pos >= from) {
             size_t wl = end - i;
