@@ -1162,17 +1162,29 @@ static int decode_block(ft_postings *p, uint32_t b)
      * gaps are non-negative, so the last document is the largest). */
     uint32_t n = m->count, *docs = p->docs;
     for (uint32_t i = 0; i < n;) {
-        uint64_t w8;
-        if (n - i >= 8 && end - q >= 8 && !((w8 = ft_get_u64le(q)) & 0x8080808080808080ull)) {
-            /* eight one-byte gaps at once, unrolled */
+        uint32_t g;
+        if (n - i >= 8 && end - q >= 8) {
+            uint64_t w8 = ft_get_u64le(q), longer = w8 & 0x8080808080808080ull;
+            if (!longer) {
+                /* eight one-byte gaps at once, unrolled */
 #define FT_GAP(k) (base += (w8 >> (8 * (k))) & 0xff, docs[i + (k)] = (uint32_t)base++)
-            FT_GAP(0), FT_GAP(1), FT_GAP(2), FT_GAP(3), FT_GAP(4), FT_GAP(5), FT_GAP(6), FT_GAP(7);
+                FT_GAP(0), FT_GAP(1), FT_GAP(2), FT_GAP(3), FT_GAP(4), FT_GAP(5), FT_GAP(6), FT_GAP(7);
 #undef FT_GAP
-            q += 8;
-            i += 8;
+                q += 8;
+                i += 8;
+                continue;
+            }
+            /* the one-byte gaps before the first longer one (at most 7: the
+             * longer one is still in the block), then that one */
+            for (unsigned k = (unsigned)__builtin_ctzll(longer) >> 3; k > 0; k--) {
+                base += *q++;
+                docs[i++] = (uint32_t)base++;
+            }
+            if (ft_varint_get32(&q, end, &g)) goto bad;
+            docs[i++] = (uint32_t)(base + g);
+            base += (uint64_t)g + 1;
             continue;
         }
-        uint32_t g;
         if (q < end && *q < 0x80) g = *q++;
         else if (ft_varint_get32(&q, end, &g)) goto bad;
         docs[i++] = (uint32_t)(base + g);
