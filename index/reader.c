@@ -816,8 +816,8 @@ struct ft_postings {
     frame_meta *own_frames;
     skip_ent *shared;
     int nocache;
-    uint32_t dfr, pfr;               /* frame currently unpacked (+1; 0: none) */
-    const uint8_t *dfr_raw, *pfr_raw;
+    const uint8_t *dfr_src, *pfr_src; /* the stored frames unpacked (NULL: none) */
+    const uint8_t *dfr_raw, *pfr_raw; /* their raw bytes */
     void *dpin, *ppin;               /* their frame-cache entries, when read in place */
     int seg_loaded;
     uint32_t blk;          /* current block */
@@ -836,7 +836,6 @@ struct ft_postings {
     int pos_blk_ready;
     uint32_t pos_have;     /* p->pos holds the positions of posting pos_have - 1 */
     const uint8_t *pos_base, *pp, *pend;
-    const uint8_t *at_frame;  /* ft_postings_positions_at_: the frame unpacked in pfr_raw */
     uint32_t loc_k, loc_sum;  /* ft_postings_locate_: the occurrences before posting loc_k of the block */
     uint32_t pos_i;
     uint32_t *pos;
@@ -918,6 +917,42 @@ static const uint8_t *unpack(ft_postings *p, ft_buf *buf, void **pin, const uint
 static int decode_block(ft_postings *p, uint32_t b);
 static int decode_tfs(ft_postings *p);
 
+/* The raw bytes of segment s's documents frame fm, kept until another frame
+ * is asked for; NULL on an error (p->rc). */
+static const uint8_t *doc_frame(ft_postings *p, const segment *s, const frame_meta *fm)
+{
+    if (p->dfr_src != fm->d) {
+        p->dfr_src = NULL;
+        p->dfr_raw = unpack(p, &p->dbuf, &p->dpin, fm->d, fm->dlen, fm->draw, s->f[F_PST].path,
+                            (uint64_t)(fm->d - s->f[F_PST].p));
+        if (p->dfr_raw) p->dfr_src = fm->d;
+    }
+    return p->dfr_raw;
+}
+
+/* The same for a positions frame, stored at src (slen bytes; raw bytes
+ * once unpacked, 0 when stored raw). */
+static const uint8_t *pos_frame(ft_postings *p, const segment *s, const uint8_t *src, uint32_t slen, uint32_t raw)
+{
+    if (p->pfr_src != src) {
+        p->pfr_src = NULL;
+        p->pfr_raw = unpack(p, &p->pbuf, &p->ppin, src, slen, raw, s->f[F_POS].path, (uint64_t)(src - s->f[F_POS].p));
+        if (p->pfr_raw) p->pfr_src = src;
+    }
+    return p->pfr_raw;
+}
+
+/* Room in p->pos for tf positions: FT_OK, or FT_ENOMEM (p->rc). */
+static int pos_room(ft_postings *p, uint32_t tf)
+{
+    if (tf <= p->pos_cap) return FT_OK;
+    uint32_t *v = realloc(p->pos, tf * sizeof *v);
+    if (!v) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
+    p->pos = v;
+    p->pos_cap = tf;
+    return FT_OK;
+}
+
 static int grow_block_arrays(ft_postings *p, uint32_t n)
 {
     uint32_t *d = realloc(p->docs, n * sizeof *d);
@@ -936,7 +971,6 @@ static void segment_loaded(ft_postings *p, uint32_t nb, uint32_t nf)
 {
     p->nblocks = nb;
     p->nframes = nf;
-    p->dfr = p->pfr = 0;
     p->seg_loaded = 1;
     p->blk = 0;
     p->hint = 0;
@@ -1149,12 +1183,9 @@ static int decode_block(ft_postings *p, uint32_t b)
     const frame_meta *fm = &p->frames[m->frame];
     const char *path = s->f[F_PST].path;
     uint64_t off = (uint64_t)(fm->d - s->f[F_PST].p);
-    if (p->dfr != m->frame + 1) {
-        p->dfr_raw = unpack(p, &p->dbuf, &p->dpin, fm->d, fm->dlen, fm->draw, path, off);
-        if (!p->dfr_raw) return p->rc;
-        p->dfr = m->frame + 1;
-    }
-    const uint8_t *q = p->dfr_raw + m->doff, *end = q + m->dlen;
+    const uint8_t *raw = doc_frame(p, s, fm);
+    if (!raw) return p->rc;
+    const uint8_t *q = raw + m->doff, *end = q + m->dlen;
     uint64_t base = 0;
     if (b > 0) base = (uint64_t)p->blocks[b - 1].last + 1;
     /* The hot loop of every query: locals so that the stores to docs[] do
@@ -1578,13 +1609,9 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
     const char *path = s->f[F_POS].path;
     uint64_t off = (uint64_t)(fm->p - s->f[F_POS].p);
     if (!p->pos_blk_ready) {
-        if (p->pfr != m->frame + 1) {
-            p->pfr_raw = unpack(p, &p->pbuf, &p->ppin, fm->p, fm->plen, fm->praw, path, off);
-            if (!p->pfr_raw) return p->rc;
-            p->pfr = m->frame + 1;
-            p->at_frame = NULL;
-        }
-        p->pos_base = p->pfr_raw + m->poff;
+        const uint8_t *raw = pos_frame(p, s, fm->p, fm->plen, fm->praw);
+        if (!raw) return p->rc;
+        p->pos_base = raw + m->poff;
         p->pend = p->pos_base + m->plen;
         p->pos_blk_ready = 1;
         p->pp = p->pos_base;
@@ -1615,12 +1642,7 @@ int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n)
         *n = tf;
         return FT_OK;
     }
-    if (tf > p->pos_cap) {
-        uint32_t *q = realloc(p->pos, tf * sizeof *q);
-        if (!q) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
-        p->pos = q;
-        p->pos_cap = tf;
-    }
+    if (pos_room(p, tf)) return p->rc;
     if (read_positions(p, p->pp, p->pend, tf)) goto bad;
     p->pos_have = p->i + 1;
     *pos = p->pos;
@@ -1713,17 +1735,10 @@ int ft_positions_reader_(const ft_index *ix, ft_postings **out, ft_error *err)
 static int frame_at(ft_postings *p, const ft_posting_loc *l)
 {
     const segment *s = l->seg_;
-    const char *path = s->f[F_POS].path;
-    uint64_t off = (uint64_t)(l->frame_ - s->f[F_POS].p);
-    if (p->at_frame != l->frame_) {
-        p->at_frame = NULL;
-        p->pfr = 0; /* the frame held is no block's of a segment any more */
-        p->pfr_raw = unpack(p, &p->pbuf, &p->ppin, l->frame_, l->flen_, l->fraw_, path, off);
-        if (!p->pfr_raw) return p->rc;
-        p->at_frame = l->frame_;
-    }
+    if (!pos_frame(p, s, l->frame_, l->flen_, l->fraw_)) return p->rc;
     if ((uint64_t)l->off_ + l->len_ > (l->fraw_ ? l->fraw_ : l->flen_))
-        return p->rc = ft_corrupt(&p->err, path, off, "positions block out of its frame");
+        return p->rc = ft_corrupt(&p->err, s->f[F_POS].path, (uint64_t)(l->frame_ - s->f[F_POS].p),
+                                  "positions block out of its frame");
     return FT_OK;
 }
 
@@ -1744,13 +1759,7 @@ int ft_postings_positions_at_(ft_postings *p, const ft_posting_loc *l, const uin
     if (!s) return FT_OK; /* the search could not note it (its error is the search's) */
     const char *path = s->f[F_POS].path;
     uint64_t off = (uint64_t)(l->frame_ - s->f[F_POS].p);
-    if (frame_at(p, l)) return p->rc;
-    if (l->tf > p->pos_cap) {
-        uint32_t *v = realloc(p->pos, l->tf * sizeof *v);
-        if (!v) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
-        p->pos = v;
-        p->pos_cap = l->tf;
-    }
+    if (frame_at(p, l) || pos_room(p, l->tf)) return p->rc;
     const uint8_t *pb = p->pfr_raw + l->off_, *pe = pb + l->len_;
     if (!(pb = ft_varints_skip(pb, pe, l->before)) || read_positions(p, pb, pe, l->tf))
         return p->rc = ft_corrupt(&p->err, path, off, "bad positions block");
@@ -1789,14 +1798,11 @@ int ft_postings_positions_of(ft_postings *p, uint32_t doc, const uint32_t **pos,
     p->blk_decoded = 0; /* p->docs and p->tfs are not this block's */
     p->pos_blk_ready = 0;
     p->pos_have = 0;
-    if (p->dfr != m->frame + 1) {
-        p->dfr_raw = unpack(p, &p->dbuf, &p->dpin, fm->d, fm->dlen, fm->draw, path, off);
-        if (!p->dfr_raw) return p->rc;
-        p->dfr = m->frame + 1;
-    }
+    const uint8_t *raw = doc_frame(p, s, fm);
+    if (!raw) return p->rc;
     /* the gaps up to doc, the rest skipped, then the frequencies up to its
      * own; eight one-byte values at a time while doc is not among them */
-    const uint8_t *q = p->dfr_raw + m->doff, *end = q + m->dlen;
+    const uint8_t *q = raw + m->doff, *end = q + m->dlen;
     uint64_t d = b > 0 ? (uint64_t)p->blocks[b - 1].last + 1 : 0; /* next possible document */
     uint32_t i = 0, g;
     for (;; i++) {
@@ -1818,21 +1824,10 @@ int ft_postings_positions_of(ft_postings *p, uint32_t doc, const uint32_t **pos,
     uint64_t before;
     uint32_t tf;
     if (tfs_sum(&q, end, i, &before) || ft_varint_get32(&q, end, &tf) || tf == 0) goto bad;
-    if (tf > p->pos_cap) {
-        uint32_t *v = realloc(p->pos, tf * sizeof *v);
-        if (!v) return p->rc = ft_error_set(&p->err, FT_ENOMEM, "out of memory");
-        p->pos = v;
-        p->pos_cap = tf;
-    }
+    if (pos_room(p, tf) || !(raw = pos_frame(p, s, fm->p, fm->plen, fm->praw))) return p->rc;
     path = s->f[F_POS].path;
     off = (uint64_t)(fm->p - s->f[F_POS].p);
-    if (p->pfr != m->frame + 1) {
-        p->pfr_raw = unpack(p, &p->pbuf, &p->ppin, fm->p, fm->plen, fm->praw, path, off);
-        if (!p->pfr_raw) return p->rc;
-        p->pfr = m->frame + 1;
-        p->at_frame = NULL;
-    }
-    const uint8_t *pb = p->pfr_raw + m->poff, *pe = pb + m->plen;
+    const uint8_t *pb = raw + m->poff, *pe = pb + m->plen;
     if (!(pb = ft_varints_skip(pb, pe, before)) || read_positions(p, pb, pe, tf))
         return p->rc = ft_corrupt(&p->err, path, off, "bad positions block");
     *pos = p->pos;

@@ -1669,18 +1669,18 @@ int ft_snipper_new(const ft_index *ix, ft_analyzer *an, const ft_query *q, const
     qsort(ord, n, sizeof *ord, cmp_hit_doc); /* document order: each cursor only moves forward */
     for (size_t k = 0; k < n; k++) {
         size_t h = ord[k].i, nm = 0;
+        const ft_posting_loc *hl = noted ? &kt->loc[h * kt->nloc] : NULL; /* hit h's row */
         s->off[h] = used;
-        for (size_t t = 0; noted && t < npos; t++) /* the terms' frames sought at once: misses overlap */
-            if (kt->col[t] >= 0 && ft_postings_prefetch_at_(cur[t], &kt->loc[h * kt->nloc + (size_t)kt->col[t]])) {
+        for (size_t t = 0; hl && t < npos; t++) /* the terms' frames sought at once: misses overlap */
+            if (kt->col[t] >= 0 && ft_postings_prefetch_at_(cur[t], &hl[kt->col[t]])) {
                 rc = ft_postings_status(cur[t], err);
                 goto fail;
             }
         for (size_t t = 0; t < npos; t++) {
             const uint32_t *pos;
             uint32_t np;
-            int r = noted && kt->col[t] >= 0
-                        ? ft_postings_positions_at_(cur[t], &kt->loc[h * kt->nloc + (size_t)kt->col[t]], &pos, &np)
-                        : ft_postings_positions_of(cur[t], ord[k].doc, &pos, &np);
+            int r = hl && kt->col[t] >= 0 ? ft_postings_positions_at_(cur[t], &hl[kt->col[t]], &pos, &np)
+                                          : ft_postings_positions_of(cur[t], ord[k].doc, &pos, &np);
             if (r < 0) {
                 rc = ft_postings_status(cur[t], err);
                 goto fail;
@@ -1868,7 +1868,7 @@ static int snippet_make(ft_analyzer *an, const ft_query *q, const char *body, si
         /* tokens can overlap (CJK bigrams): highlight the union of the
          * matched tokens' byte ranges, emit every byte once */
         size_t from = s.t[i0].start, to = wend;
-        if (!mt) { /* the index path counted them */
+        if (!mt) { /* (the index path counted them while converting its spans) */
             to = s.t[i0].end;
             for (size_t i = i0; i < i1; i++) {
                 if (s.t[i].end > to) to = s.t[i].end;

@@ -145,6 +145,27 @@ void tu_free_list(char **names, size_t n)
     free(names);
 }
 
+void tu_assert_same_files(const char *a, const char *b, const char *what)
+{
+    size_t na, nb;
+    char **la = tu_list_dir(a, &na), **lb = tu_list_dir(b, &nb);
+    cr_assert_eq(na, nb, "%s: %zu files against %zu", what, na, nb);
+    for (size_t i = 0; i < na; i++) {
+        cr_assert_str_eq(la[i], lb[i], "%s", what);
+        char *pa = tu_join(a, la[i]), *pb = tu_join(b, lb[i]);
+        size_t sa, sb;
+        char *da = tu_read_file(pa, &sa), *db = tu_read_file(pb, &sb);
+        cr_assert(da && db, "%s: %s cannot be read", what, la[i]);
+        cr_assert(sa == sb && !memcmp(da, db, sa), "%s: %s differs", what, la[i]);
+        free(da);
+        free(db);
+        free(pa);
+        free(pb);
+    }
+    tu_free_list(la, na);
+    tu_free_list(lb, nb);
+}
+
 void tu_copy_dir(const char *from, const char *to)
 {
     mkdir(to, 0700);

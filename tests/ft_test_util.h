@@ -31,6 +31,9 @@ char *tu_read_file(const char *path, size_t *len);
 /* Names in a directory (no "." or ".."), sorted, malloc'd; *n set. */
 char **tu_list_dir(const char *dir, size_t *n);
 void tu_free_list(char **names, size_t n);
+/* Asserts that directories a and b hold the same file names with the same
+ * bytes (what: the failure messages' subject). */
+void tu_assert_same_files(const char *a, const char *b, const char *what);
 /* Recursive copy of a flat directory (regular files only). */
 void tu_copy_dir(const char *from, const char *to);
 

@@ -160,28 +160,6 @@ static void build(const char *dir, const tu_corpus *c, size_t chunk, uint64_t me
     build_spill(dir, c, chunk, memory, via, 0);
 }
 
-/* Every file of a and b has the same bytes. */
-static void assert_same_files(const char *a, const char *b)
-{
-    size_t na, nb;
-    char **la = tu_list_dir(a, &na), **lb = tu_list_dir(b, &nb);
-    cr_assert_eq(na, nb);
-    for (size_t i = 0; i < na; i++) {
-        cr_assert_str_eq(la[i], lb[i]);
-        char *pa = tu_join(a, la[i]), *pb = tu_join(b, lb[i]);
-        size_t sa, sb;
-        char *x = tu_read_file(pa, &sa), *y = tu_read_file(pb, &sb);
-        cr_assert(x && y);
-        cr_assert(sa == sb && !memcmp(x, y, sa), "%s differs", la[i]);
-        free(x);
-        free(y);
-        free(pa);
-        free(pb);
-    }
-    tu_free_list(la, na);
-    tu_free_list(lb, nb);
-}
-
 static ft_index *open_ok(const char *dir)
 {
     ft_index *ix = NULL;
@@ -282,9 +260,9 @@ Test(bigdoc, chunked_index_is_the_same_bytes, .timeout = 300)
     build(chunked, &c, CHUNK, 0, VIA_ADD);
     build(small, &c, 997, 0, VIA_ADD);
     build(tok, &c, 1000, 0, VIA_TOKENS);
-    assert_same_files(whole, chunked);
-    assert_same_files(whole, small);
-    assert_same_files(whole, tok);
+    tu_assert_same_files(whole, chunked, "index files");
+    tu_assert_same_files(whole, small, "index files");
+    tu_assert_same_files(whole, tok, "index files");
     tu_rmrf(root);
     free(whole);
     free(chunked);
@@ -312,7 +290,7 @@ Test(bigdoc, tiny_budget_same_results_and_positions, .timeout = 300)
     ft_index_close(ix);
     assert_same_results(whole, tiny);
     assert_same_results(whole, tiny_tok);
-    assert_same_files(tiny, tiny_tok);
+    tu_assert_same_files(tiny, tiny_tok, "index files");
     tu_rmrf(root);
     free(whole);
     free(tiny);
@@ -360,7 +338,7 @@ Test(bigdoc, cli_big_lines, .timeout = 300)
     tu_run_prog(&r, a2);
     cr_assert_eq(r.status, 0, "%s", r.err);
     tu_run_free(&r);
-    assert_same_files(o1, o2);
+    tu_assert_same_files(o1, o2, "index files");
     ft_index *ix = open_ok(o2);
     cr_assert_eq(ft_index_doc_count(ix), 4);
     ft_docbuf *db = ft_docbuf_new();
@@ -422,7 +400,7 @@ Test(bigdoc, spilled_positions_same_bytes, .timeout = 300)
         uint64_t runs = build_spill(spilled, &c, cases[k].chunk, cases[k].memory, cases[k].via, 1);
         cr_assert_eq(none, 0);
         cr_assert_geq(runs, cases[k].min_runs, "case %zu: %llu runs spilled", k, (unsigned long long)runs);
-        assert_same_files(plain, spilled);
+        tu_assert_same_files(plain, spilled, "index files");
         cr_assert_eq(count_suffix(spilled, ".tmp"), 0, "case %zu: a temporary file is left", k);
         if (k == 0) { /* the small documents share the big one's segment */
             ft_index *ix = open_ok(spilled);
@@ -442,7 +420,7 @@ Test(bigdoc, spilled_positions_same_bytes, .timeout = 300)
     char *plain = tu_join(root, "plain"), *spilled = tu_join(root, "spilled");
     build_spill(plain, &c, CHUNK, 256 << 10, VIA_ADD, SIZE_MAX);
     cr_assert_geq(build_spill(spilled, &c, CHUNK, 256 << 10, VIA_ADD, 0), 1);
-    assert_same_files(plain, spilled);
+    tu_assert_same_files(plain, spilled, "index files");
     tu_rmrf(root);
     free(plain);
     free(spilled);
@@ -535,13 +513,13 @@ Test(bigdoc, pieces_same_bytes, .timeout = 300)
         store_raw = cases[k].raw;
         build_spill(whole, &bad, cases[k].chunk, cases[k].memory, VIA_ADD, cases[k].spill);
         build_spill(pieces, &bad, cases[k].chunk, cases[k].memory, VIA_PIECES, cases[k].spill);
-        assert_same_files(whole, pieces);
+        tu_assert_same_files(whole, pieces, "index files");
         tu_rmrf(whole);
         tu_rmrf(pieces);
         build_spill(whole, &c, cases[k].chunk, cases[k].memory, VIA_ADD, cases[k].spill);
         build_spill(pieces, &c, cases[k].chunk, cases[k].memory, VIA_PIECES, cases[k].spill);
         store_raw = 0;
-        assert_same_files(whole, pieces);
+        tu_assert_same_files(whole, pieces, "index files");
         if (k == 0) {
             ft_index *ix = open_ok(pieces);
             tu_inv inv;
@@ -713,8 +691,8 @@ Test(bigdoc, cli_streamed_lines_same_index, .timeout = 300)
         tu_run_free(&r);
     }
     unsetenv("FTINDEX_LONG_LINE_");
-    assert_same_files(out[0], out[1]);
-    assert_same_files(out[0], out[2]);
+    tu_assert_same_files(out[0], out[1], "index files");
+    tu_assert_same_files(out[0], out[2], "index files");
     /* the same warnings, but for the file's name */
     for (int k = 1; k < 3; k++) {
         ft_buf a;
@@ -793,8 +771,8 @@ Test(bigdoc, cli_streamed_text_file_same_index, .timeout = 300)
         tu_run_free(&r);
     }
     unsetenv("FTINDEX_LONG_LINE_");
-    assert_same_files(out[0], out[1]);
-    assert_same_files(out[0], out[2]);
+    tu_assert_same_files(out[0], out[1], "index files");
+    tu_assert_same_files(out[0], out[2], "index files");
     ft_index *ix = open_ok(out[1]);
     cr_assert_eq(ft_index_doc_count(ix), 2);
     ft_docbuf *db = ft_docbuf_new();
@@ -843,7 +821,7 @@ Test(bigdoc, spilled_positions_of_long_posting_lists, .timeout = 300)
     char *plain = tu_join(root, "plain"), *spilled = tu_join(root, "spilled");
     build_spill(plain, &c, 5000, 1 << 20, VIA_ADD, SIZE_MAX);
     cr_assert_geq(build_spill(spilled, &c, 5000, 1 << 20, VIA_ADD, 1), 5);
-    assert_same_files(plain, spilled);
+    tu_assert_same_files(plain, spilled, "index files");
     ft_index *ix = open_ok(spilled);
     cr_assert_eq(ft_index_segment_count(ix), 1);
     tu_inv inv;

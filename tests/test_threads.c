@@ -23,27 +23,6 @@
 
 #define SEED 0x7468726561647321ull
 
-/* Every file of directory a equals the same-named file of b. */
-static void same_files(const char *a, const char *b, const char *what)
-{
-    size_t na, nb;
-    char **la = tu_list_dir(a, &na), **lb = tu_list_dir(b, &nb);
-    cr_assert_eq(na, nb, "%s: %zu files against %zu", what, na, nb);
-    for (size_t i = 0; i < na; i++) {
-        cr_assert_str_eq(la[i], lb[i], "%s", what);
-        char *pa = tu_join(a, la[i]), *pb = tu_join(b, lb[i]);
-        size_t sa, sb;
-        char *da = tu_read_file(pa, &sa), *db = tu_read_file(pb, &sb);
-        cr_assert(sa == sb && !memcmp(da, db, sa), "%s: %s differs", what, la[i]);
-        free(da);
-        free(db);
-        free(pa);
-        free(pb);
-    }
-    tu_free_list(la, na);
-    tu_free_list(lb, nb);
-}
-
 /* A body of n bytes of words drawn from the corpus vocabulary. */
 static char *big_body(const tu_corpus *c, size_t n, uint64_t seed)
 {
@@ -115,7 +94,7 @@ Test(threads, writer_threads_build_the_same_index_byte_for_byte, .timeout = 300)
             build(other, &c, big, big_len, threads[t], budgets[k]);
             char what[64];
             snprintf(what, sizeof what, "%u threads, budget %llu", threads[t], (unsigned long long)budgets[k]);
-            same_files(one, other, what);
+            tu_assert_same_files(one, other, what);
             tu_rmrf(other);
             free(other);
         }
@@ -214,7 +193,7 @@ Test(threads, add_and_add_tokens_share_the_word_cache, .timeout = 60)
         build_mixed(mix, bodies, mixes[k], 4);
         char what[32];
         snprintf(what, sizeof what, "mix %d", k);
-        same_files(ref, mix, what);
+        tu_assert_same_files(ref, mix, what);
         tu_rmrf(mix);
     }
     tu_rmrf(tmp);
@@ -251,8 +230,8 @@ Test(threads, ftindex_jobs_with_large_bodies_same_bytes, .timeout = 300)
         cr_assert_eq(r.status, 0, "-j %s: %s", jobs[k], r.err);
         tu_run_free(&r);
     }
-    same_files(dirs[0], dirs[1], "-j 1 against -j 2");
-    same_files(dirs[0], dirs[2], "-j 1 against -j 4");
+    tu_assert_same_files(dirs[0], dirs[1], "-j 1 against -j 2");
+    tu_assert_same_files(dirs[0], dirs[2], "-j 1 against -j 4");
     for (int k = 0; k < 3; k++) free(dirs[k]);
     free(big);
     free(in);

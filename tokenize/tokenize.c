@@ -702,44 +702,12 @@ static int analyze_(ft_analyzer *a, int raw, const char *text, size_t len, uint3
         if (!in_word && !run && (e.spans || e.pos < e.from)) {
             /* Between words, when words are only counted or only located:
              * whole ASCII words at a time, each counted or put in the span
-             * array here.  A word the generic machine must see (one that
-             * meets a non-ASCII byte, or whose bytes are needed) is left at
-             * its first byte, and any non-ASCII separator goes below. */
+             * array here.  A word the state machine below must see (one
+             * that meets a non-ASCII byte, or whose bytes are needed) is
+             * left at its first byte, and so is any non-ASCII byte. */
             rc = scan_ascii_words(&e, s, len, &i);
             if (rc) goto out;
             if (i >= len) break;
-        }
-        if ((e.pos < e.from || (e.spans && (!in_word || ascii))) && !run) {
-            /* Words only counted (ft_analyze_words_from), or spans: the
-             * same state machine as below for ASCII bytes, without the
-             * per-byte dispatch; any other byte, or reaching from when
-             * counting, leaves it. */
-            while (i < len && s[i] < 0x80 && (e.pos < e.from || e.spans)) {
-                int cl = ascii_class[s[i]];
-                if (cl == C_LETTER || cl == C_DIGIT) {
-                    if (!in_word) {
-                        in_word = 1;
-                        wstart = i;
-                        ascii = 1;
-                    }
-                    size_t j = i + 1;
-                    while (j < len && ascii_word[s[j]]) j++;
-                    wlen = 1; /* not empty; the bytes are not needed */
-                    last = ascii_class[s[j - 1]];
-                    i = j;
-                    continue;
-                }
-                if (in_word && ((cl == C_APOS && last == C_LETTER && class_at(s, len, i + 1) == C_LETTER) ||
-                                (cl == C_MIDNUM && last == C_DIGIT && class_at(s, len, i + 1) == C_DIGIT))) {
-                    i++; /* joins the word; last stays */
-                    continue;
-                }
-                END_WORD(i);
-                last = C_SEP;
-                i++;
-            }
-            if (i >= len) break;
-            if (s[i] < 0x80 && e.pos >= e.from) continue; /* from here on, words are delivered */
         }
         uint8_t c = s[i];
         int32_t cp;
