@@ -273,6 +273,14 @@ uint32_t ft_postings_next(ft_postings *p);
 uint32_t ft_postings_advance(ft_postings *p, uint32_t target);
 uint32_t ft_postings_doc(const ft_postings *p);
 uint32_t ft_postings_tf(const ft_postings *p);
+/* The rest of the decoded block, from the current document on, for scoring
+ * a block at once: *n postings, documents base + docs[k] with frequencies
+ * tfs[k], and the deletion bits of their segment in its own numbering
+ * (del[local >> 3] >> (local & 7) & 1; NULL when it has none).  Valid until
+ * the cursor moves to another block.  FT_OK (*n = 0 when the cursor is not
+ * on a document) or an error code. */
+int ft_postings_block_(ft_postings *p, const uint32_t **docs, const uint32_t **tfs, uint32_t *n, uint32_t *base,
+                       const uint8_t **del);
 /* Positions of the current document (tf of them, increasing).  Decoded lazily;
  * valid until the cursor moves.  Returns FT_OK or an error code. */
 int ft_postings_positions(ft_postings *p, const uint32_t **pos, uint32_t *n);

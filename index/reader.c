@@ -685,6 +685,7 @@ typedef struct seg_term {
 typedef struct skip_ent {
     uintptr_t key;
     uint32_t refs, nb, nf;
+    uint32_t max_tf, min_len; /* the list's bounds over its blocks' impacts */
     size_t bytes;
     block_meta *blocks;
     frame_meta *frames;
@@ -736,6 +737,17 @@ static size_t skip_slot(const skip_cache *c, uintptr_t key)
     return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 40) & c->mask;
 }
 
+/* Fold the largest tf and the shortest length of nb blocks' impacts into
+ * *max_tf and *min_len. */
+static void blocks_bounds(const block_meta *blocks, uint32_t nb, uint32_t *max_tf, uint32_t *min_len)
+{
+    for (uint32_t b = 0; b < nb; b++) {
+        const block_meta *m = &blocks[b];
+        if (m->imp[m->nimp - 1].tf > *max_tf) *max_tf = m->imp[m->nimp - 1].tf;
+        if (m->imp[0].len < *min_len) *min_len = m->imp[0].len;
+    }
+}
+
 /* A referenced entry for key, or NULL. */
 static skip_ent *skip_cache_get(skip_cache *c, uintptr_t key)
 {
@@ -756,7 +768,9 @@ static skip_ent *skip_cache_put(skip_cache *c, uintptr_t key, block_meta *blocks
     if (!c) return NULL;
     skip_ent *e = malloc(sizeof *e);
     if (!e) return NULL;
-    *e = (skip_ent){key, 1, nb, nf, nb * sizeof *blocks + nf * sizeof *frames + sizeof *e, blocks, frames, NULL};
+    *e = (skip_ent){key, 1, nb, nf, 0, UINT32_MAX, nb * sizeof *blocks + nf * sizeof *frames + sizeof *e, blocks,
+                    frames, NULL};
+    blocks_bounds(blocks, nb, &e->max_tf, &e->min_len);
     if (e->bytes > c->budget / 4) {
         free(e);
         return NULL;
@@ -1343,10 +1357,11 @@ static int postings_open(const ft_index *ix, unsigned first, unsigned last, cons
     for (unsigned k = p->nst; k-- > 0;) {
         p->cur = k;
         if (load_segment(p)) return postings_fail_open(p, err);
-        for (uint32_t b = 0; b < p->nblocks; b++) {
-            const block_meta *m = &p->blocks[b];
-            if (m->imp[m->nimp - 1].tf > p->list_max_tf) p->list_max_tf = m->imp[m->nimp - 1].tf;
-            if (m->imp[0].len < p->list_min_len) p->list_min_len = m->imp[0].len;
+        if (p->shared) { /* computed once, when the cache took the tables */
+            if (p->shared->max_tf > p->list_max_tf) p->list_max_tf = p->shared->max_tf;
+            if (p->shared->min_len < p->list_min_len) p->list_min_len = p->shared->min_len;
+        } else {
+            blocks_bounds(p->blocks, p->nblocks, &p->list_max_tf, &p->list_min_len);
         }
     }
     p->cur = 0; /* segment 0 is the one loaded last */
@@ -1439,6 +1454,21 @@ uint32_t ft_postings_tf(const ft_postings *cp)
     if (p->doc == FT_DOC_END || p->rc) return 0;
     if (!p->tfs_ready && decode_tfs(p)) return 0;
     return p->tfs[p->i];
+}
+
+int ft_postings_block_(ft_postings *p, const uint32_t **docs, const uint32_t **tfs, uint32_t *n, uint32_t *base,
+                       const uint8_t **del)
+{
+    *n = 0;
+    if (p->rc) return p->rc;
+    if (!p->started || p->doc == FT_DOC_END) return FT_OK;
+    if (!p->tfs_ready && decode_tfs(p)) return p->rc;
+    *docs = p->docs + p->i;
+    *tfs = p->tfs + p->i;
+    *n = p->n - p->i;
+    *base = p->blk_base;
+    *del = p->blk_del;
+    return FT_OK;
 }
 
 int ft_postings_status(const ft_postings *p, ft_error *err)

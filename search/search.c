@@ -1065,6 +1065,64 @@ static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t 
     return matches;
 }
 
+/* One term: block-max skipping as in run_blockmax_and, and every block that
+ * may enter scored whole from its decoded arrays.  A frequent word's top k
+ * reads most of its blocks (their bounds sit close to the threshold), and
+ * moving a cursor posting by posting cost several times the scoring.  A
+ * posting is scored only when a multiplication cannot rule it out, and then
+ * exactly as it_score does, so the hits are those of the general loop. */
+static uint64_t run_term(sctx *c, it *term, topk *t)
+{
+    uint64_t matches = 0;
+    ft_postings *p = term->p;
+    const double w = term->w;
+    double theta = threshold(t);
+    uint32_t d = 0;
+    term->started = 1;
+    for (;;) {
+        double bound = -1;
+        if (theta >= 0) {
+            for (;;) {
+                const ft_impact *imp;
+                unsigned ni;
+                uint32_t last = ft_postings_shallow(p, d, &imp, &ni);
+                if (last == FT_DOC_END) return matches;
+                bound = impact_bound(c, w, imp, ni);
+                if (!cannot_enter(bound, theta)) break;
+                c->inexact = 1;
+                d = last + 1;
+            }
+        }
+        if (ft_postings_advance(p, d) == FT_DOC_END) break;
+        const uint32_t *docs, *tfs;
+        const uint8_t *del;
+        uint32_t n, base;
+        if (ft_postings_block_(p, &docs, &tfs, &n, &base, &del) || n == 0) break; /* an error: tree_status */
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t local = docs[k];
+            if (del && (del[local >> 3] >> (local & 7) & 1)) continue;
+            matches++;
+            double K = kdoc(c, base + local), tf = tfs[k];
+            /* w tf / (tf + K) <= theta, with room for rounding */
+            if (theta >= 0 && w * tf < theta * (tf + K) * (1.0 - BOUND_SLACK)) continue;
+            double sc = w * tf / (tf + K);
+            if (theta >= 0 && sc <= theta) continue;
+            term->doc = base + local;
+            if (t->loc) ft_postings_advance(p, term->doc); /* the locator reads the cursor's posting */
+            note_postings(t, heap_push(t, term->doc, sc), &term, 1, term->doc);
+            theta = threshold(t);
+            if (bound >= 0 && cannot_enter(bound, theta) && k + 1 < n) {
+                c->inexact = 1; /* the rest of the block cannot enter now */
+                break;
+            }
+        }
+        uint64_t next = (uint64_t)base + docs[n - 1] + 1;
+        if (next >= FT_DOC_END) break;
+        d = (uint32_t)next;
+    }
+    return matches;
+}
+
 static int all_terms(const it *t)
 {
     for (size_t i = 0; i < t->nkids; i++)
@@ -1262,6 +1320,8 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
         }
         if (how == MAXSCORE) {
             matches = run_maxscore(&c, root, &t);
+        } else if (how == BLOCKMAX && kids == &root) {
+            matches = run_term(&c, root, &t);
         } else if (how == BLOCKMAX) {
             matches = run_blockmax_and(&c, root, kids, nk, kids == &root ? 0 : root->lead, &t);
         } else {
