@@ -130,6 +130,11 @@ static inline int ft_varint_get32(const uint8_t **pp, const uint8_t *end, uint32
         *pp = p + 1;
         return 0;
     }
+    if (end - p >= 2 && !(p[1] & 0x80)) { /* two bytes (gaps of 128 to 16,383) */
+        *out = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
+        *pp = p + 2;
+        return 0;
+    }
     uint64_t v;
     if (ft_varint_get(pp, end, &v) || v > UINT32_MAX) return -1;
     *out = (uint32_t)v;
@@ -141,11 +146,16 @@ static inline int ft_varint_get32(const uint8_t **pp, const uint8_t *end, uint32
  * the bytes end first. */
 static inline const uint8_t *ft_varints_skip(const uint8_t *p, const uint8_t *end, uint64_t n)
 {
+    if (n == 0) return p;
     while (end - p >= 8) {
         uint64_t x;
         memcpy(&x, p, 8);
-        uint64_t ends = ((~x & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull >> 56;
-        if (ends >= n) break;
+        uint64_t m = ~x & 0x8080808080808080ull; /* the high bit of every last byte */
+        uint64_t ends = (m >> 7) * 0x0101010101010101ull >> 56;
+        if (ends >= n) { /* the n-th end is among these: clear the n - 1 before it */
+            while (--n) m &= m - 1;
+            return p + (__builtin_ctzll(m) >> 3) + 1;
+        }
         n -= ends;
         p += 8;
     }

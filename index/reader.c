@@ -1166,9 +1166,15 @@ static int decode_tfs(ft_postings *p)
         if (n - i >= 8 && end - q >= 8 && !((w8 = ft_get_u64le(q)) & 0x8080808080808080ull)) {
             /* eight one-byte frequencies; a zero byte is corrupt */
             if ((w8 - 0x0101010101010101ull) & ~w8 & 0x8080808080808080ull) goto bad;
+#if FT_SSE2
+            __m128i z = _mm_setzero_si128(), t = _mm_unpacklo_epi8(_mm_cvtsi64_si128((long long)w8), z);
+            _mm_storeu_si128((__m128i *)(void *)(tfs + i), _mm_unpacklo_epi16(t, z));
+            _mm_storeu_si128((__m128i *)(void *)(tfs + i + 4), _mm_unpackhi_epi16(t, z));
+#else
 #define FT_TF(k) (tfs[i + (k)] = (uint32_t)(w8 >> (8 * (k))) & 0xff)
             FT_TF(0), FT_TF(1), FT_TF(2), FT_TF(3), FT_TF(4), FT_TF(5), FT_TF(6), FT_TF(7);
 #undef FT_TF
+#endif
             q += 8;
             i += 8;
             continue;
@@ -1211,10 +1217,27 @@ static int decode_block(ft_postings *p, uint32_t b)
         if (n - i >= 8 && end - q >= 8) {
             uint64_t w8 = ft_get_u64le(q), longer = w8 & 0x8080808080808080ull;
             if (!longer) {
-                /* eight one-byte gaps at once, unrolled */
+                /* eight one-byte gaps at once: document k is base + k plus
+                 * the sum of gaps 0..k */
+#if FT_SSE2
+                /* the prefix sums in 16-bit lanes (at most 8 x 127), then
+                 * widened; base fits 32 bits or the block is corrupt (the
+                 * check below) */
+                __m128i z = _mm_setzero_si128();
+                __m128i v = _mm_unpacklo_epi8(_mm_cvtsi64_si128((long long)w8), z);
+                v = _mm_add_epi16(v, _mm_slli_si128(v, 2));
+                v = _mm_add_epi16(v, _mm_slli_si128(v, 4));
+                v = _mm_add_epi16(v, _mm_slli_si128(v, 8));
+                v = _mm_add_epi16(v, _mm_set_epi16(7, 6, 5, 4, 3, 2, 1, 0));
+                __m128i b4 = _mm_set1_epi32((int)(uint32_t)base);
+                _mm_storeu_si128((__m128i *)(void *)(docs + i), _mm_add_epi32(_mm_unpacklo_epi16(v, z), b4));
+                _mm_storeu_si128((__m128i *)(void *)(docs + i + 4), _mm_add_epi32(_mm_unpackhi_epi16(v, z), b4));
+                base += (uint64_t)_mm_extract_epi16(v, 7) + 1;
+#else
 #define FT_GAP(k) (base += (w8 >> (8 * (k))) & 0xff, docs[i + (k)] = (uint32_t)base++)
                 FT_GAP(0), FT_GAP(1), FT_GAP(2), FT_GAP(3), FT_GAP(4), FT_GAP(5), FT_GAP(6), FT_GAP(7);
 #undef FT_GAP
+#endif
                 q += 8;
                 i += 8;
                 continue;
