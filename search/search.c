@@ -138,47 +138,75 @@ static inline double kdoc(const sctx *c, uint32_t doc)
 static uint32_t it_next(it *t);
 static uint32_t it_advance(it *t, uint32_t target);
 
+#define PHRASE_MAX_CHECK 64 /* longer phrases: only the first 64 terms are checked */
+
+/* The first index >= j of pos[0..n) whose value is >= want (n if none):
+ * galloping from j, then a binary search. */
+static inline uint32_t gallop(const uint32_t *pos, uint32_t n, uint32_t j, uint64_t want)
+{
+    if (j >= n || pos[j] >= want) return j;
+    uint32_t lo = j, step = 1; /* pos[lo] < want */
+    while (lo + step < n && pos[lo + step] < want) {
+        lo += step;
+        step *= 2;
+    }
+    uint32_t hi = lo + step < n ? lo + step : n; /* the answer is in (lo, hi] */
+    lo++;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pos[mid] < want) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 /* Do positions line up as a phrase?  pos[i] (np[i] of them, increasing) are
  * the positions of the i-th term, offs[i] its offset in the phrase (offs[0]
  * is 0); with slop 0 every term must be exactly at its offset, otherwise in
- * order within a window of offs[n-1] + slop positions. */
+ * order within a window of offs[n-1] + slop positions.  An exact phrase is
+ * driven by the term with the fewest positions in the document ("the" in
+ * "the incredibles" has many), the others followed by galloping cursors. */
 static int positions_match(const uint32_t *const *pos, const uint32_t *np, const uint32_t *offs, size_t n,
                            unsigned slop)
 {
+    if (slop == 0) {
+        size_t r = 0, i;
+        for (i = 1; i < n; i++)
+            if (np[i] < np[r]) r = i;
+        uint32_t at[PHRASE_MAX_CHECK] = {0};
+        for (uint32_t a = 0; a < np[r]; a++) {
+            if (pos[r][a] < offs[r]) continue;
+            uint64_t start = (uint64_t)pos[r][a] - offs[r];
+            for (i = 0; i < n; i++) {
+                if (i == r) continue;
+                uint64_t want = start + offs[i];
+                uint32_t j = at[i] = gallop(pos[i], np[i], at[i], want);
+                if (j == np[i]) return 0; /* later starts want even larger positions */
+                if (pos[i][j] != want) break;
+            }
+            if (i == n) return 1;
+        }
+        return 0;
+    }
     uint32_t span = offs[n - 1] + slop;
     for (uint32_t a = 0; a < np[0]; a++) {
         uint32_t start = pos[0][a];
+        uint64_t prev = start;
         size_t i;
-        if (slop == 0) {
-            for (i = 1; i < n; i++) {
-                uint64_t want = (uint64_t)start + offs[i];
-                uint32_t lo = 0, hi = np[i];
-                while (lo < hi) {
-                    uint32_t mid = lo + (hi - lo) / 2;
-                    if (pos[i][mid] < want) lo = mid + 1;
-                    else hi = mid;
-                }
-                if (lo == np[i] || pos[i][lo] != want) break;
+        for (i = 1; i < n; i++) {
+            uint32_t lo = 0, hi = np[i];
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (pos[i][mid] <= prev) lo = mid + 1;
+                else hi = mid;
             }
-        } else {
-            uint64_t prev = start;
-            for (i = 1; i < n; i++) {
-                uint32_t lo = 0, hi = np[i];
-                while (lo < hi) {
-                    uint32_t mid = lo + (hi - lo) / 2;
-                    if (pos[i][mid] <= prev) lo = mid + 1;
-                    else hi = mid;
-                }
-                if (lo == np[i] || pos[i][lo] - (uint64_t)start > span) break;
-                prev = pos[i][lo];
-            }
+            if (lo == np[i] || pos[i][lo] - (uint64_t)start > span) break;
+            prev = pos[i][lo];
         }
         if (i == n) return 1;
     }
     return 0;
 }
-
-#define PHRASE_MAX_CHECK 64 /* longer phrases: only the first 64 terms are checked */
 
 /* phrase: do the children's positions line up on the current document? */
 /* The two rarest of an exact phrase's first terms (ties: the earlier). */
