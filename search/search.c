@@ -173,7 +173,8 @@ static int positions_match(const uint32_t *const *pos, const uint32_t *np, const
         size_t r = 0, i;
         for (i = 1; i < n; i++)
             if (np[i] < np[r]) r = i;
-        uint32_t at[PHRASE_MAX_CHECK] = {0};
+        uint32_t at[PHRASE_MAX_CHECK];
+        memset(at, 0, n * sizeof *at);
         for (uint32_t a = 0; a < np[r]; a++) {
             if (pos[r][a] < offs[r]) continue;
             uint64_t start = (uint64_t)pos[r][a] - offs[r];
