@@ -70,17 +70,26 @@ int ft_writer_open(const char *dir, const ft_writer_opts *opts, ft_writer **out,
 int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title,
                   size_t title_len, const char *body, size_t body_len, ft_error *err);
 
-/* Parallel builds: a document's analysis, done by any thread with its own
- * analyzer (of ft_writer_analyzer_opts), then added in document order by the
- * writer's thread with ft_writer_add_tokens.  The index is identical to one
- * built with ft_writer_add. */
+/* Parallel builds: documents analyzed by any thread with its own analyzer
+ * (of ft_writer_analyzer_opts) into a batch of tokens, then added in
+ * document order by the writer's thread with ft_writer_add_tokens.  The
+ * index is identical to one built with ft_writer_add.  A batch keeps its
+ * memory when cleared, for the next documents. */
 typedef struct ft_tokens ft_tokens;
 ft_tokens *ft_tokens_new(void);
 void ft_tokens_free(ft_tokens *t); /* accepts NULL */
+void ft_tokens_clear(ft_tokens *t); /* no documents; the memory kept */
+size_t ft_tokens_count(const ft_tokens *t); /* documents in the batch */
+size_t ft_tokens_bytes(const ft_tokens *t); /* memory held */
+/* Analyze one more document (title and body must stay put until it is
+ * added): it becomes document ft_tokens_count(t) - 1 of the batch.  On an
+ * error the batch is as it was. */
 int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t title_len, const char *body,
                       size_t body_len, ft_error *err);
-int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, const char *id, size_t id_len, const char *title,
-                         size_t title_len, const char *body, size_t body_len, ft_error *err);
+/* Add document k of the batch t with its id and the title and body it was
+ * analyzed from. */
+int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, size_t k, const char *id, size_t id_len,
+                         const char *title, size_t title_len, const char *body, size_t body_len, ft_error *err);
 /* A document whose body is too large to hold, added a piece at a time:
  * ft_writer_begin with its id, title, the body's length in bytes and its
  * length once made valid UTF-8 (ft_utf8_sanitized_len of the whole; the

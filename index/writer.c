@@ -1382,17 +1382,30 @@ static int writer_fail(ft_writer *w, int rc, const ft_error *e)
  * skips the stemmer for most, so the same term numbers, in the same order,
  * as ft_writer_add: the index is the same byte for byte.  (Stemming here
  * instead cost a stem-cache lookup and a second hash per token, about a
- * sixth of the CPU time of a -j 2 build.) */
+ * sixth of the CPU time of a -j 2 build.)
+ *
+ * One ft_tokens holds a batch of documents in three arrays (tokens, their
+ * bytes, the bodies' marks) that are cleared and reused, not freed: a
+ * document's own arrays, grown from nothing and freed by the writer's
+ * thread, cost a -j 2 build a tenth of its CPU time in copies, allocator
+ * work and lock waits (the allocating thread's arena is the other one's). */
+
+typedef struct tdoc {
+    size_t tok0, ntok;        /* its tokens in ptoks */
+    size_t mark0, nmark;      /* its marks field in marks */
+    uint64_t invalid_bytes;
+    const char *title, *body; /* the text analyzed */
+    size_t title_len, body_len;
+} tdoc;
 
 struct ft_tokens {
     ptok *ptoks;
     size_t n, cap;
     ft_buf bytes;
-    uint64_t invalid_bytes;
-    ft_analyzer *an;
-    marks_w marks;
-    const char *title, *body; /* the text analyzed */
-    size_t title_len, body_len;
+    ft_buf marks;
+    tdoc *docs;
+    size_t ndocs, docs_cap;
+    marks_w mw;               /* the document being analyzed */
 };
 
 ft_tokens *ft_tokens_new(void)
@@ -1400,7 +1413,8 @@ ft_tokens *ft_tokens_new(void)
     ft_tokens *t = calloc(1, sizeof *t);
     if (t) {
         ft_buf_init(&t->bytes);
-        ft_buf_init(&t->marks.b);
+        ft_buf_init(&t->marks);
+        ft_buf_init(&t->mw.b);
     }
     return t;
 }
@@ -1409,9 +1423,25 @@ void ft_tokens_free(ft_tokens *t)
 {
     if (!t) return;
     free(t->ptoks);
+    free(t->docs);
     ft_buf_free(&t->bytes);
-    ft_buf_free(&t->marks.b);
+    ft_buf_free(&t->marks);
+    ft_buf_free(&t->mw.b);
     free(t);
+}
+
+void ft_tokens_clear(ft_tokens *t)
+{
+    t->n = t->ndocs = 0;
+    ft_buf_reset(&t->bytes);
+    ft_buf_reset(&t->marks);
+}
+
+size_t ft_tokens_count(const ft_tokens *t) { return t->ndocs; }
+
+size_t ft_tokens_bytes(const ft_tokens *t)
+{
+    return t->cap * sizeof *t->ptoks + t->docs_cap * sizeof *t->docs + t->bytes.cap + t->marks.cap + t->mw.b.cap;
 }
 
 static int collect_final(void *ctx, const ft_token *tok)
@@ -1428,7 +1458,7 @@ static int collect_final(void *ctx, const ft_token *tok)
         t->cap = cap;
     }
     if (t->bytes.len + len > UINT32_MAX) return FT_ENOMEM;
-    marks_token(&t->marks, tok);
+    marks_token(&t->mw, tok);
     ptok *pt = &t->ptoks[t->n++];
     pt->h = XXH3_64bits(term, len);
     pt->off = (uint32_t)t->bytes.len;
@@ -1443,25 +1473,36 @@ static int collect_final(void *ctx, const ft_token *tok)
 int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t title_len, const char *body,
                       size_t body_len, ft_error *err)
 {
-    t->n = 0;
-    t->invalid_bytes = 0;
-    ft_buf_reset(&t->bytes);
-    t->an = an;
-    t->title = title;
-    t->title_len = title_len;
-    t->body = body;
-    t->body_len = body_len;
+    if (t->ndocs == t->docs_cap) {
+        size_t cap = t->docs_cap ? t->docs_cap * 2 : 64;
+        tdoc *d = realloc(t->docs, cap * sizeof *d);
+        if (!d) return ft_error_set(err, FT_ENOMEM, "out of memory analyzing a document");
+        t->docs = d;
+        t->docs_cap = cap;
+    }
+    tdoc *d = &t->docs[t->ndocs];
+    size_t n0 = t->n, b0 = t->bytes.len;
+    *d = (tdoc){n0, 0, t->marks.len, 0, 0, title, body, title_len, body_len};
     ft_analyze_stats s1, s2;
-    t->marks.body = NULL;
+    t->mw.body = NULL;
     int rc = ft_analyze_words(an, title, title_len, 0, collect_final, t, &s1);
     if (!rc) {
-        marks_begin(&t->marks, body, s1.next_pos + 1);
+        marks_begin(&t->mw, body, s1.next_pos + 1);
         rc = ft_analyze_words(an, body, body_len, s1.next_pos + 1, collect_final, t, &s2);
-        t->marks.body = NULL;
+        t->mw.body = NULL;
     }
-    t->an = NULL;
-    if (rc || t->marks.b.failed) return ft_error_set(err, FT_ENOMEM, "out of memory analyzing a document");
-    t->invalid_bytes = s1.invalid_bytes + s2.invalid_bytes;
+    if (!rc) ft_buf_append(&t->marks, t->mw.b.p, t->mw.b.len);
+    if (rc || t->mw.b.failed || t->marks.failed) {
+        t->n = n0; /* the batch as it was */
+        t->bytes.len = b0;
+        t->marks.len = d->mark0;
+        t->marks.failed = 0;
+        return ft_error_set(err, FT_ENOMEM, "out of memory analyzing a document");
+    }
+    d->ntok = t->n - n0;
+    d->nmark = t->mw.b.len;
+    d->invalid_bytes = s1.invalid_bytes + s2.invalid_bytes;
+    t->ndocs++;
     return FT_OK;
 }
 
@@ -1473,19 +1514,20 @@ void ft_writer_set_spill_(ft_writer *w, size_t min_bytes) { w->spill_min = min_b
 uint64_t ft_writer_spills_(const ft_writer *w) { return w->spills; }
 void ft_writer_set_store_raw_(ft_writer *w, int raw) { w->store_raw = raw; }
 
-static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
-                      size_t title_len, const char *body, size_t body_len, ft_error *err);
+static int writer_add(ft_writer *w, const ft_tokens *pre, size_t k, const char *id, size_t id_len,
+                      const char *title, size_t title_len, const char *body, size_t body_len, ft_error *err);
 
 int ft_writer_add(ft_writer *w, const char *id, size_t id_len, const char *title,
                   size_t title_len, const char *body, size_t body_len, ft_error *err)
 {
-    return writer_add(w, NULL, id, id_len, title, title_len, body, body_len, err);
+    return writer_add(w, NULL, 0, id, id_len, title, title_len, body, body_len, err);
 }
 
-int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, const char *id, size_t id_len, const char *title,
-                         size_t title_len, const char *body, size_t body_len, ft_error *err)
+int ft_writer_add_tokens(ft_writer *w, const ft_tokens *t, size_t k, const char *id, size_t id_len,
+                         const char *title, size_t title_len, const char *body, size_t body_len, ft_error *err)
 {
-    return writer_add(w, t, id, id_len, title, title_len, body, body_len, err);
+    if (k >= t->ndocs) return ft_error_set(err, FT_EINVAL, "no analyzed document %zu in the batch", k);
+    return writer_add(w, t, k, id, id_len, title, title_len, body, body_len, err);
 }
 
 /* Checks, and the state of a new document (writer_add, ft_writer_begin). */
@@ -1584,26 +1626,27 @@ static int doc_end(ft_writer *w, uint64_t input, const char *id, size_t id_len, 
     return FT_OK;
 }
 
-static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t id_len, const char *title,
-                      size_t title_len, const char *body, size_t body_len, ft_error *err)
+static int writer_add(ft_writer *w, const ft_tokens *pre, size_t pk, const char *id, size_t id_len,
+                      const char *title, size_t title_len, const char *body, size_t body_len, ft_error *err)
 {
     int rc = doc_begin(w, id_len, err);
     if (rc) return rc;
     const uint8_t *bytes;
     int text_valid = 0; /* the analysis found title and body valid UTF-8 */
-    if (pre) { /* analyzed by the caller: take its tokens, a chunk at a time */
+    const tdoc *pd = pre ? &pre->docs[pk] : NULL;
+    if (pd) { /* analyzed by the caller: take its tokens, a chunk at a time */
         bytes = pre->bytes.p;
         for (size_t k = 0;;) { /* read in place */
-            size_t m = pre->n - k < w->chunk ? pre->n - k : w->chunk;
-            w->tok_src = m ? pre->ptoks + k : NULL;
+            size_t m = pd->ntok - k < w->chunk ? pd->ntok - k : w->chunk;
+            w->tok_src = m ? pre->ptoks + pd->tok0 + k : NULL;
             w->nptok = m;
             k += m;
-            if (k == pre->n || (rc = invert_chunk(w, bytes))) break;
+            if (k == pd->ntok || (rc = invert_chunk(w, bytes))) break;
         }
-        w->st.invalid_bytes += pre->invalid_bytes;
+        w->st.invalid_bytes += pd->invalid_bytes;
         /* the same text analyzed: its validity is known */
-        text_valid = pre->invalid_bytes == 0 && pre->title == title && pre->title_len == title_len &&
-                     pre->body == body && pre->body_len == body_len;
+        text_valid = pd->invalid_bytes == 0 && pd->title == title && pd->title_len == title_len &&
+                     pd->body == body && pd->body_len == body_len;
     } else {
         ft_analyze_stats s1, s2;
         rc = ft_analyze_words(w->an, title, title_len, 0, collect_token, w, &s1);
@@ -1625,9 +1668,8 @@ static int writer_add(ft_writer *w, const ft_tokens *pre, const char *id, size_t
 
     /* store record (ids, titles and bodies stored as valid UTF-8, the
      * body's marks), length */
-    const marks_w *mk = pre ? &pre->marks : &w->marks;
-    const char *f[4] = {id, title, body, (const char *)mk->b.p};
-    size_t fl[4] = {id_len, title_len, body_len, mk->b.len};
+    const char *f[4] = {id, title, body, pd ? (const char *)pre->marks.p + pd->mark0 : (const char *)w->marks.b.p};
+    size_t fl[4] = {id_len, title_len, body_len, pd ? pd->nmark : w->marks.b.len};
     if (w->sg && id_len + title_len + body_len >= STORE_STREAM && (rc = store_drain(w, err)))
         return writer_fail(w, rc, err); /* a large record is written to the file at once */
     if ((rc = store_record(w, f, fl, text_valid, err))) {

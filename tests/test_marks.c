@@ -421,7 +421,7 @@ Test(marks, invalid_text_stored_repaired_every_way)
             for (char *q = bc; *q; q++) if ((unsigned char)*q >= 0x80) *q = 'x';
             if (way == 1) cr_assert_eq(ft_tokens_analyze(t, an, title, strlen(title), body, strlen(body), &err), FT_OK);
             else cr_assert_eq(ft_tokens_analyze(t, an, tc, strlen(tc), bc, strlen(bc), &err), FT_OK);
-            cr_assert_eq(ft_writer_add_tokens(w, t, "d", 1, title, strlen(title), body, strlen(body), &err), FT_OK);
+            cr_assert_eq(ft_writer_add_tokens(w, t, 0, "d", 1, title, strlen(title), body, strlen(body), &err), FT_OK);
             free(tc);
             free(bc);
             ft_tokens_free(t);

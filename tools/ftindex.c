@@ -162,6 +162,7 @@ typedef struct qdoc {
     int sfd;                       /* streamed: a descriptor of the file, owned by the batch */
     uint64_t soff, sraw;           /* streamed: the body's JSON string content in the file, */
     uint64_t stored_len;           /* its length once made valid UTF-8 */
+    size_t tk;                     /* analyzed: its number in the batch's tokens (else SIZE_MAX) */
 } qdoc;
 
 /* Where the body of a long record or text file is (see "long JSON Lines
@@ -180,8 +181,7 @@ typedef struct batch {
     char *data;
     size_t used, cap;
     /* -j N > 1: analysis done by another thread */
-    ft_tokens **toks;              /* per document */
-    size_t toks_cap;
+    ft_tokens *toks;               /* the documents' tokens (kept with the batch) */
     int state;                     /* BATCH_QUEUED, _ANALYZING, _ANALYZED, _INLINE */
     int arc;                       /* analysis status */
     char amsg[FT_ERRMSG_MAX];
@@ -197,6 +197,7 @@ enum { BATCH_QUEUED, BATCH_ANALYZING, BATCH_ANALYZED, BATCH_INLINE };
 #define HANDOVER_BYTES (1u << 20)    /* bodies this large are not copied */
 #define ANALYZE_MAX HANDOVER_BYTES   /* -j: larger bodies are analyzed by the writer, in chunks */
 #define KEEP_BYTES (16u << 20)       /* larger buffers are freed after use */
+#define KEEP_TOKENS (8u << 20)       /* ... and larger batches of tokens */
 
 typedef struct build {
     /* settings */
@@ -296,8 +297,7 @@ static int should_stop(build *b) { return cli_interrupted || atomic_load(&b->sto
 static void batch_free(batch *bt)
 {
     if (!bt) return;
-    for (size_t i = 0; i < bt->toks_cap; i++) ft_tokens_free(bt->toks[i]);
-    free(bt->toks);
+    ft_tokens_free(bt->toks);
     for (size_t i = 0; i < bt->n; i++) {
         free(bt->docs[i].own_body);
         if (bt->docs[i].streamed) close(bt->docs[i].sfd);
@@ -559,8 +559,8 @@ static int consume_batch(build *b, batch *bt)
                 if (!rc) rc = ft_writer_end(b->w, &err);
                 if (rc == FT_EINVAL) rc = FT_EIO; /* the file changed: the writer has failed */
             }
-        } else if (tokens && d->body_len < ANALYZE_MAX) {
-            rc = ft_writer_add_tokens(b->w, bt->toks[i], bt->data + d->id, d->id_len, bt->data + d->title,
+        } else if (tokens && d->tk != SIZE_MAX) {
+            rc = ft_writer_add_tokens(b->w, bt->toks, d->tk, bt->data + d->id, d->id_len, bt->data + d->title,
                                       d->title_len, body, d->body_len, &err);
         } else {
             rc = ft_writer_add(b->w, bt->data + d->id, d->id_len, bt->data + d->title, d->title_len, body,
@@ -582,18 +582,17 @@ static int consume_batch(build *b, batch *bt)
         if (cli_interrupted && ret == CLI_EXIT_OK) ret = CLI_EXIT_OTHER;
     }
 
-    /* Recycle the batch (its tokens are freed: each would keep the
-     * capacity of the largest document it ever held; kept, bounded, they
-     * cost 25 MB more at the peak and no time). */
+    /* Recycle the batch with its tokens' memory (the thread that analyzes
+     * it next clears them), unless a large document grew them */
     for (size_t i = 0; i < bt->n; i++) {
         free(bt->docs[i].own_body);
         if (bt->docs[i].streamed) close(bt->docs[i].sfd);
     }
-    for (size_t i = 0; i < bt->toks_cap; i++) {
-        ft_tokens_free(bt->toks[i]);
-        bt->toks[i] = NULL;
-    }
     bt->n = bt->used = 0;
+    if (bt->toks && ft_tokens_bytes(bt->toks) > KEEP_TOKENS) {
+        ft_tokens_free(bt->toks);
+        bt->toks = NULL;
+    }
     if (bt->cap > KEEP_BYTES) {
         batch_free(bt);
         bt = NULL;
@@ -625,28 +624,24 @@ static int consume_batch(build *b, batch *bt)
 static void analyze_batch(batch *bt, ft_analyzer *an)
 {
     bt->arc = 0;
-    if (bt->n > bt->toks_cap) {
-        ft_tokens **t = realloc(bt->toks, bt->n * sizeof *t);
-        if (t) {
-            for (size_t i = bt->toks_cap; i < bt->n; i++) t[i] = NULL;
-            bt->toks = t;
-            bt->toks_cap = bt->n;
-        }
+    if (!bt->toks && !(bt->toks = ft_tokens_new())) {
+        bt->arc = FT_ENOMEM;
+        snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
+        return;
     }
+    ft_tokens_clear(bt->toks);
     for (size_t i = 0; i < bt->n && !bt->arc; i++) {
-        const qdoc *d = &bt->docs[i];
-        ft_error err = {0};
-        if (bt->toks_cap < bt->n || (!bt->toks[i] && !(bt->toks[i] = ft_tokens_new()))) {
-            bt->arc = FT_ENOMEM;
-            snprintf(bt->amsg, sizeof bt->amsg, "out of memory");
-            break;
-        }
+        qdoc *d = &bt->docs[i];
+        d->tk = SIZE_MAX;
         if (d->streamed || d->body_len >= ANALYZE_MAX) continue; /* whole tokens would not be bounded */
         const char *body = d->own_body ? d->own_body + d->body : bt->data + d->body;
-        int rc = ft_tokens_analyze(bt->toks[i], an, bt->data + d->title, d->title_len, body, d->body_len, &err);
+        ft_error err = {0};
+        int rc = ft_tokens_analyze(bt->toks, an, bt->data + d->title, d->title_len, body, d->body_len, &err);
         if (rc) {
             bt->arc = rc;
             snprintf(bt->amsg, sizeof bt->amsg, "%s", err.msg);
+        } else {
+            d->tk = ft_tokens_count(bt->toks) - 1;
         }
     }
 }
