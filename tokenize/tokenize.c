@@ -620,7 +620,15 @@ static const uint8_t word_goes_on[256] = {
  * array as deliver() would (same order of checks: counted, too long, past
  * e->to or the array full).  Stops at a non-ASCII byte, at a word the
  * generic machine must read (at its first byte), or at the first word to be
- * delivered to a callback.  Returns deliver()'s nonzero to stop. */
+ * delivered to a callback.  Returns deliver()'s nonzero to stop.
+ *
+ * With SSE2, sixteen bytes are classified at once into bit masks (letters,
+ * digits, bytes >= 0x80, apostrophes, '.' and ','), and the words that end
+ * inside them, not where they could go on, are read off the masks: a word
+ * costs a few bit operations instead of a byte loop over the separators,
+ * a scan for its end and a mispredicted test of the byte after it.  A word
+ * that may go on (a joining apostrophe, '.' or ',', a byte >= 0x80 after
+ * it, the chunk's end) is read by the byte loop, which is exact. */
 static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *at)
 {
     /* locals, so that the span stores do not force reloads of the counters */
@@ -630,11 +638,74 @@ static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *a
     ft_span *sp = e->sp;
     int spans = e->spans, rc = 0;
     while (i < len) {
-        uint8_t c = s[i];
-        if (!ascii_word[c]) {
-            if (c >= 0x80) break;
-            i++;
+#if FT_SSE2
+        if (len - i >= 16) { /* s[i - 1] is not in a word: a word char at bit 0 starts one */
+            const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            const __m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            unsigned L = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(l, _mm_set1_epi8('z' + 1))));
+            unsigned D = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))));
+            unsigned H = (unsigned)_mm_movemask_epi8(v);
+            unsigned A = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\'')));
+            unsigned M = (unsigned)_mm_movemask_epi8(
+                _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')), _mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
+            unsigned W = L | D, J = A | M;
+            /* where a word ending just before may go on: a byte >= 0x80, a
+             * joiner followed by one, an apostrophe between letters, '.' or
+             * ',' between digits, a joiner last (its next byte unseen) */
+            unsigned on = H | (J & (H >> 1)) | (A & (L << 1) & (L >> 1)) | (M & (D << 1) & (D >> 1)) | (J & 0x8000u);
+            unsigned starts = W & ~(W << 1) & 0xFFFFu;
+            unsigned k = 0; /* bytes of the chunk read */
+            for (;;) {
+                unsigned b = starts ? (unsigned)__builtin_ctz(starts) : 16;
+                unsigned hs = H & ((1u << b) - 1) & ~((1u << k) - 1); /* non-ASCII among the separators */
+                if (hs) {
+                    i += (unsigned)__builtin_ctz(hs);
+                    goto done; /* the generic machine reads it */
+                }
+                if (b == 16) {
+                    i += 16;
+                    break;
+                }
+                unsigned rest = ~W >> b & ((1u << (16 - b)) - 1);
+                unsigned end = rest ? b + (unsigned)__builtin_ctz(rest) : 16;
+                if (end == 16 || (on >> end & 1)) { /* it may go on: the byte loop */
+                    i += b;
+                    goto one;
+                }
+                if (!spans && pos >= from) { /* the first word for the callback */
+                    i += b;
+                    goto done;
+                }
+                if (pos >= from) {
+                    if (end - b > maxlen) {
+                        dropped++;
+                    } else if (pos >= to || n == cap) {
+                        pos++; /* numbered, as deliver() does, then refused */
+                        rc = 1;
+                        i += b;
+                        goto done;
+                    } else {
+                        sp[n++] = (ft_span){pos, i + b, i + end};
+                        tokens++;
+                    }
+                }
+                pos++;
+                starts &= ~((1u << end) - 1);
+                k = end;
+            }
             continue;
+        }
+    one:
+#endif
+        {
+            uint8_t c = s[i];
+            if (!ascii_word[c]) {
+                if (c >= 0x80) break;
+                i++;
+                continue;
+            }
         }
         if (!spans && pos >= from) break;
         size_t j = alnum_end(s, i + 1, len);
@@ -658,6 +729,9 @@ static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *a
         pos++;
         i = end;
     }
+#if FT_SSE2
+done:
+#endif
     *at = i;
     e->pos = pos;
     e->sp_n = n;
