@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -69,7 +70,16 @@ typedef struct segment {
     uint64_t del_tokens;        /* lengths of the deleted documents */
     uint32_t *corr_off;         /* offsets of the correction entries in del */
     uint64_t ncorr;
+    /* The first 8 bytes of every dictionary block's first term, big-endian
+     * (zero-padded): the lookups' binary search reads this array (8 bytes a
+     * block, built once the segment has served TID_KEYS_AFTER lookups)
+     * instead of two places of the mapped file a step.  NULL until built. */
+    _Atomic(uint64_t *) tid_keys;
+    atomic_uint lookups;
+    atomic_int keys_building;
 } segment;
+
+#define TID_KEYS_AFTER 64
 
 struct ft_index {
     char *dir;
@@ -108,6 +118,7 @@ static void unmap_segment(segment *s)
     if (s->del.p) munmap((void *)s->del.p, s->del.size);
     free(s->del.path);
     free(s->corr_off);
+    free(atomic_load(&s->tid_keys));
 }
 
 void ft_index_close(ft_index *ix)
@@ -625,6 +636,37 @@ static int cmp_bytes(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     return al < bl ? -1 : al > bl;
 }
 
+/* A term's first 8 bytes as a big-endian number, zero-padded: keys compare
+ * as the terms do (cmp_bytes) unless they are equal. */
+static uint64_t term_key(const uint8_t *t, size_t len)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; i < 8; i++) k = k << 8 | (i < len ? t[i] : 0);
+    return k;
+}
+
+/* Build s->tid_keys (one thread does; the others go on without).  A
+ * corrupt block leaves them unbuilt: the lookups report it. */
+static void seg_build_keys(const segment *cs)
+{
+    segment *s = (segment *)cs; /* the keys are a cache: not a visible change */
+    int idle = 0;
+    if (!atomic_compare_exchange_strong(&s->keys_building, &idle, 1)) return;
+    uint64_t *k = malloc(s->nblocks * sizeof *k);
+    for (uint64_t b = 0; k && b < s->nblocks; b++) {
+        const uint8_t *first;
+        size_t flen;
+        ft_error e;
+        if (tid_block_first(s, b, &first, &flen, &e)) {
+            free(k);
+            k = NULL;
+        } else {
+            k[b] = term_key(first, flen);
+        }
+    }
+    if (k) atomic_store(&s->tid_keys, k);
+}
+
 /* Look term up in one segment: 1 found (ti filled), 0 absent, <0 error. */
 static int seg_lookup(const segment *s, const uint8_t *term, size_t len, term_info *ti, ft_error *err)
 {
@@ -633,6 +675,21 @@ static int seg_lookup(const segment *s, const uint8_t *term, size_t len, term_in
     it.s = s;
     /* last block whose first term <= term */
     uint64_t lo = 0, hi = s->nblocks;
+    const uint64_t *keys = atomic_load_explicit(&s->tid_keys, memory_order_acquire);
+    if (!keys && s->nblocks > 64 &&
+        atomic_fetch_add_explicit(&((segment *)s)->lookups, 1, memory_order_relaxed) == TID_KEYS_AFTER) {
+        seg_build_keys(s);
+        keys = atomic_load_explicit(&s->tid_keys, memory_order_acquire);
+    }
+    if (keys) { /* narrowed by the keys; equal keys are compared in full below */
+        uint64_t kt = term_key(term, len);
+        while (hi - lo > 1) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (keys[mid] < kt) lo = mid;
+            else if (keys[mid] > kt) hi = mid;
+            else break;
+        }
+    }
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
         const uint8_t *first = NULL;

@@ -48,6 +48,44 @@ static ft_index *open_ok(const char *dir)
     return ix;
 }
 
+/* df of a term by the naive inversion (0: absent). */
+static uint32_t naive_df(const tu_inv *inv, const char *t, size_t len)
+{
+    const tu_term *x = tu_inv_find(inv, t, len);
+    return x ? x->df : 0;
+}
+
+/* Every term, and the strings next to it (one byte more or less, its last
+ * byte moved up or down), looked up twice over: the first lookups of a
+ * segment search the dictionary's blocks in the file, later ones through
+ * the keys built after them (reader.c, tid_keys), so both ways must agree
+ * with the naive inversion. */
+static void lookups_agree(const ft_index *ix, const tu_inv *inv)
+{
+    cr_assert_gt(inv->nterms, 64 * 32, "the dictionary has too few blocks to build keys");
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < inv->nterms; i += 1 + round) {
+            const tu_term *t = &inv->terms[i];
+            char buf[300];
+            cr_assert_lt(t->len + 1, sizeof buf);
+            memcpy(buf, t->term, t->len);
+            size_t lens[5] = {t->len, t->len + 1, t->len - 1, t->len, t->len};
+            for (int v = 0; v < 5; v++) {
+                memcpy(buf, t->term, t->len);
+                buf[t->len] = 'a';
+                if (v == 3) buf[t->len - 1]++;
+                if (v == 4) buf[t->len - 1]--;
+                if (lens[v] == 0) continue;
+                ft_postings *p = NULL;
+                ft_error err = {0};
+                cr_assert_eq(ft_postings_open(ix, buf, lens[v], &p, &err), FT_OK, "%s", err.msg);
+                cr_assert_eq(ft_postings_df(p), naive_df(inv, buf, lens[v]), "term %.*s (variant %d)",
+                             (int)lens[v], buf, v);
+                ft_postings_close(p);
+            }
+        }
+}
+
 /* Build the generated corpus and compare against the naive inversion. */
 static void naive_roundtrip(unsigned block_postings)
 {
@@ -125,6 +163,44 @@ Test(index, naive_inversion_small_blocks, .timeout = 120)
 }
 
 /* ------------------------------------------------------------ small cases */
+
+Test(index, dictionary_lookups_by_keys_agree, .timeout = 120)
+{
+    tu_corpus c;
+    tu_corpus_gen(&c, 400, 12000, SEED);
+    /* thousands of terms sharing their first 8 bytes and more: blocks whose
+     * keys are equal, decided by the whole terms */
+    for (int d = 0; d < 40; d++) {
+        char id[16], body[100 * 24];
+        size_t at = 0;
+        for (int k = 0; k < 100; k++)
+            at += (size_t)snprintf(body + at, sizeof body - at, "commonprefix%05d ", (d * 100 + k) * 7 % 4001);
+        snprintf(id, sizeof id, "p%d", d);
+        tu_corpus_add(&c, id, "", body);
+    }
+    ft_writer_opts wo;
+    writer_opts_none(&wo);
+    tu_inv inv;
+    tu_inv_build(&inv, &c, &wo.analyzer);
+    char *dir = tu_mkdtemp();
+    ft_writer *w = NULL;
+    ft_error err = {0};
+    cr_assert_eq(ft_writer_open(dir, &wo, &w, &err), FT_OK, "%s", err.msg);
+    for (size_t i = 0; i < c.n; i++) {
+        const tu_doc *d = &c.docs[i];
+        cr_assert_eq(ft_writer_add(w, d->id, d->id_len, d->title, d->title_len, d->body, d->body_len, &err), FT_OK,
+                     "%s", err.msg);
+    }
+    cr_assert_eq(ft_writer_commit(w, &err), FT_OK, "%s", err.msg);
+    ft_writer_close(w);
+    ft_index *ix = open_ok(dir);
+    lookups_agree(ix, &inv);
+    ft_index_close(ix);
+    tu_inv_free(&inv);
+    tu_corpus_free(&c);
+    tu_rmrf(dir);
+    free(dir);
+}
 
 Test(index, stored_fields_exact_bytes)
 {
