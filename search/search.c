@@ -1689,6 +1689,7 @@ struct ft_snipper {
     smatch *m;          /* every hit's matches (sorted by position), hit after hit */
     size_t *off, *nm;   /* hit i's: m[off[i] .. off[i] + nm[i]) */
     smatch *scratch;    /* the body's part of one hit's matches */
+    size_t scratch_cap;
 };
 
 typedef struct hit_ref {
@@ -1826,9 +1827,14 @@ int ft_snipper_get(ft_snipper *s, size_t i, const ft_doc *d, const ft_snippet_op
     size_t k = 0;
     while (k < s->nm[i] && hm[k].pos < body0) k++;
     size_t nb = s->nm[i] - k;
-    smatch *mt = realloc(s->scratch, (nb ? nb : 1) * sizeof *mt);
-    if (!mt) return ft_error_set(err, FT_ENOMEM, "out of memory");
-    s->scratch = mt;
+    if (nb > s->scratch_cap || !s->scratch) {
+        size_t cap = nb > 64 ? nb : 64;
+        smatch *v = realloc(s->scratch, cap * sizeof *v);
+        if (!v) return ft_error_set(err, FT_ENOMEM, "out of memory");
+        s->scratch = v;
+        s->scratch_cap = cap;
+    }
+    smatch *mt = s->scratch;
     for (size_t j = 0; j < nb; j++) mt[j] = (smatch){hm[k + j].pos - body0, hm[k + j].term};
     return snippet_make(s->an, s->q, d->body, d->body_len, o, mt, nb, d, out, err);
 }

@@ -655,21 +655,19 @@ static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *a
              * joiner followed by one, an apostrophe between letters, '.' or
              * ',' between digits, a joiner last (its next byte unseen) */
             unsigned on = H | (J & (H >> 1)) | (A & (L << 1) & (L >> 1)) | (M & (D << 1) & (D >> 1)) | (J & 0x8000u);
-            unsigned starts = W & ~(W << 1) & 0xFFFFu;
-            unsigned k = 0; /* bytes of the chunk read */
+            unsigned starts = W & ~(W << 1) & 0xFFFFu, lasts = W & ~(W >> 1); /* runs' first and last bytes */
+            unsigned stop = H ? (unsigned)__builtin_ctz(H) : 16; /* the generic machine reads from there */
             for (;;) {
                 unsigned b = starts ? (unsigned)__builtin_ctz(starts) : 16;
-                unsigned hs = H & ((1u << b) - 1) & ~((1u << k) - 1); /* non-ASCII among the separators */
-                if (hs) {
-                    i += (unsigned)__builtin_ctz(hs);
-                    goto done; /* the generic machine reads it */
+                if (b > stop) { /* a byte >= 0x80 among the separators before it */
+                    i += stop;
+                    goto done;
                 }
                 if (b == 16) {
                     i += 16;
                     break;
                 }
-                unsigned rest = ~W >> b & ((1u << (16 - b)) - 1);
-                unsigned end = rest ? b + (unsigned)__builtin_ctz(rest) : 16;
+                unsigned end = (unsigned)__builtin_ctz(lasts >> b) + b + 1;
                 if (end == 16 || (on >> end & 1)) { /* it may go on: the byte loop */
                     i += b;
                     goto one;
@@ -692,8 +690,7 @@ static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *a
                     }
                 }
                 pos++;
-                starts &= ~((1u << end) - 1);
-                k = end;
+                starts &= starts - 1;
             }
             continue;
         }
