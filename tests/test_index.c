@@ -183,16 +183,7 @@ Test(index, dictionary_lookups_by_keys_agree, .timeout = 120)
     tu_inv inv;
     tu_inv_build(&inv, &c, &wo.analyzer);
     char *dir = tu_mkdtemp();
-    ft_writer *w = NULL;
-    ft_error err = {0};
-    cr_assert_eq(ft_writer_open(dir, &wo, &w, &err), FT_OK, "%s", err.msg);
-    for (size_t i = 0; i < c.n; i++) {
-        const tu_doc *d = &c.docs[i];
-        cr_assert_eq(ft_writer_add(w, d->id, d->id_len, d->title, d->title_len, d->body, d->body_len, &err), FT_OK,
-                     "%s", err.msg);
-    }
-    cr_assert_eq(ft_writer_commit(w, &err), FT_OK, "%s", err.msg);
-    ft_writer_close(w);
+    tu_build_index(dir, &c, &wo);
     ft_index *ix = open_ok(dir);
     lookups_agree(ix, &inv);
     ft_index_close(ix);
