@@ -48,6 +48,17 @@ static ft_index *open_ok(const char *dir)
     return ix;
 }
 
+/* Index c in a new directory (returned) with analysis off, and its naive
+ * inversion in *inv; *wo gets the options used. */
+static char *build_plain(const tu_corpus *c, ft_writer_opts *wo, tu_inv *inv)
+{
+    writer_opts_none(wo);
+    tu_inv_build(inv, c, &wo->analyzer);
+    char *dir = tu_mkdtemp();
+    tu_build_index(dir, c, wo);
+    return dir;
+}
+
 /* df of a term by the naive inversion (0: absent). */
 static uint32_t naive_df(const tu_inv *inv, const char *t, size_t len)
 {
@@ -179,11 +190,8 @@ Test(index, dictionary_lookups_by_keys_agree, .timeout = 120)
         tu_corpus_add(&c, id, "", body);
     }
     ft_writer_opts wo;
-    writer_opts_none(&wo);
     tu_inv inv;
-    tu_inv_build(&inv, &c, &wo.analyzer);
-    char *dir = tu_mkdtemp();
-    tu_build_index(dir, &c, &wo);
+    char *dir = build_plain(&c, &wo, &inv);
     ft_index *ix = open_ok(dir);
     lookups_agree(ix, &inv);
     ft_index_close(ix);
@@ -767,11 +775,8 @@ Test(index, uncommitted_build_is_discarded)
     tu_corpus c;
     tu_corpus_gen(&c, 50, 300, SEED + 1);
     ft_writer_opts wo;
-    writer_opts_none(&wo);
     tu_inv inv;
-    tu_inv_build(&inv, &c, &wo.analyzer);
-    char *dir = tu_mkdtemp();
-    tu_build_index(dir, &c, &wo);
+    char *dir = build_plain(&c, &wo, &inv);
     assert_same_as(dir, &c, &inv);
     assert_no_tmp(dir);
 
