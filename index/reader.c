@@ -72,14 +72,16 @@ typedef struct segment {
     uint64_t ncorr;
     /* The first 8 bytes of every dictionary block's first term, big-endian
      * (zero-padded): the lookups' binary search reads this array (8 bytes a
-     * block, built once the segment has served TID_KEYS_AFTER lookups)
-     * instead of two places of the mapped file a step.  NULL until built. */
+     * block) instead of two places of the mapped file a step.  Built by the
+     * lookup that finds lookups reaching TID_KEYS_AFTER (one thread: the
+     * count passes that value once), in dictionaries of more than
+     * TID_KEYS_MIN blocks; NULL until then. */
     _Atomic(uint64_t *) tid_keys;
     atomic_uint lookups;
-    atomic_int keys_building;
 } segment;
 
 #define TID_KEYS_AFTER 64
+#define TID_KEYS_MIN 64
 
 struct ft_index {
     char *dir;
@@ -645,13 +647,12 @@ static uint64_t term_key(const uint8_t *t, size_t len)
     return k;
 }
 
-/* Build s->tid_keys (one thread does; the others go on without).  A
- * corrupt block leaves them unbuilt: the lookups report it. */
+/* Build s->tid_keys (the others' lookups go on without them meanwhile).
+ * Out of memory or a corrupt block leaves them unbuilt: the lookups report
+ * the corruption. */
 static void seg_build_keys(const segment *cs)
 {
     segment *s = (segment *)cs; /* the keys are a cache: not a visible change */
-    int idle = 0;
-    if (!atomic_compare_exchange_strong(&s->keys_building, &idle, 1)) return;
     uint64_t *k = malloc(s->nblocks * sizeof *k);
     for (uint64_t b = 0; k && b < s->nblocks; b++) {
         const uint8_t *first;
@@ -676,7 +677,7 @@ static int seg_lookup(const segment *s, const uint8_t *term, size_t len, term_in
     /* last block whose first term <= term */
     uint64_t lo = 0, hi = s->nblocks;
     const uint64_t *keys = atomic_load_explicit(&s->tid_keys, memory_order_acquire);
-    if (!keys && s->nblocks > 64 &&
+    if (!keys && s->nblocks > TID_KEYS_MIN &&
         atomic_fetch_add_explicit(&((segment *)s)->lookups, 1, memory_order_relaxed) == TID_KEYS_AFTER) {
         seg_build_keys(s);
         keys = atomic_load_explicit(&s->tid_keys, memory_order_acquire);
@@ -1035,8 +1036,6 @@ static int grow_block_arrays(ft_postings *p, uint32_t n)
     return FT_OK;
 }
 
-/* Read a segment's skip table and frame table (or take them from the
- * index's skip cache). */
 /* The cursor's state once a segment's tables are in place: before its first block. */
 static void segment_loaded(ft_postings *p, uint32_t nb, uint32_t nf)
 {
@@ -1048,6 +1047,8 @@ static void segment_loaded(ft_postings *p, uint32_t nb, uint32_t nf)
     p->blk_decoded = 0;
 }
 
+/* Read a segment's skip table and frame table (or take them from the
+ * index's skip cache). */
 static int load_segment(ft_postings *p)
 {
     const seg_term *st = &p->st[p->cur];
