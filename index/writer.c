@@ -1430,11 +1430,20 @@ void ft_tokens_free(ft_tokens *t)
     free(t);
 }
 
+/* Back to n tokens, nbytes of their bytes and nmarks of marks: what was
+ * appended after them, and any append that failed, undone. */
+static void tokens_truncate(ft_tokens *t, size_t n, size_t nbytes, size_t nmarks)
+{
+    t->n = n;
+    t->bytes.len = nbytes;
+    t->marks.len = nmarks;
+    t->bytes.failed = t->marks.failed = t->mw.b.failed = 0;
+}
+
 void ft_tokens_clear(ft_tokens *t)
 {
-    t->n = t->ndocs = 0;
-    ft_buf_reset(&t->bytes);
-    ft_buf_reset(&t->marks);
+    t->ndocs = 0;
+    tokens_truncate(t, 0, 0, 0);
 }
 
 size_t ft_tokens_count(const ft_tokens *t) { return t->ndocs; }
@@ -1493,10 +1502,7 @@ int ft_tokens_analyze(ft_tokens *t, ft_analyzer *an, const char *title, size_t t
     }
     if (!rc) ft_buf_append(&t->marks, t->mw.b.p, t->mw.b.len);
     if (rc || t->mw.b.failed || t->marks.failed) {
-        t->n = n0; /* the batch as it was */
-        t->bytes.len = b0;
-        t->marks.len = d->mark0;
-        t->marks.failed = 0;
+        tokens_truncate(t, n0, b0, d->mark0); /* the batch as it was */
         return ft_error_set(err, FT_ENOMEM, "out of memory analyzing a document");
     }
     d->ntok = t->n - n0;
