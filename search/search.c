@@ -16,14 +16,16 @@
  *  - a disjunction of terms (the usual any-word query) runs MaxScore: terms
  *    whose summed maxima cannot lift a document above the current k-th score
  *    are never iterated, only probed for candidates the others produced;
- *  - a single term, a conjunction of terms or a phrase runs block-max
+ *  - a conjunction of terms or a phrase runs block-max
  *    skipping: the blocks the next candidate would fall in are looked up in
  *    the skip tables alone, and whole runs of blocks whose summed impact
  *    bounds cannot beat the k-th score are passed over without being
  *    decoded; a phrase tests its two rarest terms' positions before moving
  *    the lists of its frequent words (while the heap is not full), a word
  *    repeated in it shares one cursor, and positions are checked only for
- *    documents whose score would enter the top k.
+ *    documents whose score would enter the top k;
+ *  - a single term skips blocks the same way and scores each block it reads
+ *    whole, from the decoded arrays (run_term).
  * A document enters the top k only with a score strictly above the k-th
  * (ties go to the lower document number, which came first), so skipping
  * every document whose bound is at most the k-th score is exact.  Bounds are
@@ -984,13 +986,13 @@ out:
     return matches;
 }
 
-/* Conjunction of terms, a phrase, or one term: block-max skipping.  Once the
+/* Conjunction of terms or a phrase: block-max skipping.  Once the
  * heap is full, the blocks that would hold the next candidate are looked up
  * in the skip tables alone (ft_postings_shallow) and whole runs of blocks
  * whose summed bounds cannot enter are passed over without being decoded;
  * only then do the cursors move.  A phrase's positions are checked only for
- * documents that would enter the top k.  kids are the conjunction's terms
- * (root itself for a single term), lead the rarest. */
+ * documents that would enter the top k.  kids are the conjunction's terms,
+ * lead the rarest. */
 static uint64_t run_blockmax_and(sctx *c, it *root, it **kids, size_t n, size_t lead, topk *t)
 {
     uint64_t matches = 0;
@@ -1353,10 +1355,10 @@ int ft_search(const ft_index *ix, const ft_query *q, const ft_search_opts *o, ft
         }
         if (how == MAXSCORE) {
             matches = run_maxscore(&c, root, &t);
-        } else if (how == BLOCKMAX && kids == &root) {
+        } else if (how == BLOCKMAX && kids == &root) { /* one term */
             matches = run_term(&c, root, &t);
         } else if (how == BLOCKMAX) {
-            matches = run_blockmax_and(&c, root, kids, nk, kids == &root ? 0 : root->lead, &t);
+            matches = run_blockmax_and(&c, root, kids, nk, root->lead, &t);
         } else {
             matches = run_exhaustive(&c, root, &t);
         }
