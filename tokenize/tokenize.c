@@ -629,13 +629,39 @@ static const uint8_t word_goes_on[256] = {
  * a scan for its end and a mispredicted test of the byte after it.  A word
  * that may go on (a joining apostrophe, '.' or ',', a byte >= 0x80 after
  * it, the chunk's end) is read by the byte loop, which is exact. */
+typedef struct word_sink { /* scan_ascii_words' counters, copied out of the emit_ctx */
+    ft_span *sp;
+    size_t n, cap;
+    uint32_t pos, from, to, maxlen;
+    uint64_t tokens, dropped;
+} word_sink;
+
+/* The whole ASCII word [start, end) (wl bytes once a final 's is off) at
+ * position w->pos: counted, dropped as too long or put in the span array,
+ * as deliver() would.  1 when it is refused (past w->to or the array full:
+ * numbered, then the scan stops), else 0. */
+static inline int take_word(word_sink *w, size_t start, size_t end, size_t wl)
+{
+    if (w->pos >= w->from) {
+        if (wl > w->maxlen) {
+            w->dropped++;
+        } else if (w->pos >= w->to || w->n == w->cap) {
+            w->pos++;
+            return 1;
+        } else {
+            w->sp[w->n++] = (ft_span){w->pos, start, end};
+            w->tokens++;
+        }
+    }
+    w->pos++;
+    return 0;
+}
+
 static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *at)
 {
-    /* locals, so that the span stores do not force reloads of the counters */
-    size_t i = *at, n = e->sp_n, cap = e->sp_cap;
-    uint32_t pos = e->pos, from = e->from, to = e->to, maxlen = e->a->maxlen;
-    uint64_t tokens = 0, dropped = 0;
-    ft_span *sp = e->sp;
+    /* a local sink, so that the span stores do not force reloads of the counters */
+    word_sink w = {e->sp, e->sp_n, e->sp_cap, e->pos, e->from, e->to, e->a->maxlen, 0, 0};
+    size_t i = *at;
     int spans = e->spans, rc = 0;
     while (i < len) {
 #if FT_SSE2
@@ -672,24 +698,14 @@ static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *a
                     i += b;
                     goto one;
                 }
-                if (!spans && pos >= from) { /* the first word for the callback */
+                if (!spans && w.pos >= w.from) { /* the first word for the callback */
                     i += b;
                     goto done;
                 }
-                if (pos >= from) {
-                    if (end - b > maxlen) {
-                        dropped++;
-                    } else if (pos >= to || n == cap) {
-                        pos++; /* numbered, as deliver() does, then refused */
-                        rc = 1;
-                        i += b;
-                        goto done;
-                    } else {
-                        sp[n++] = (ft_span){pos, i + b, i + end};
-                        tokens++;
-                    }
+                if ((rc = take_word(&w, i + b, i + end, end - b))) {
+                    i += b;
+                    goto done;
                 }
-                pos++;
                 starts &= starts - 1;
             }
             continue;
@@ -704,36 +720,24 @@ static int scan_ascii_words(emit_ctx *e, const uint8_t *s, size_t len, size_t *a
                 continue;
             }
         }
-        if (!spans && pos >= from) break;
+        if (!spans && w.pos >= w.from) break;
         size_t j = alnum_end(s, i + 1, len);
         size_t end = j;
         if (j < len && word_goes_on[s[j]]) end = ascii_word_end(s, len, j); /* the word may go on */
         if (!end) break;
-        if (pos >= from) {
-            size_t wl = end - i;
-            if (wl > 2 && s[end - 2] == '\'' && ascii_word[s[end - 1]] == 's') wl -= 2;
-            if (wl > maxlen) {
-                dropped++;
-            } else if (pos >= to || n == cap) {
-                pos++; /* numbered, as deliver() does, then refused */
-                rc = 1;
-                break;
-            } else {
-                sp[n++] = (ft_span){pos, i, end};
-                tokens++;
-            }
-        }
-        pos++;
+        size_t wl = end - i;
+        if (wl > 2 && s[end - 2] == '\'' && ascii_word[s[end - 1]] == 's') wl -= 2;
+        if ((rc = take_word(&w, i, end, wl))) break;
         i = end;
     }
 #if FT_SSE2
 done:
 #endif
     *at = i;
-    e->pos = pos;
-    e->sp_n = n;
-    e->st.tokens += tokens;
-    e->st.dropped += dropped;
+    e->pos = w.pos;
+    e->sp_n = w.n;
+    e->st.tokens += w.tokens;
+    e->st.dropped += w.dropped;
     return rc;
 }
 
